@@ -1,0 +1,3 @@
+from supadeploy.cli import main
+
+main()

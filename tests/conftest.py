@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import databases
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    url, server = databases.find_or_start_server()
+    databases.build_template(url)
+    yield url
+    if server is not None:
+        server.stop()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def make_db(pg_admin_url: str) -> Iterator[Callable[[], str]]:
+    """Factory of fresh Supabase-shaped databases, all dropped at the end of the test."""
+    created: list[str] = []
+
+    def factory() -> str:
+        url = databases.create_database(pg_admin_url)
+        created.append(url)
+        return url
+
+    yield factory
+    for url in created:
+        databases.drop_database(pg_admin_url, url)
+
+
+@pytest.fixture
+def db_url(make_db: Callable[[], str]) -> str:
+    return make_db()
+
+
+@pytest.fixture(scope="session")
+def supabase_cli() -> str:
+    """Path of the real Supabase CLI 2.117.0 (installed by .ci/run into .tools/)."""
+    candidates = [
+        os.environ.get("SUPABASE_CLI", ""),
+        str(REPO_ROOT / ".tools" / "node_modules" / ".bin" / "supabase"),
+        shutil.which("supabase") or "",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.fail("the Supabase CLI is not installed: run `make tools` (npm i -E supabase@2.117.0 into .tools/)")
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    """An empty project folder with supabase/migrations/."""
+    (tmp_path / "supabase" / "migrations").mkdir(parents=True)
+    return tmp_path
