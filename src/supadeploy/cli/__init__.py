@@ -1,0 +1,53 @@
+"""The `supadeploy` command. Thin: flags → library call → render. Heavy imports happen inside commands."""
+
+from __future__ import annotations
+
+import typer
+
+from supadeploy import __version__
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success; 1 failure (bad input, unreachable database, failed migration, unsafe plan); "
+    "2 wrong usage; 130 interrupted."
+)
+
+app = typer.Typer(
+    name="supadeploy",
+    help="Deploy a Supabase project's database safely: push supabase/migrations/ with the same history the "
+    "Supabase CLI keeps, one transaction per migration, under a deploy lock.\n\n" + EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"supadeploy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """supadeploy: deploy a Supabase project's database safely."""
+
+
+def _register() -> None:
+    from supadeploy.cli import init_command, local_command, migration_command, push_command
+
+    app.command("init", help=init_command.HELP)(init_command.init)
+    app.command("push", help=push_command.HELP, epilog=EXIT_CODES_HELP)(push_command.push)
+    app.add_typer(migration_command.app, name="migration")
+    app.add_typer(local_command.app, name="local")
+
+
+_register()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,95 @@
+"""Flags every database command shares, and turning errors into one clear message and an exit code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from supadeploy.errors import SupadeployError
+
+if TYPE_CHECKING:
+    from supadeploy.config import EnvironmentConfig, ProjectConfig
+
+EnvOption = Annotated[str | None, typer.Option(
+    "--env", "-e", help="Environment from supadeploy.toml (default: the project's default, 'local').",
+    show_default=False)]
+DbUrlOption = Annotated[str | None, typer.Option(
+    "--db-url", help="Database URL; overrides the environment's. Its password is never printed.",
+    envvar="SUPADEPLOY_DB_URL", show_default=False, show_envvar=True)]
+WorkdirOption = Annotated[Path, typer.Option(
+    "--workdir", help="Project directory holding supabase/ and supadeploy.toml (default: current directory).",
+    show_default=False)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to every prompt (for CI).")]
+
+
+@dataclass(frozen=True)
+class DatabaseFlags:
+    env: str | None
+    db_url: str | None
+    workdir: Path
+    json: bool
+    yes: bool
+
+
+@dataclass(frozen=True)
+class Resolved:
+    project: ProjectConfig
+    environment: EnvironmentConfig
+    url: str
+
+
+def resolve(flags: DatabaseFlags) -> Resolved:
+    from supadeploy.config import load_project, resolve_database_url
+
+    project = load_project(flags.workdir)
+    environment = project.environment(flags.env)
+    url = resolve_database_url(environment, flags.db_url)
+    return Resolved(project=project, environment=environment, url=url)
+
+
+def echo_err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def print_json(document: dict[str, Any]) -> None:
+    from supadeploy.report.json import dumps
+
+    typer.echo(dumps(document))
+
+
+@contextmanager
+def user_errors(json_output: bool, secrets: Callable[[], tuple[str, ...]] = lambda: ()) -> Iterator[None]:
+    """Print a SupadeployError as one clear message (and a JSON document with --json), exit non-zero."""
+    try:
+        yield
+    except SupadeployError as error:
+        from supadeploy.redact import redact_text
+
+        message = redact_text(error.render(), secrets())
+        if json_output:
+            from supadeploy.report.json import error_document
+
+            document = error_document(error)
+            document["error"]["message"] = redact_text(str(document["error"]["message"]), secrets())
+            print_json(document)
+        echo_err(f"error: {message}")
+        raise typer.Exit(error.exit_code) from None
+    except KeyboardInterrupt:
+        echo_err("interrupted: the migration in progress was rolled back; rerun to continue")
+        raise typer.Exit(130) from None
+
+
+def confirm_or_refuse(question: str, *, yes: bool, refuse_message: str) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise SupadeployError(refuse_message, fix="pass --yes to confirm in a non-interactive run")
+    if not typer.confirm(question, default=False, err=True):
+        raise SupadeployError("cancelled; nothing was applied", exit_code=1)

@@ -1,0 +1,60 @@
+"""`supadeploy init`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from supadeploy.cli.common import WorkdirOption, user_errors
+
+HELP = """Create supadeploy.toml (environments local, staging, production) and supabase/migrations/.
+
+Never overwrites: existing files are left as they are."""
+
+CONFIG_TEMPLATE = """\
+# supadeploy configuration. Secrets never go in this file: remote database URLs are read from
+# the environment variables named by db_url_env.
+
+[project]
+default_environment = "local"
+
+[push]
+lock_timeout = "10s"        # how long one statement may wait for a table lock
+statement_timeout = "0"     # 0 = no limit
+deploy_lock_wait = "300s"   # how long a push waits for another push to the same database
+
+[environments.local]
+# `supadeploy local start` (or `supabase start`) serves this database.
+db_url = "postgresql://postgres:postgres@127.0.0.1:54322/postgres"
+
+[environments.staging]
+db_url_env = "STAGING_DB_URL"
+# project_ref = "abcdefghijklmnopqrst"
+
+[environments.production]
+db_url_env = "PRODUCTION_DB_URL"
+# project_ref = "abcdefghijklmnopqrst"
+protected = true
+"""
+
+
+def init(workdir: WorkdirOption = Path(".")) -> None:
+    from supadeploy.config import CONFIG_FILE_NAME
+    from supadeploy.errors import ConfigError
+
+    with user_errors(False):
+        if not workdir.is_dir():
+            raise ConfigError(f"project directory {workdir} does not exist", fix="create it or pass --workdir")
+        config_path = workdir / CONFIG_FILE_NAME
+        if config_path.exists():
+            typer.echo(f"{config_path} exists; left unchanged")
+        else:
+            config_path.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+            typer.echo(f"created {config_path}")
+        migrations = workdir / "supabase" / "migrations"
+        if migrations.is_dir():
+            typer.echo(f"{migrations}/ exists; left unchanged")
+        else:
+            migrations.mkdir(parents=True)
+            typer.echo(f"created {migrations}/")

@@ -1,0 +1,70 @@
+"""`supadeploy migration list|new`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from supadeploy.cli.common import (
+    DatabaseFlags,
+    DbUrlOption,
+    EnvOption,
+    JsonOption,
+    WorkdirOption,
+    YesOption,
+    echo_err,
+    print_json,
+    resolve,
+    user_errors,
+)
+
+app = typer.Typer(help="Inspect and create migration files.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_migrations(
+    env: EnvOption = None,
+    db_url: DbUrlOption = None,
+    workdir: WorkdirOption = Path("."),
+    json_output: JsonOption = False,
+    yes: YesOption = False,
+) -> None:
+    """Local migration files next to the remote history, like `supabase migration list`."""
+    flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
+    with user_errors(json_output):
+        from supadeploy.migrations.files import discover_migrations
+        from supadeploy.migrations.listing import compare, listing_table
+        from supadeploy.targets.postgres import PostgresTarget, default_application_name
+
+        resolved = resolve(flags)
+        discovery = discover_migrations(resolved.project.migrations_dir)
+        target = PostgresTarget(resolved.url, application_name=default_application_name("migration list"))
+        try:
+            history = target.read_history()
+        finally:
+            target.close()
+        entries = compare(discovery.migrations, history)
+        if json_output:
+            print_json({"ok": True, "database": target.description,
+                        "migrations": [entry.as_dict() for entry in entries], "warnings": discovery.warnings})
+            return
+        for warning in discovery.warnings:
+            echo_err(f"warning: {warning}")
+        typer.echo(listing_table(entries))
+
+
+@app.command("new")
+def new_migration(
+    name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_user_email.")],
+    workdir: WorkdirOption = Path("."),
+) -> None:
+    """Create the next migration file with the runbook header, numbered like the existing files."""
+    with user_errors(False):
+        from supadeploy.config import load_project
+        from supadeploy.migrations.newfile import create_migration_file
+
+        project = load_project(workdir)
+        path = create_migration_file(project.migrations_dir, name)
+        typer.echo(f"created {path}")

@@ -1,0 +1,251 @@
+"""supadeploy.toml and environment variables, turned into typed settings.
+
+```toml
+[project]
+default_environment = "local"
+
+[push]
+lock_timeout = "10s"        # per statement of a migration
+statement_timeout = "0"     # 0 = no limit
+deploy_lock_wait = "300s"   # how long a push waits for another push to finish
+
+[environments.local]
+db_url = "postgresql://postgres:postgres@127.0.0.1:54322/postgres"
+
+[environments.staging]
+db_url_env = "STAGING_DB_URL"
+project_ref = "abcdefghijklmnopqrst"
+
+[environments.production]
+db_url_env = "PRODUCTION_DB_URL"
+protected = true
+```
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from supadeploy.errors import ConfigError
+
+CONFIG_FILE_NAME = "supadeploy.toml"
+LOCAL_DB_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres"
+DEFAULT_ENVIRONMENT = "local"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", ""})
+
+_ENVIRONMENT_KEYS = {"db_url": str, "db_url_env": str, "project_ref": str, "protected": bool}
+_PUSH_KEYS = {"lock_timeout": str, "statement_timeout": str, "deploy_lock_wait": str}
+_PROJECT_KEYS = {"default_environment": str}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h)?\s*$")
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    name: str
+    db_url: str | None = None
+    db_url_env: str | None = None
+    project_ref: str | None = None
+    protected: bool = False
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    lock_timeout: str = "10s"
+    statement_timeout: str = "0"
+    deploy_lock_wait_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    workdir: Path
+    config_path: Path | None
+    default_environment: str = DEFAULT_ENVIRONMENT
+    environments: dict[str, EnvironmentConfig] = field(default_factory=dict)
+    push: PushSettings = field(default_factory=PushSettings)
+
+    @property
+    def migrations_dir(self) -> Path:
+        return self.workdir / "supabase" / "migrations"
+
+    def environment(self, name: str | None) -> EnvironmentConfig:
+        chosen = name or self.default_environment
+        if chosen in self.environments:
+            return self.environments[chosen]
+        if chosen == DEFAULT_ENVIRONMENT:
+            return EnvironmentConfig(name=DEFAULT_ENVIRONMENT, db_url=LOCAL_DB_URL)
+        known = ", ".join(sorted(self.environments)) or "none"
+        raise ConfigError(
+            f"unknown environment '{chosen}' (configured: {known})",
+            where=str(self.config_path or CONFIG_FILE_NAME),
+            fix=f"add [environments.{chosen}] to {CONFIG_FILE_NAME}, or pass --db-url",
+        )
+
+
+def parse_duration_seconds(value: str, *, where: str) -> float:
+    """'300s', '5min', '250ms', '2h' or a bare number of seconds."""
+    match = _DURATION.match(value)
+    if not match:
+        raise ConfigError(f"'{value}' is not a duration", where=where, fix="write it like '10s', '500ms' or '5min'")
+    number = float(match.group(1))
+    factor = {"ms": 0.001, "s": 1.0, None: 1.0, "min": 60.0, "m": 60.0, "h": 3600.0}[match.group(2)]
+    return number * factor
+
+
+def postgres_duration(value: str, *, where: str) -> str:
+    """A duration as Postgres settings accept it ('10s', '500ms', '0')."""
+    seconds = parse_duration_seconds(value, where=where)
+    return f"{round(seconds * 1000)}ms" if seconds else "0"
+
+
+def load_project(workdir: Path) -> ProjectConfig:
+    """Read supadeploy.toml from ``workdir`` (defaults when the file does not exist)."""
+    workdir = workdir.resolve()
+    if not workdir.is_dir():
+        raise ConfigError(f"project directory {workdir} does not exist", fix="pass --workdir DIR pointing at your project")
+    path = workdir / CONFIG_FILE_NAME
+    if not path.exists():
+        return ProjectConfig(workdir=workdir, config_path=None)
+    document = _read_toml(path)
+    return _project_from_document(workdir, path, document)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        import tomllib  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path.name}: {exc.__class__.__name__}", where=str(path),
+                          fix="check the file's permissions and that it is UTF-8") from None
+    try:
+        document: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        where = f"{path}:{line}" if line else str(path)
+        message = str(exc).split(" (at line")[0]
+        raise ConfigError(f"invalid TOML: {message}", where=where, fix="fix the syntax (see https://toml.io)") from None
+    return document
+
+
+def _line_of(path: Path, key: str) -> str:
+    """Best-effort file:line for a key, for error messages."""
+    try:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            stripped = line.strip()
+            if stripped.startswith(f"{key} ") or stripped.startswith(f"{key}=") or stripped.endswith(f".{key}]") \
+                    or stripped == f"[{key}]":
+                return f"{path}:{number}"
+    except OSError:
+        pass
+    return str(path)
+
+
+def _check_table(path: Path, table_name: str, table: Any, allowed: dict[str, type]) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{table_name}] must be a table", where=_line_of(path, table_name.split(".")[-1]),
+                          fix=f"write it as a [{table_name}] section")
+    for key, value in table.items():
+        if key not in allowed:
+            raise ConfigError(
+                f"unknown key '{key}' in [{table_name}]", where=_line_of(path, key),
+                fix=f"allowed keys: {', '.join(sorted(allowed))}",
+            )
+        expected = allowed[key]
+        if not isinstance(value, expected) or (expected is str and isinstance(value, bool)):
+            raise ConfigError(
+                f"'{key}' in [{table_name}] must be a {'boolean' if expected is bool else 'string'}",
+                where=_line_of(path, key), fix=f"for example: {key} = {'true' if expected is bool else chr(34) + '...' + chr(34)}",
+            )
+    return table
+
+
+def _project_from_document(workdir: Path, path: Path, document: dict[str, Any]) -> ProjectConfig:
+    known_sections = {"project", "push", "environments"}
+    for section in document:
+        if section not in known_sections:
+            raise ConfigError(f"unknown section [{section}]", where=_line_of(path, section),
+                              fix=f"known sections: {', '.join(sorted(known_sections))}")
+    project = _check_table(path, "project", document.get("project", {}), _PROJECT_KEYS)
+    push_table = _check_table(path, "push", document.get("push", {}), _PUSH_KEYS)
+    environments_table = document.get("environments", {})
+    if not isinstance(environments_table, dict):
+        raise ConfigError("[environments] must be a table of tables", where=_line_of(path, "environments"),
+                          fix="write [environments.local], [environments.staging], ...")
+    environments = {
+        name: _environment(path, name, table) for name, table in environments_table.items()
+    }
+    push = PushSettings(
+        lock_timeout=push_table.get("lock_timeout", PushSettings.lock_timeout),
+        statement_timeout=push_table.get("statement_timeout", PushSettings.statement_timeout),
+        deploy_lock_wait_seconds=parse_duration_seconds(
+            push_table.get("deploy_lock_wait", "300s"), where=_line_of(path, "deploy_lock_wait")),
+    )
+    for key in ("lock_timeout", "statement_timeout"):
+        postgres_duration(getattr(push, key), where=_line_of(path, key))
+    default_environment = project.get("default_environment", DEFAULT_ENVIRONMENT)
+    config = ProjectConfig(workdir=workdir, config_path=path, default_environment=default_environment,
+                           environments=environments, push=push)
+    if default_environment != DEFAULT_ENVIRONMENT and default_environment not in environments:
+        raise ConfigError(f"default_environment '{default_environment}' is not configured",
+                          where=_line_of(path, "default_environment"),
+                          fix=f"add [environments.{default_environment}] or change default_environment")
+    return config
+
+
+def _environment(path: Path, name: str, table: Any) -> EnvironmentConfig:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise ConfigError(f"environment name '{name}' is not valid", where=_line_of(path, name),
+                          fix="use letters, digits, '-' and '_'")
+    table = _check_table(path, f"environments.{name}", table, _ENVIRONMENT_KEYS)
+    db_url = table.get("db_url")
+    if db_url is not None:
+        _refuse_stored_password(path, name, db_url)
+    env_var = table.get("db_url_env")
+    if env_var is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env_var):
+        raise ConfigError(f"db_url_env '{env_var}' is not an environment variable name",
+                          where=_line_of(path, "db_url_env"), fix="write the variable's name, e.g. STAGING_DB_URL")
+    return EnvironmentConfig(name=name, db_url=db_url, db_url_env=env_var,
+                             project_ref=table.get("project_ref"), protected=table.get("protected", False))
+
+
+def _refuse_stored_password(path: Path, name: str, db_url: str) -> None:
+    try:
+        parts = urlsplit(db_url)
+        host = parts.hostname or ""
+        has_password = bool(parts.password)
+    except ValueError:
+        raise ConfigError(f"db_url of environment '{name}' is not a valid URL", where=_line_of(path, "db_url"),
+                          fix="write postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
+    if has_password and host not in LOOPBACK_HOSTS:
+        raise ConfigError(
+            f"db_url of environment '{name}' contains a password for a remote host",
+            where=_line_of(path, "db_url"),
+            fix="secrets do not belong in supadeploy.toml: use db_url_env = \"NAME\" and set that variable",
+        )
+
+
+def resolve_database_url(environment: EnvironmentConfig, override: str | None) -> str:
+    """The database URL to use: --db-url, else the environment's variable, else its db_url."""
+    if override:
+        return override
+    if environment.db_url_env:
+        value = os.environ.get(environment.db_url_env)
+        if value:
+            return value
+        raise ConfigError(
+            f"environment '{environment.name}' reads its database URL from ${environment.db_url_env}, which is not set",
+            fix=f"export {environment.db_url_env}=postgresql://... (or pass --db-url)",
+        )
+    if environment.db_url:
+        return environment.db_url
+    raise ConfigError(
+        f"environment '{environment.name}' has no database URL",
+        fix=f"set db_url_env for [environments.{environment.name}] in {CONFIG_FILE_NAME}, or pass --db-url",
+    )

@@ -1,0 +1,1 @@
+"""Migration files, plans, history and application."""

@@ -1,0 +1,115 @@
+"""A migration that failed: where in the file, and what Postgres said."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from supadeploy.errors import SupadeployError
+from supadeploy.migrations.files import Migration
+from supadeploy.migrations.splitter import Statement, line_and_column
+
+_PLPGSQL_LINE = re.compile(r"PL/pgSQL function inline_code_block line (\d+)")
+_DOLLAR_QUOTE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
+
+
+@dataclass(frozen=True)
+class MigrationFailure:
+    version: str
+    name: str
+    file: str
+    line: int
+    column: int
+    statement_index: int
+    sqlstate: str | None
+    message: str
+    detail: str | None = None
+    hint: str | None = None
+    context: str | None = None
+    partially_applied: bool = False
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def render(self) -> str:
+        code = f" [SQLSTATE {self.sqlstate}]" if self.sqlstate else ""
+        lines = [f"{self.location}: {self.message}{code}"]
+        if self.detail:
+            lines.append(f"  detail: {self.detail}")
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        if self.partially_applied:
+            lines.append(
+                "  this migration runs outside a transaction (supadeploy:no-transaction): the statements before "
+                "the failing one stay applied; make them idempotent (IF NOT EXISTS), fix the file and rerun"
+            )
+        else:
+            lines.append(f"  nothing of {self.version}_{self.name} was applied; fix the file and rerun the push")
+        return "\n".join(lines)
+
+
+class MigrationFailed(SupadeployError):
+    def __init__(self, failure: MigrationFailure) -> None:
+        self.failure = failure
+        super().__init__(failure.render())
+
+    def render(self) -> str:
+        return self.failure.render() if hasattr(self, "failure") else super().render()
+
+
+def failure_from_error(migration: Migration, statement_index: int, error: Any, *,
+                       partially_applied: bool = False) -> MigrationFailure:
+    """Map a psycopg error raised by statement ``statement_index`` back to file:line:column."""
+    diag = error.diag
+    statement = migration.statements[statement_index] if statement_index < len(migration.statements) else None
+    offset = _error_offset(statement, diag) if statement else 0
+    line, column = line_and_column(migration.sql, offset)
+    return MigrationFailure(
+        version=migration.version, name=migration.name, file=str(migration.path), line=line, column=column,
+        statement_index=statement_index, sqlstate=diag.sqlstate,
+        message=diag.message_primary or str(error).splitlines()[0],
+        detail=diag.message_detail, hint=diag.message_hint, context=diag.context,
+        partially_applied=partially_applied,
+    )
+
+
+def _error_offset(statement: Statement, diag: Any) -> int:
+    position = _int_or_none(diag.statement_position)
+    if position is not None and position >= 1:
+        return statement.offset + position - 1
+    plpgsql_line = _plpgsql_line(diag.context)
+    if plpgsql_line is not None:
+        body = _DOLLAR_QUOTE.search(statement.text)
+        if body is not None:
+            body_start = statement.offset + body.end()
+            # Line 1 of a PL/pgSQL body is the line that holds the opening quote.
+            return _offset_of_line(statement.text, body.end(), plpgsql_line - 1, statement.offset, body_start)
+    return statement.offset
+
+
+def _offset_of_line(text: str, start: int, lines_down: int, base: int, fallback: int) -> int:
+    index = start
+    for _ in range(lines_down):
+        newline = text.find("\n", index)
+        if newline < 0:
+            return fallback
+        index = newline + 1
+    while index < len(text) and text[index] in " \t":
+        index += 1
+    return base + index
+
+
+def _plpgsql_line(context: str | None) -> int | None:
+    if not context:
+        return None
+    match = _PLPGSQL_LINE.search(context)
+    return int(match.group(1)) if match else None
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(str(value)) if value is not None else None
+    except ValueError:
+        return None

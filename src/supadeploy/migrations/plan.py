@@ -1,0 +1,82 @@
+"""What a push would do: compare local migration files with the remote history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from supadeploy.errors import PlanError
+from supadeploy.migrations.files import Migration
+from supadeploy.migrations.history import HistoryRow
+
+
+@dataclass(frozen=True)
+class Drift:
+    """An applied migration whose local file no longer holds the statements that ran."""
+
+    migration: Migration
+    stored: HistoryRow
+
+
+@dataclass(frozen=True)
+class Plan:
+    pending: list[Migration]
+    applied: list[Migration]
+    out_of_order: list[Migration]
+    remote_only: list[HistoryRow]
+    drifted: list[Drift]
+    history: list[HistoryRow]
+
+    @property
+    def newest_applied_version(self) -> str | None:
+        return max((row.version for row in self.history), default=None)
+
+
+def build_plan(local: list[Migration], history: list[HistoryRow]) -> Plan:
+    """Classify every local migration and history row (pure: no database access)."""
+    applied_rows = {row.version: row for row in history}
+    local_versions = {migration.version for migration in local}
+    newest_applied = max(applied_rows, default=None)
+    pending: list[Migration] = []
+    applied: list[Migration] = []
+    out_of_order: list[Migration] = []
+    drifted: list[Drift] = []
+    for migration in local:
+        row = applied_rows.get(migration.version)
+        if row is None:
+            pending.append(migration)
+            if newest_applied is not None and migration.version < newest_applied:
+                out_of_order.append(migration)
+            continue
+        applied.append(migration)
+        if row.statements is not None and tuple(migration.statement_texts) != row.statements:
+            drifted.append(Drift(migration=migration, stored=row))
+    remote_only = [row for row in history if row.version not in local_versions]
+    return Plan(pending=pending, applied=applied, out_of_order=out_of_order, remote_only=remote_only,
+                drifted=drifted, history=history)
+
+
+def check_plan(plan: Plan, *, include_all: bool, allow_drift: bool) -> None:
+    """Stop a push whose plan is unsafe, naming the versions and the remedy."""
+    if plan.remote_only:
+        versions = ", ".join(_label(row) for row in plan.remote_only)
+        raise PlanError(
+            f"the database has applied migrations that are not in your migrations folder: {versions}",
+            fix="restore those files from version control (git pull), or if they were never meant to exist run "
+                f"`supabase migration repair --status reverted {' '.join(r.version for r in plan.remote_only)}`",
+        )
+    if plan.out_of_order and not include_all:
+        versions = ", ".join(m.file_name for m in plan.out_of_order)
+        raise PlanError(
+            f"pending migrations are older than the newest applied one ({plan.newest_applied_version}): {versions}",
+            fix="rename them to a newer version, or pass --include-all to apply them out of order",
+        )
+    if plan.drifted and not allow_drift:
+        files = ", ".join(str(d.migration.path) for d in plan.drifted)
+        raise PlanError(
+            f"applied migrations were edited after they ran (local statements differ from the history): {files}",
+            fix="revert the edits and put the change in a new migration, or pass --allow-drift to push anyway",
+        )
+
+
+def _label(row: HistoryRow) -> str:
+    return f"{row.version}_{row.name}" if row.name else row.version

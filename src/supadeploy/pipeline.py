@@ -1,0 +1,110 @@
+"""push: plan → lock → apply → report. A library call: returns data, never prints."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from supadeploy.migrations.failure import MigrationFailed, MigrationFailure
+from supadeploy.migrations.files import Discovery, Migration
+from supadeploy.migrations.plan import Plan, build_plan, check_plan
+from supadeploy.targets.base import SessionLimits, Target
+
+
+@dataclass(frozen=True)
+class PushOptions:
+    dry_run: bool = False
+    include_all: bool = False
+    allow_drift: bool = False
+    deploy_lock_wait_seconds: float = 300.0
+    limits: SessionLimits = field(default_factory=SessionLimits)
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    version: str
+    name: str
+    file: str
+    duration_seconds: float
+
+
+@dataclass
+class PushResult:
+    plan: Plan
+    dry_run: bool
+    applied: list[AppliedMigration] = field(default_factory=list)
+    skipped: list[Migration] = field(default_factory=list)
+    failed: MigrationFailure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failed is None
+
+    @property
+    def not_attempted(self) -> list[Migration]:
+        done = {m.version for m in self.applied} | {m.version for m in self.skipped}
+        failed = {self.failed.version} if self.failed else set()
+        return [m for m in self.plan.pending if m.version not in done | failed]
+
+
+class PushListener:
+    """Progress callbacks; the CLI renders them, the library ignores them."""
+
+    def starting(self, migration: Migration, index: int, total: int) -> None: ...
+
+    def finished(self, migration: Migration, seconds: float, applied: bool) -> None: ...
+
+
+def plan_push(target: Target, discovery: Discovery, options: PushOptions) -> Plan:
+    plan = build_plan(discovery.migrations, target.read_history())
+    check_plan(plan, include_all=options.include_all, allow_drift=options.allow_drift)
+    return plan
+
+
+def push(target: Target, discovery: Discovery, options: PushOptions,
+         listener: PushListener | None = None) -> PushResult:
+    """Apply the pending migrations in ``discovery`` to ``target``.
+
+    Raises SupadeployError before anything is applied when the plan is unsafe. A failing migration
+    stops the run: the result carries the failure, earlier migrations stay applied.
+    """
+    listener = listener or PushListener()
+    if options.dry_run:
+        return PushResult(plan=plan_push(target, discovery, options), dry_run=True)
+    target.acquire_deploy_lock(options.deploy_lock_wait_seconds)
+    try:
+        target.ensure_history_table()
+        plan = plan_push(target, discovery, options)
+        result = PushResult(plan=plan, dry_run=False)
+        _apply_pending(target, plan.pending, options, listener, result)
+        return result
+    finally:
+        _release_quietly(target.release_deploy_lock)
+
+
+def _apply_pending(target: Target, pending: list[Migration], options: PushOptions,
+                   listener: PushListener, result: PushResult) -> None:
+    for index, migration in enumerate(pending):
+        listener.starting(migration, index, len(pending))
+        started = time.perf_counter()
+        last = index == len(pending) - 1
+        try:
+            # Only the last commit of a run waits for the WAL flush; it makes every earlier one durable.
+            applied = target.apply_migration(migration, options.limits, durable=last)
+        except MigrationFailed as failure:
+            result.failed = failure.failure
+            return
+        seconds = time.perf_counter() - started
+        listener.finished(migration, seconds, applied)
+        if applied:
+            result.applied.append(AppliedMigration(migration.version, migration.name, str(migration.path), seconds))
+        else:
+            result.skipped.append(migration)
+
+
+def _release_quietly(release: Callable[[], None]) -> None:
+    try:
+        release()
+    except Exception:  # the session may be gone; Postgres drops its advisory locks with it
+        pass

@@ -1,0 +1,43 @@
+"""The Target protocol: the few things every capability needs from a database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from supadeploy.migrations.files import Migration
+from supadeploy.migrations.history import HistoryRow
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """Per-migration limits, as Postgres settings values ('10000ms', '0')."""
+
+    lock_timeout: str = "10000ms"
+    statement_timeout: str = "0"
+
+
+class Target(Protocol):
+    """A database supadeploy can read and deploy to."""
+
+    @property
+    def description(self) -> str:
+        """Where this target points, safe to print (no secrets)."""
+        ...
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def read_history(self) -> list[HistoryRow]: ...
+
+    def ensure_history_table(self) -> None: ...
+
+    def acquire_deploy_lock(self, wait_seconds: float) -> None: ...
+
+    def release_deploy_lock(self) -> None: ...
+
+    def apply_migration(self, migration: Migration, limits: SessionLimits, *, durable: bool) -> bool:
+        """Apply one migration with its history row; False when it was already in the history."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,228 @@
+"""PostgresTarget: a direct psycopg connection, with the guarantees the Supabase CLI lacks.
+
+Each migration runs in one transaction together with its history row; the deploy holds a session
+advisory lock for its whole run; session state is reset between migrations.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from supadeploy.errors import ConnectionFailed, LockTimeout, SupadeployError
+from supadeploy.migrations.failure import MigrationFailed, failure_from_error
+from supadeploy.migrations.files import Migration
+from supadeploy.migrations.history import (
+    CREATE_HISTORY_TABLE,
+    HISTORY_TABLE_EXISTS,
+    INSERT_HISTORY_ROW,
+    SELECT_HISTORY,
+    HistoryRow,
+)
+from supadeploy.redact import redact_text, redact_url
+from supadeploy.targets.base import SessionLimits
+
+# pg_advisory_lock(int4, int4): ('supa' as an int, 1 = the deploy lock). Visible in pg_locks as
+# classid = DEPLOY_LOCK_NAMESPACE, objid = DEPLOY_LOCK_ID, objsubid = 2.
+DEPLOY_LOCK_NAMESPACE = 0x73757061
+DEPLOY_LOCK_ID = 1
+
+RESET_SESSION = (
+    "SET SESSION AUTHORIZATION DEFAULT; RESET ALL; CLOSE ALL; UNLISTEN *; "
+    "DISCARD PLANS; DISCARD SEQUENCES; DISCARD TEMP"
+)
+LOCK_HOLDER = """
+SELECT a.pid, a.application_name, a.usename, a.client_addr::text, a.backend_start, a.state
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 2
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""
+
+
+def validate_database_url(url: str) -> None:
+    """Refuse URLs psycopg would misread, with a message that names the problem (never the password)."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise ConnectionFailed(
+            f"'{redact_text(url)[:60]}' is not a PostgreSQL URL",
+            fix="write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
+        )
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError as exc:
+        raise ConnectionFailed(
+            f"the database URL cannot be parsed ({exc})",
+            fix="percent-encode special characters in the password: @ as %40, : as %3A, / as %2F, # as %23",
+        ) from None
+    if "@" in parts.netloc.rpartition("@")[0]:
+        raise ConnectionFailed(
+            "the database URL has an '@' in its user name or password",
+            fix="percent-encode special characters in the password: @ as %40, : as %3A, / as %2F, # as %23",
+        )
+    if parts.password is not None and "%" in parts.password:
+        try:
+            unquote(parts.password, errors="strict")
+        except UnicodeDecodeError:
+            raise ConnectionFailed("the password in the database URL has an invalid %-escape",
+                                   fix="percent-encode '%' itself as %25") from None
+
+
+class PostgresTarget:
+    def __init__(self, url: str, *, application_name: str = "supadeploy", connect_timeout: int = 10) -> None:
+        validate_database_url(url)
+        self._url = url
+        self._password = urlsplit(url).password or ""
+        self._application_name = application_name
+        self._connect_timeout = connect_timeout
+        self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
+
+    @property
+    def description(self) -> str:
+        return redact_url(self._url)
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (self._password, unquote(self._password)) if self._password else ()
+
+    @property
+    def connection(self) -> psycopg.Connection[tuple[Any, ...]]:
+        if self._connection is None or self._connection.closed:
+            self._connection = self._connect()
+        return self._connection
+
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        options = {"application_name": self._application_name}
+        if "connect_timeout" not in self._url:
+            options["connect_timeout"] = str(self._connect_timeout)
+        try:
+            connection = psycopg.connect(self._url, autocommit=True, prepare_threshold=None, **options)
+        except psycopg.Error as exc:
+            reason = redact_text(str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__,
+                                 self._secrets())
+            raise ConnectionFailed(
+                f"cannot connect to {self.description}: {reason}",
+                fix="check the URL, that the server is running and reachable, and the password",
+            ) from None
+        return connection
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            cursor = self.connection.execute(sql, params or None)
+            return cursor.fetchall() if cursor.description else []
+        except psycopg.OperationalError as exc:
+            raise self._lost_connection(exc) from None
+
+    def _lost_connection(self, exc: Exception) -> SupadeployError:
+        return ConnectionFailed(
+            f"lost the connection to {self.description}: {redact_text(str(exc).strip(), self._secrets())}",
+            fix="every migration is applied in its own transaction, so a rerun is safe and continues where this stopped",
+        )
+
+    def read_history(self) -> list[HistoryRow]:
+        (exists,) = self.query(HISTORY_TABLE_EXISTS)[0]
+        if not exists:
+            return []
+        return [HistoryRow.from_record(row) for row in self.query(SELECT_HISTORY)]
+
+    def ensure_history_table(self) -> None:
+        (exists,) = self.query(HISTORY_TABLE_EXISTS)[0]
+        if exists:
+            return
+        with self.connection.transaction():
+            for statement in CREATE_HISTORY_TABLE:
+                self.connection.execute(statement)
+
+    def acquire_deploy_lock(self, wait_seconds: float) -> None:
+        (got,) = self.query("SELECT pg_try_advisory_lock(%s, %s)", (DEPLOY_LOCK_NAMESPACE, DEPLOY_LOCK_ID))[0]
+        if got:
+            return
+        timeout_ms = max(1, round(wait_seconds * 1000))
+        try:
+            with self.connection.transaction():
+                self.connection.execute("SELECT set_config('lock_timeout', %s, true)", (f"{timeout_ms}ms",))
+                self.connection.execute("SELECT pg_advisory_lock(%s, %s)", (DEPLOY_LOCK_NAMESPACE, DEPLOY_LOCK_ID))
+        except pg_errors.LockNotAvailable:
+            raise LockTimeout(
+                f"another deploy holds the deploy lock on {self.description}: {self.describe_lock_holder()}",
+                fix=f"waited {wait_seconds:g}s; rerun when it has finished, or raise [push] deploy_lock_wait",
+            ) from None
+
+    def describe_lock_holder(self) -> str:
+        rows = self.query(LOCK_HOLDER, (DEPLOY_LOCK_NAMESPACE, DEPLOY_LOCK_ID))
+        if not rows:
+            return "holder unknown (it may have just finished)"
+        pid, application, user, client, started, state = rows[0]
+        return (f"'{application or '?'}' (pid {pid}, user {user}, from {client or 'local socket'}, "
+                f"connected {started:%Y-%m-%d %H:%M:%S %Z}, {state})")
+
+    def release_deploy_lock(self) -> None:
+        if self._connection is not None and not self._connection.closed:
+            self.query("SELECT pg_advisory_unlock(%s, %s)", (DEPLOY_LOCK_NAMESPACE, DEPLOY_LOCK_ID))
+
+    def apply_migration(self, migration: Migration, limits: SessionLimits, *, durable: bool) -> bool:
+        if migration.transactional:
+            applied = self._apply_in_transaction(migration, limits, durable=durable)
+        else:
+            applied = self._apply_statement_by_statement(migration, limits)
+        self.connection.execute(RESET_SESSION)
+        return applied
+
+    def _set_limits(self, limits: SessionLimits, *, local: bool, durable: bool = True) -> None:
+        self.connection.execute(
+            "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s),"
+            " set_config('synchronous_commit', %s, %s)",
+            (limits.lock_timeout, local, limits.statement_timeout, local, "on" if durable else "off", local),
+        )
+
+    def _apply_in_transaction(self, migration: Migration, limits: SessionLimits, *, durable: bool) -> bool:
+        connection = self.connection
+        index = -1
+        try:
+            with connection.transaction():
+                self._set_limits(limits, local=True, durable=durable)
+                connection.execute(INSERT_HISTORY_ROW,
+                                   (migration.version, migration.name, migration.statement_texts))
+                for index, statement in enumerate(migration.statements):
+                    connection.execute(statement.text)
+        except pg_errors.UniqueViolation as exc:
+            if index == -1:  # the history row exists: another deploy applied it meanwhile
+                return False
+            raise MigrationFailed(failure_from_error(migration, index, exc)) from None
+        except psycopg.OperationalError as exc:
+            if connection.closed or connection.broken:
+                raise self._lost_connection(exc) from None
+            raise MigrationFailed(failure_from_error(migration, max(index, 0), exc)) from None
+        except psycopg.Error as exc:
+            raise MigrationFailed(failure_from_error(migration, max(index, 0), exc)) from None
+        return True
+
+    def _apply_statement_by_statement(self, migration: Migration, limits: SessionLimits) -> bool:
+        connection = self.connection
+        self._set_limits(limits, local=False)
+        applied = {row.version for row in self.read_history()}
+        if migration.version in applied:
+            return False
+        for index, statement in enumerate(migration.statements):
+            try:
+                connection.execute(statement.text)
+            except psycopg.OperationalError as exc:
+                if connection.closed or connection.broken:
+                    raise self._lost_connection(exc) from None
+                raise MigrationFailed(failure_from_error(migration, index, exc, partially_applied=index > 0)) from None
+            except psycopg.Error as exc:
+                raise MigrationFailed(failure_from_error(migration, index, exc, partially_applied=index > 0)) from None
+        connection.execute(INSERT_HISTORY_ROW, (migration.version, migration.name, migration.statement_texts))
+        return True
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def default_application_name(command: str) -> str:
+    return f"supadeploy {command} pid={os.getpid()}"[:63]
