@@ -1,0 +1,43 @@
+# Two commands do all the set-up on a fresh clone:
+#   make demo   install supadeploy, start the local Supabase-shaped Postgres, push supabase/migrations/
+#   make test   install supadeploy with its test tools and the Supabase CLI, run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Versions are pinned exactly in .tools/package.json (supabase 2.117.0).
+SUPABASE_CLI := .tools/node_modules/.bin/supabase
+
+.PHONY: install tools demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+$(SUPABASE_CLI): .tools/package.json
+	cd .tools && npm install --no-audit --no-fund
+
+tools: $(SUPABASE_CLI)
+
+demo: install
+	$(BIN)/supadeploy local start
+	$(BIN)/supadeploy push --yes
+	$(BIN)/supadeploy migration list
+
+test: install tools
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+bench: install tools
+	$(BIN)/python benchmarks/push_benchmark.py
+
+clean:
+	rm -rf $(VENV) .tools/node_modules
