@@ -43,7 +43,7 @@ def test_file_that_is_not_utf8(project_dir: Path, db_url: str) -> None:
     bad.write_bytes(b"-- ok\ncomment on table public.a is 'caf\xe9';\n")
     outcome = push(project_dir, db_url)
     assert outcome.exit_code == 1
-    assert f"{bad}:2:31: migration file is not valid UTF-8 (byte 0xe9)" in outcome.stderr
+    assert f"{bad}:2:34: migration file is not valid UTF-8 (byte 0xe9)" in outcome.stderr
     assert "save the file as UTF-8" in outcome.stderr
     assert_nothing_applied(db_url)
 
@@ -92,7 +92,7 @@ def test_invalid_toml_names_the_line(project_dir: Path) -> None:
     config.write_text('[push]\nlock_timeout = "10s"\nstatement_timeout = \n')
     outcome = invoke("push", "--workdir", str(project_dir))
     assert outcome.exit_code == 1
-    assert f"{config}:3: invalid TOML" in outcome.stderr
+    assert f"{config}:3:21: invalid TOML: Invalid value" in outcome.stderr
 
 
 def test_unknown_and_mistyped_keys(project_dir: Path) -> None:

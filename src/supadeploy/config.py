@@ -127,9 +127,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         document: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        where = f"{path}:{line}" if line else str(path)
-        message = str(exc).split(" (at line")[0]
+        position = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = f"{path}:{position.group(1)}:{position.group(2)}" if position else str(path)
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
         raise ConfigError(f"invalid TOML: {message}", where=where, fix="fix the syntax (see https://toml.io)") from None
     return document
 

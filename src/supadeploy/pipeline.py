@@ -55,6 +55,8 @@ class PushListener:
 
     def finished(self, migration: Migration, seconds: float, applied: bool) -> None: ...
 
+    def failed(self, migration: Migration) -> None: ...
+
 
 def plan_push(target: Target, discovery: Discovery, options: PushOptions) -> Plan:
     plan = build_plan(discovery.migrations, target.read_history())
@@ -93,6 +95,7 @@ def _apply_pending(target: Target, pending: list[Migration], options: PushOption
             # Only the last commit of a run waits for the WAL flush; it makes every earlier one durable.
             applied = target.apply_migration(migration, options.limits, durable=last)
         except MigrationFailed as failure:
+            listener.failed(migration)
             result.failed = failure.failure
             return
         seconds = time.perf_counter() - started

@@ -94,5 +94,6 @@ def _push(flags: DatabaseFlags, *, dry_run: bool, include_all: bool, allow_drift
                                  warnings=discovery.warnings))
     else:
         typer.echo(human.push_summary(result, target.description))
-    if not result.ok:
+    if result.failed is not None:
+        echo_err(f"error: {result.failed.render()}")
         raise typer.Exit(1)

@@ -25,6 +25,10 @@ class ProgressPrinter(PushListener):
         self._stream.write(f"[{index + 1}/{total}] {migration.file_name} ... ")
         self._stream.flush()
 
+    def failed(self, migration: Migration) -> None:
+        self._stream.write("failed\n")
+        self._stream.flush()
+
     def finished(self, migration: Migration, seconds: float, applied: bool) -> None:
         self._stream.write(f"{_ms(seconds)}\n" if applied else "already applied by another deploy\n")
         self._stream.flush()
@@ -43,9 +47,8 @@ def push_summary(result: PushResult, target: str) -> str:
         return plan_text(result.plan, target) + "\n(dry run: nothing applied)"
     lines: list[str] = []
     if result.failed:
-        lines.append("FAILED " + result.failed.render())
-        lines.append(f"Applied {len(result.applied)} migration(s) before the failure; "
-                     f"{len(result.not_attempted)} not attempted.")
+        lines.append(f"Push to {target} failed at {result.failed.version}_{result.failed.name}: applied "
+                     f"{len(result.applied)} migration(s) before it; {len(result.not_attempted)} not attempted.")
         return "\n".join(lines)
     if not result.applied and not result.skipped:
         return f"Nothing to push: {target} is up to date ({len(result.plan.applied)} migrations applied)."

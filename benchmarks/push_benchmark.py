@@ -1,0 +1,396 @@
+"""Benchmark `supadeploy push` against `supabase db push` and a psql floor.
+
+    python benchmarks/push_benchmark.py [--sizes 50,200,1000] [--admin-url URL]
+        [--out benchmarks/results/push.md] [--repeats K] [--tools floor,supadeploy,cli]
+
+For each size N, on fresh databases (CREATE DATABASE on the server behind --admin-url, then
+supadeploy.local.prepare_database), measures wall time and peak RSS of:
+
+* supadeploy push --db-url URL --workdir DIR --yes             (console script, as a subprocess)
+* supabase db push --db-url URL?sslmode=disable --yes --workdir DIR   (the real CLI, node wrapper + Go binary)
+* floor: psql -X -q -1 -v ON_ERROR_STOP=1 -f ALL.sql          (every migration concatenated; Postgres only)
+* a second, no-op run of supadeploy and of the CLI (nothing pending)
+
+and `supadeploy --help`. Every run is verified (exit code 0, N rows in
+supabase_migrations.schema_migrations, or N tables for the floor), so a failed run is never reported.
+
+Peak RSS: every child runs under `/usr/bin/time -f %M`, which reports the kernel's high-water RSS of the
+largest single process in the tree (ru_maxrss of the waited child, which includes its reaped descendants).
+Meanwhile a sampler thread polls /proc every few ms and sums the RSS of all live processes in the tree
+(the CLI is a node wrapper that spawns a Go binary: both are alive at once). The table reports the larger
+of the two. `os.wait4` on a child spawned directly from this (Python) process is NOT used: Linux records the
+parent's RSS at exec time into the child's ru_maxrss, which would inflate every number to this process's size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generate_migrations import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ADMIN_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+SUPABASE_CLI = ROOT / ".tools" / "node_modules" / ".bin" / "supabase"
+GNU_TIME = Path("/usr/bin/time")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+HISTORY_COUNT = "SELECT count(*) FROM supabase_migrations.schema_migrations"
+TABLE_COUNT = "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'public'"
+
+
+# ----------------------------------------------------------------------------------------------
+# Measuring one process tree
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    wall: float
+    peak_kb: int  # max(largest process high-water, sampled tree sum)
+    largest_kb: int  # kernel high-water RSS of the largest single process (/usr/bin/time %M)
+    tree_kb: int  # max over samples of the summed RSS of all live processes in the tree
+    by_name_kb: dict[str, int] = field(default_factory=dict)  # sampled peak per executable name
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2:].split(maxsplit=2)[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def _rss_kb(pid: int) -> tuple[str, int] | None:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            resident = int(fh.read().split()[1])
+        with open(f"/proc/{pid}/comm", "rb") as fh:
+            name = fh.read().decode(errors="replace").strip()
+    except (OSError, IndexError, ValueError):
+        return None
+    return name, resident * PAGE_KB
+
+
+class TreeSampler(threading.Thread):
+    """Polls /proc: max over time of the summed RSS of ``root``'s descendants (``root`` itself excluded
+    when it is /usr/bin/time, whose ~1 MB is not the measured program's)."""
+
+    def __init__(self, root: int, *, include_root: bool, interval: float = 0.02) -> None:
+        super().__init__(daemon=True)
+        self.root, self.include_root, self.interval = root, include_root, interval
+        self.peak_kb = 0
+        self.by_name: dict[str, int] = {}
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            children = _children_map()
+            pids, stack = [], [self.root]
+            while stack:
+                pid = stack.pop()
+                if pid != self.root or self.include_root:
+                    pids.append(pid)
+                stack.extend(children.get(pid, ()))
+            total = 0
+            for pid in pids:
+                found = _rss_kb(pid)
+                if found:
+                    name, kb = found
+                    total += kb
+                    self.by_name[name] = max(self.by_name.get(name, 0), kb)
+            self.peak_kb = max(self.peak_kb, total)
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+class RunFailed(RuntimeError):
+    pass
+
+
+def measure(argv: Sequence[str], *, cwd: Path | None = None) -> Sample:
+    """Run ``argv`` to completion; its wall time and peak RSS. Raises RunFailed on a non-zero exit."""
+    with tempfile.TemporaryDirectory(prefix="sdbench-run-") as tmp:
+        rss_file = Path(tmp) / "rss"
+        use_time = GNU_TIME.exists()
+        command = [str(GNU_TIME), "-f", "%M", "-o", str(rss_file), *argv] if use_time else list(argv)
+        with open(Path(tmp) / "out", "w+b") as out:
+            started = time.perf_counter()
+            process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+            sampler = TreeSampler(process.pid, include_root=not use_time)
+            sampler.start()
+            returncode = process.wait()
+            wall = time.perf_counter() - started
+            sampler.stop()
+            if returncode != 0:
+                out.seek(0)
+                tail = out.read().decode(errors="replace")[-2000:]
+                raise RunFailed(f"{' '.join(argv)} exited {returncode}:\n{tail}")
+        largest = int(rss_file.read_text().split()[-1]) if use_time else 0
+    return Sample(wall=wall, peak_kb=max(largest, sampler.peak_kb), largest_kb=largest,
+                  tree_kb=sampler.peak_kb, by_name_kb=sampler.by_name)
+
+
+# ----------------------------------------------------------------------------------------------
+# Databases
+# ----------------------------------------------------------------------------------------------
+
+
+def database_url(admin_url: str, database: str) -> str:
+    parts = urlsplit(admin_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, ""))
+
+
+@contextlib.contextmanager
+def fresh_database(admin_url: str, name: str) -> Iterator[str]:
+    from supadeploy.local import prepare_database
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = database_url(admin_url, name)
+    try:
+        prepare_database(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CHECKPOINT")  # start every timed run with no dirty buffers left by the setup
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def count(url: str, query: str) -> int:
+    with psycopg.connect(url) as conn:
+        try:
+            row = conn.execute(query).fetchone()
+        except psycopg.errors.UndefinedTable:
+            return 0
+    return int(row[0]) if row else 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Tools
+# ----------------------------------------------------------------------------------------------
+
+
+def supadeploy_argv() -> list[str]:
+    script = Path(sys.executable).parent / "supadeploy"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("supadeploy")
+    return [found] if found else [sys.executable, "-m", "supadeploy"]
+
+
+def ensure_supabase_cli() -> Path:
+    if not SUPABASE_CLI.exists():
+        print("installing supabase@2.117.0 into .tools/ ...", file=sys.stderr)
+        subprocess.run(["npm", "i", "-E", "supabase@2.117.0"], cwd=SUPABASE_CLI.parents[2], check=True)
+    return SUPABASE_CLI
+
+
+@dataclass
+class Tool:
+    key: str  # for --tools
+    label: str
+    kind: str  # "floor" | "push"
+
+    def argv(self, url: str, workdir: Path) -> list[str]:
+        raise NotImplementedError
+
+
+class Supadeploy(Tool):
+    def argv(self, url: str, workdir: Path) -> list[str]:
+        return [*supadeploy_argv(), "push", "--db-url", url, "--workdir", str(workdir), "--yes"]
+
+
+class SupabaseCli(Tool):
+    def argv(self, url: str, workdir: Path) -> list[str]:
+        if "sslmode=" not in url:
+            url += ("&" if "?" in url else "?") + "sslmode=disable"
+        return [str(ensure_supabase_cli()), "db", "push", "--db-url", url, "--yes", "--workdir", str(workdir)]
+
+
+class PsqlFloor(Tool):
+    def argv(self, url: str, workdir: Path) -> list[str]:
+        return ["psql", "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(workdir / "ALL.sql"), "-d", url]
+
+
+TOOLS: tuple[Tool, ...] = (
+    PsqlFloor("floor", "floor (psql -1 -f ALL.sql)", "floor"),
+    Supadeploy("supadeploy", "supadeploy push", "push"),
+    SupabaseCli("cli", "supabase db push", "push"),
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# The benchmark
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    n: int | str
+    tool: str
+    samples: list[Sample]
+    floor_median: float | None = None
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(s.wall for s in self.samples)
+
+    @property
+    def best(self) -> float:
+        return min(s.wall for s in self.samples)
+
+    @property
+    def peak_mb(self) -> float:
+        return max(s.peak_kb for s in self.samples) / 1024
+
+    def markdown(self) -> str:
+        ratio = f"{self.median / self.floor_median:.2f}x" if self.floor_median else "-"
+        return (f"| {self.n} | {self.tool} | {len(self.samples)} | {self.median:.3f} | {self.best:.3f} | "
+                f"{ratio} | {self.peak_mb:.1f} | {self.note} |")
+
+
+def repeats_for(n: int, override: int | None) -> int:
+    if override:
+        return override
+    return 3 if n <= 200 else 1
+
+
+def bench_size(n: int, admin_url: str, repeats: int, root: Path, run_id: str,
+               tools: Sequence[Tool]) -> list[Row]:
+    workdir = root / f"n{n}"
+    paths = generate(n, workdir)
+    all_sql = "\n".join(path.read_text(encoding="utf-8") for path in paths)
+    (workdir / "ALL.sql").write_text(all_sql, encoding="utf-8")
+    samples: dict[str, list[Sample]] = {tool.label: [] for tool in tools}
+    noop: dict[str, list[Sample]] = {tool.label: [] for tool in tools if tool.kind == "push"}
+    for rep in range(repeats):
+        for tool in tools:  # interleaved, so drift on the machine hits every tool alike
+            name = f"sdbench_{run_id}_{n}_{tool.key}_{rep}"
+            with fresh_database(admin_url, name) as url:
+                sample = measure(tool.argv(url, workdir))
+                verify = TABLE_COUNT if tool.kind == "floor" else HISTORY_COUNT
+                got = count(url, verify)
+                if got != n:
+                    raise RunFailed(f"{tool.label} N={n}: expected {n} rows/tables, found {got}")
+                samples[tool.label].append(sample)
+                print(f"  N={n} {tool.label} run {rep + 1}/{repeats}: {sample.wall:.3f}s "
+                      f"{sample.peak_kb / 1024:.1f} MB", file=sys.stderr, flush=True)
+                if tool.kind == "push":
+                    sample = measure(tool.argv(url, workdir))
+                    if count(url, HISTORY_COUNT) != n:
+                        raise RunFailed(f"{tool.label} no-op N={n}: history changed")
+                    noop[tool.label].append(sample)
+                    print(f"  N={n} {tool.label} no-op {rep + 1}/{repeats}: {sample.wall:.3f}s "
+                          f"{sample.peak_kb / 1024:.1f} MB", file=sys.stderr, flush=True)
+    floors = [s.wall for tool in tools if tool.kind == "floor" for s in samples[tool.label]]
+    floor = statistics.median(floors) if floors else None
+    rows = [Row(n, label, runs, floor_median=floor, note=_rss_note(runs)) for label, runs in samples.items()]
+    rows += [Row(n, f"{label}, no-op", runs, note=_rss_note(runs)) for label, runs in noop.items()]
+    return rows
+
+
+def _rss_note(samples: list[Sample]) -> str:
+    """For multi-process tools: the sampled peak of each executable, e.g. node + supabase."""
+    names: dict[str, int] = {}
+    for sample in samples:
+        for name, kb in sample.by_name_kb.items():
+            names[name] = max(names.get(name, 0), kb)
+    if len(names) < 2:
+        return ""
+    return " + ".join(f"{name} {kb / 1024:.0f} MB" for name, kb in sorted(names.items()))
+
+
+def bench_help(repeats: int) -> list[Row]:
+    runs = [measure([*supadeploy_argv(), "--help"]) for _ in range(repeats)]
+    rows = [Row("-", "supadeploy --help", runs, note=_rss_note(runs))]
+    runs = [measure([str(ensure_supabase_cli()), "--help"]) for _ in range(repeats)]
+    rows.append(Row("-", "supabase --help", runs, note=_rss_note(runs)))
+    return rows
+
+
+def environment(admin_url: str) -> str:
+    server = "?"
+    with contextlib.suppress(Exception), psycopg.connect(admin_url) as conn:
+        row = conn.execute("SELECT current_setting('server_version'), current_setting('fsync'),"
+                           " current_setting('shared_buffers')").fetchone()
+        if row:
+            server = f"PostgreSQL {row[0]} (fsync={row[1]}, shared_buffers={row[2]})"
+    cli = subprocess.run([str(ensure_supabase_cli()), "--version"], capture_output=True, text=True)
+    return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.platform()}; {os.cpu_count()} CPUs; "
+            f"Python {platform.python_version()}; {server}; supabase CLI {cli.stdout.strip()}; "
+            f"RSS via {'/usr/bin/time %M + /proc tree sampling' if GNU_TIME.exists() else '/proc sampling'}")
+
+
+HEADER = ("| N | tool | runs | wall s (median) | wall s (best) | vs floor | peak RSS MB | RSS by process |\n"
+          "|---|---|---|---|---|---|---|---|")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="50,200,1000", help="comma-separated migration counts")
+    admin_default = os.environ.get("SUPADEPLOY_BENCH_ADMIN_URL", DEFAULT_ADMIN_URL)
+    parser.add_argument("--admin-url", default=admin_default,
+                        help="superuser URL of a server where databases can be created "
+                        "(env SUPADEPLOY_BENCH_ADMIN_URL)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "push.md")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="runs per tool and size (default: 3 for N<=200, 1 above)")
+    parser.add_argument("--tools", default="floor,supadeploy,cli",
+                        help="which of floor,supadeploy,cli to run (default: all)")
+    args = parser.parse_args(argv)
+    keys = {key.strip() for key in args.tools.split(",") if key.strip()}
+    if unknown := keys - {tool.key for tool in TOOLS}:
+        parser.error(f"unknown --tools: {', '.join(sorted(unknown))}")
+    tools = [tool for tool in TOOLS if tool.key in keys]
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    ensure_supabase_cli()
+    run_id = f"{os.getpid()}"
+    started = time.perf_counter()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="sdbench-") as tmp:
+        for n in sizes:
+            rows += bench_size(n, args.admin_url, repeats_for(n, args.repeats), Path(tmp), run_id, tools)
+    rows += bench_help(5)
+    table = "\n".join([HEADER, *(row.markdown() for row in rows)])
+    total = time.perf_counter() - started
+    report = (f"# push benchmark\n\n{environment(args.admin_url)}; total {total:.0f} s\n\n"
+              f"Command: `python benchmarks/push_benchmark.py --sizes {args.sizes} --tools {args.tools}`\n\n"
+              f"{table}\n")
+    print(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report, encoding="utf-8")
+    print(f"written to {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
