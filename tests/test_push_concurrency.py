@@ -18,7 +18,7 @@ from tests.support.inspect import history_rows
 
 pytestmark = pytest.mark.slow
 
-APPLY_LOG = "create table if not exists public.apply_log (version text not null, applied_at timestamptz default now());\n"
+APPLY_LOG = "create table if not exists public.apply_log (version text not null, at timestamptz default now());\n"
 
 
 def write_logged_migrations(project: Path, count: int, sleep_seconds: float = 0.0) -> list[str]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", ""})
 _ENVIRONMENT_KEYS = {"db_url": str, "db_url_env": str, "project_ref": str, "protected": bool}
 _PUSH_KEYS = {"lock_timeout": str, "statement_timeout": str, "deploy_lock_wait": str}
 _PROJECT_KEYS = {"default_environment": str}
+EXAMPLE_STRING = '"..."'
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h)?\s*$")
 
 
@@ -106,7 +108,8 @@ def load_project(workdir: Path) -> ProjectConfig:
     """Read supadeploy.toml from ``workdir`` (defaults when the file does not exist)."""
     workdir = workdir.resolve()
     if not workdir.is_dir():
-        raise ConfigError(f"project directory {workdir} does not exist", fix="pass --workdir DIR pointing at your project")
+        raise ConfigError(f"project directory {workdir} does not exist",
+                          fix="pass --workdir DIR pointing at your project")
     path = workdir / CONFIG_FILE_NAME
     if not path.exists():
         return ProjectConfig(workdir=workdir, config_path=None)
@@ -147,7 +150,7 @@ def _line_of(path: Path, key: str) -> str:
     return str(path)
 
 
-def _check_table(path: Path, table_name: str, table: Any, allowed: dict[str, type]) -> dict[str, Any]:
+def _check_table(path: Path, table_name: str, table: Any, allowed: Mapping[str, type]) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise ConfigError(f"[{table_name}] must be a table", where=_line_of(path, table_name.split(".")[-1]),
                           fix=f"write it as a [{table_name}] section")
@@ -161,7 +164,7 @@ def _check_table(path: Path, table_name: str, table: Any, allowed: dict[str, typ
         if not isinstance(value, expected) or (expected is str and isinstance(value, bool)):
             raise ConfigError(
                 f"'{key}' in [{table_name}] must be a {'boolean' if expected is bool else 'string'}",
-                where=_line_of(path, key), fix=f"for example: {key} = {'true' if expected is bool else chr(34) + '...' + chr(34)}",
+                where=_line_of(path, key), fix=f"for example: {key} = {'true' if expected is bool else EXAMPLE_STRING}",
             )
     return table
 

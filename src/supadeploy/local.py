@@ -265,10 +265,8 @@ def default_data_dir(port: int = DEFAULT_PORT) -> Path:
     if _is_root():
         return ROOT_STATE_DIR / name
     state_home = os.environ.get("XDG_STATE_HOME", "")
-    if state_home and Path(state_home).is_absolute():  # the XDG spec ignores relative paths
-        base = Path(state_home)
-    else:
-        base = Path.home() / ".local" / "state"
+    # The XDG spec ignores relative paths.
+    base = Path(state_home) if state_home and Path(state_home).is_absolute() else Path.home() / ".local" / "state"
     return base / "supadeploy" / name
 
 

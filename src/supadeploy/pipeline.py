@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -107,7 +108,5 @@ def _apply_pending(target: Target, pending: list[Migration], options: PushOption
 
 
 def _release_quietly(release: Callable[[], None]) -> None:
-    try:
+    with contextlib.suppress(Exception):  # the session may be gone; Postgres drops its advisory locks with it
         release()
-    except Exception:  # the session may be gone; Postgres drops its advisory locks with it
-        pass

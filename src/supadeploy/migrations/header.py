@@ -52,11 +52,13 @@ class Directives:
 
 
 def leading_comment_lines(sql: str) -> list[tuple[int, str]]:
-    """(line number, stripped text) of the comment block before the first statement."""
+    """(line number, stripped text) of the first block of comment lines; a blank line or SQL ends it."""
     lines: list[tuple[int, str]] = []
     for number, raw in enumerate(sql.lstrip("\ufeff").splitlines(), start=1):
         stripped = raw.strip()
         if not stripped:
+            if lines:
+                break
             continue
         if not stripped.startswith("--"):
             break

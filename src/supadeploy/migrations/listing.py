@@ -56,7 +56,7 @@ def listing_table(entries: list[ListingEntry]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: tuple[str, ...]) -> str:
-        return "  " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+        return "  " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
     separator = "  " + "-|-".join("-" * w for w in widths)
     return "\n".join([line(header), separator, *(line(r) for r in rows)])

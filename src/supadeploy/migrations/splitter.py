@@ -1,41 +1,46 @@
-"""Split a migration file into statements exactly the way the Supabase CLI does.
+r"""Split a migration file into statements exactly the way the Supabase CLI does.
 
 ``supabase db push`` (and ``supabase migration repair``) store every migration's statements in
 ``supabase_migrations.schema_migrations.statements``.  supadeploy writes the same rows, so this
-module reproduces the CLI's splitting byte for byte.  The rules below were derived from the
-CLI's observable output (version 2.117.0; see ``tests/test_splitter_cli.py``), not from its
-source, and they intentionally copy its quirks rather than PostgreSQL's grammar:
+module reproduces the CLI's splitting byte for byte.  The rules were derived from the CLI's
+observable output (version 2.117.0; ``tests/test_splitter_cli.py`` checks them against the real
+CLI), not from its source, and they copy its quirks rather than PostgreSQL's grammar.
 
-* ``;`` ends a statement only at the top level: not inside ``'...'``, ``"..."``, dollar quotes,
-  ``--`` comments, ``/* */`` comments (nested), parentheses or a ``BEGIN ATOMIC ... END`` body.
-* Backslashes never escape (``E'it\'s;'`` is split after the backslash); ``''`` and ``""`` work
-  only because they close and reopen the quote.
-* A ``--`` comment runs to ``\n`` (a lone ``\r`` does not end it).
-* Block comments nest, and the opening ``/*`` and a closing ``*/`` may share the ``*``, so
-  ``/*/`` is a complete comment.  Inside a comment a ``*/`` and a following ``/*`` may share the
-  ``/``; after the outermost ``*/`` they may not (``/* a */* b`` leaves ``* b`` as code).
-* ``$`` followed by tag characters (Unicode letters, decimal digits, ``_``; see ``_TAG_RANGES``)
-  and another ``$`` opens a dollar quote anywhere, even inside a word (``a$$b``, ``x$1$``).  The
-  closing ``$tag$`` (case-sensitive) may reuse the opener's last ``$`` (``$$$`` is an empty
-  quote).  A ``$`` whose tag characters are not followed by ``$`` swallows those characters.
-* Parentheses are a flag, not a depth: ``(`` enters "in parentheses" (further ``(`` are
-  ignored), the first ``)`` leaves it; ``;`` inside does not split.
-* ``BEGIN`` + whitespace + ``ATOMIC`` (case-insensitive, where ``ı`` counts as ``i``; the word
-  must not follow a letter, digit, ``_`` or ``$`` of the Basic Multilingual Plane; ``ATOMIC``
-  is only a prefix, so ``atomically`` counts) starts an atomic body, also inside parentheses.
-  The body ends at the first ``end`` (case-insensitive) anywhere in code, even inside a word
-  (``backend``, ``endx``), unless it sits in parentheses opened inside the body.  Bodies do not
-  nest, and ``)`` inside a body is ignored.
-* Each statement is trimmed: first every trailing ``;`` of the raw text (which, for the last
-  statement of a file, may be inside a comment or an unterminated quote), then whitespace at
-  both ends (Go's ``unicode.IsSpace`` set without U+0085, plus U+FEFF).  Statements that end
-  up empty are dropped; comments stay attached to the statement that follows them, and a
-  trailing comment becomes a statement of its own.
-* Anything left unterminated at the end of the file (quote, comment, dollar quote, parentheses,
-  atomic body) simply runs to the end of the file.
+Code is read in one of three states: top level, in parentheses, in an atomic body.
+
+* ``;`` ends a statement only at the top level.
+* ``'...'``, ``"..."``, dollar quotes, ``--`` comments (to ``\n``; a lone ``\r`` does not end
+  them) and nested ``/* */`` comments are skipped in every state.  Inside quotes a backslash
+  is an ordinary character (``E'it\'s;'`` is split after the backslash).
+* In code a backslash hides the next character from everything that *opens* something or
+  splits: ``\;`` does not split, ``\'`` opens no string, ``\(`` no parentheses.  It does not
+  hide what *closes* a state: ``\)`` still leaves parentheses and ``\end`` still ends an atomic
+  body.
+* A block comment's ``/*`` and a closing ``*/`` may share the ``*`` (``/*/`` is a complete
+  comment); inside a comment a ``*/`` and a following ``/*`` may share the ``/``; after the
+  outermost ``*/`` they may not (``/* a */* b`` leaves ``* b`` as code).
+* ``$`` followed by tag characters (letters, decimal digits, ``_``: see ``_TAG_RANGES``) and
+  another ``$`` opens a dollar quote anywhere, even inside a word (``a$$b``, ``x$1$``).  The
+  closing ``$tag$`` (case-sensitive) may reuse the opener's last ``$`` (``$$$`` is a complete
+  empty quote).  A ``$`` not followed by tag characters and ``$`` swallows its tag characters.
+* Parentheses are a flag, not a depth: ``(`` enters them (more ``(`` are ignored) and the first
+  ``)`` leaves them.  Inside, ``;`` does not split.
+* An atomic body starts at ``ATOMIC`` (case-insensitive, dotless i U+0131 counts as ``i``, only a prefix:
+  ``atomically`` counts) read at the top level or in parentheses, when the text right before
+  it is ``BEGIN`` + whitespace.  That ``BEGIN`` is matched in the raw text, so it may sit at
+  the end of a ``--`` comment (``--begin\natomic``), but not right after a letter, digit,
+  ``_`` or ``$`` of the Basic Multilingual Plane.  The body ends at the first ``end``
+  (case-insensitive) in its code, even inside a word (``backend``, ``endx``), but not in
+  parentheses opened inside the body.  Bodies do not nest; ``)`` and ``;`` in them are ignored.
+* Each statement is trimmed: first all trailing ``;`` of its raw text (for the last statement
+  of a file they may sit in a comment or an unterminated quote), then whitespace at both ends
+  (Go's ``unicode.IsSpace`` without U+0085, plus U+FEFF).  Statements that end up empty are
+  dropped; comments stay with the statement that follows them, and a trailing comment becomes
+  a statement of its own.
+* Whatever is unterminated at the end of the file runs to the end of the file.
 
 Pass the file's text with its line endings untouched (``path.read_bytes().decode("utf-8")`` or
-``open(path, newline="")``): the CLI keeps ``\r\n`` inside statements.
+``open(path, encoding="utf-8", newline="")``): the CLI keeps ``\r\n`` inside statements.
 """
 
 from __future__ import annotations
@@ -54,13 +59,13 @@ class Statement:
     text: str
     """Exactly as stored in ``schema_migrations.statements``."""
     offset: int
-    """Index into the source string of ``text[0]``; ``source[offset:offset + len(text)] == text``."""
+    """Index into the source of ``text[0]``; ``source[offset:offset + len(text)] == text``."""
 
 
-# Characters that may form a dollar-quote tag: what the CLI (Go ``unicode.IsLetter`` or
-# ``unicode.IsDigit``, in the Unicode version it was built with) accepts, plus ``_``.  Measured
-# from the CLI for every code point of planes 0-3 and 14 (the other planes hold no letters);
-# ``tests/test_splitter_cli.py`` re-measures it.  Hexadecimal code points or ``first-last``.
+# Characters that may form a dollar-quote tag (what the CLI's Go build counts as a letter or a
+# decimal digit, plus "_"), as hexadecimal code points or "first-last" ranges.  Measured from
+# the CLI for every code point of planes 0-3 and 14 (the other planes hold no letters);
+# tests/test_splitter_cli.py measures it again.
 _TAG_RANGES = (
     "30-39 41-5a 5f 61-7a aa b5 ba c0-d6 d8-f6 f8-2c1 2c6-2d1 2e0-2e4 2ec 2ee 370-374 376-377 37a-37d "
     "37f 386 388-38a 38c 38e-3a1 3a3-3f5 3f7-481 48a-52f 531-556 559 560-588 5d0-5ea 5ef-5f2 620-64a "
@@ -159,39 +164,115 @@ def _is_tag_char(ch: str) -> bool:
     return i >= 0 and code <= _TAG_LASTS[i]
 
 
-# Whitespace as the CLI trims it and as it accepts it between BEGIN and ATOMIC: Go's
+# Whitespace as the CLI trims it and accepts it between BEGIN and ATOMIC: Go's
 # unicode.IsSpace without U+0085, plus U+FEFF.
 _SPACE = (
     "\t\n\v\f\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
-# BEGIN ATOMIC without the check of the character before it (done in Python).  The CLI
-# upper-cases before comparing, so dotless i (U+0131) matches I.
-_BEGIN_ATOMIC = re.compile(f"[bB][eE][gG][iI\u0131][nN][{_SPACE}]+[aA][tT][oO][mM][iI\u0131][cC]")
-_NOT_BEGIN_ATOMIC = f"[bB](?![eE][gG][iI\u0131][nN][{_SPACE}]+[aA][tT][oO][mM][iI\u0131][cC])"
-_NOT_END = "[eE](?![nN][dD])"
-# Complete constructs that need no decision in any code state.  Each alternative matches a
-# unique, maximal stretch (hence the look-aheads), so a failed match cannot backtrack badly.
-_QUOTES_AND_LINE_COMMENTS = r"""'[^']*'|"[^"]*"|--[^\n]*(?![^\n])|-(?!-)|/(?!\*)"""
-_PAREN_BODY = rf"""(?:[^)'"$/\-bB]+(?![^)'"$/\-bB])|{_QUOTES_AND_LINE_COMMENTS}|{_NOT_BEGIN_ATOMIC})*"""
+_SP = f"[{_SPACE}]"
+# The CLI upper-cases before comparing, so dotless i (U+0131) matches I.
+_BEGIN = re.compile("[bB][eE][gG][iI\u0131][nN]")
+_TOMIC = "[tT][oO][mM][iI\u0131][cC]"
 
-# Each pattern matches the longest run that needs no decision in its state; the scanner then
-# acts on the character after the run: ';' '(' ')' '$' '/*' BEGIN ATOMIC, END, or an
-# unterminated quote.  A statement without dollar quotes is usually a single run.
-_READY_RUN = re.compile(
-    rf"""(?:[^;('"$/\-bB]+|{_QUOTES_AND_LINE_COMMENTS}|{_NOT_BEGIN_ATOMIC}|\({_PAREN_BODY}\))*"""
-)
-_PAREN_RUN = re.compile(_PAREN_BODY)
-_ATOMIC_RUN = re.compile(rf"""(?:[^('"$/\-eE]+|{_QUOTES_AND_LINE_COMMENTS}|{_NOT_END})*""")
+# Pieces of the run patterns below.  Every alternative matches a unique, maximal stretch
+# (hence the look-arounds), so a failed match backtracks in linear time.
+_SKIPPED = r"""'[^']*'|"[^"]*"|--[^\n]*(?![^\n])|-(?!-)|/(?!\*)"""
+_NOT_ATOMIC = f"|(?<!{_SP})[aA]|(?<={_SP})[aA](?!{_TOMIC})"
+
+
+def _run_patterns(watch_atomic: bool) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Patterns matching the longest run that needs no decision at the top level, in
+    parentheses and in an atomic body; the scanner acts on the character where a run stops.
+    Most statements are a single top-level run.  ``watch_atomic`` makes runs stop at ATOMIC
+    after whitespace (only needed when the text contains one)."""
+    a, not_atomic = ("aA", _NOT_ATOMIC) if watch_atomic else ("", "")
+    paren_body = (
+        rf"""(?:[^)'"$/\-\\{a}]+(?![^)'"$/\-\\{a}])|{_SKIPPED}|\\[^)]{not_atomic})*"""
+    )
+    top = rf"""(?:[^;('"$/\-\\{a}]+|{_SKIPPED}|\\[\s\S]?{not_atomic}|\({paren_body}\\?\))*"""
+    atomic = rf"""(?:[^('"$/\-\\eE]+|{_SKIPPED}|\\(?![eE][nN][dD])[\s\S]?|[eE](?![nN][dD]))*"""
+    return re.compile(top), re.compile(paren_body), re.compile(atomic)
+
+
+_TOP, _PAREN, _ATOMIC = 0, 1, 2
+_RUNS = tuple(p.match for p in _run_patterns(watch_atomic=False))
+_RUNS_WATCHING_ATOMIC = tuple(p.match for p in _run_patterns(watch_atomic=True))
 _ASCII_TAG_RUN = re.compile("[0-9A-Z_a-z]*")
 _COMMENT_MARK = re.compile(r"/\*|\*/")
 
-_READY, _PAREN, _ATOMIC = 0, 1, 2
-_RUNS = (_READY_RUN.match, _PAREN_RUN.match, _ATOMIC_RUN.match)
+
+def split_statements(sql: str) -> list[Statement]:
+    """Split ``sql`` into statements exactly as the Supabase CLI stores them."""
+    out: list[Statement] = []
+    n = len(sql)
+    start = pos = 0
+    state = _TOP
+    outer: list[int] = []  # the states to return to
+    # Watching for ATOMIC slows the runs down; skip it when the text cannot contain one.
+    runs = _RUNS_WATCHING_ATOMIC if "atom" in sql.lower() else _RUNS
+    space = _SPACE
+    while True:
+        run = runs[state](sql, pos)
+        assert run is not None  # the run patterns match the empty string
+        pos = run.end()
+        if pos >= n:
+            break
+        c = sql[pos]
+        if c == ";":  # top level
+            pos += 1
+            raw = sql[start:pos].rstrip(";")
+            text = raw.strip(space)
+            if text:
+                out.append(Statement(text, start + raw.find(text)))
+            start = pos
+        elif c == "(":  # top level or atomic body
+            outer.append(state)
+            state = _PAREN
+            pos += 1
+        elif c == ")":  # parentheses
+            state = outer.pop()
+            pos += 1
+        elif c == "\\":  # in parentheses before ')' or at the end; in a body before 'end'
+            if state == _PAREN:
+                if pos + 1 < n:
+                    state = outer.pop()
+                pos += 2
+            else:
+                state = outer.pop()
+                pos += 4
+        elif c == "/":  # before '*'
+            pos = _skip_block_comment(sql, pos)
+        elif c == "$":
+            pos = _skip_dollar(sql, pos)
+        elif c in "aA":  # ATOMIC after whitespace, outside a body
+            if _begins_atomic(sql, pos):
+                outer.append(state)
+                state = _ATOMIC
+                pos += 6
+            else:
+                pos += 1
+        elif c in "eE":  # END in a body
+            state = outer.pop()
+            pos += 3
+        else:  # an unterminated quote runs to the end of the file
+            break
+    if start < n:
+        _emit(out, sql, start, n)
+    return out
+
+
+def _emit(out: list[Statement], sql: str, start: int, end: int) -> None:
+    """Append the statement whose raw text is ``sql[start:end]``, unless it trims to nothing."""
+    raw = sql[start:end].rstrip(";")
+    text = raw.strip(_SPACE)
+    if text:
+        # Cannot match earlier: the text starts with a character that is not whitespace.
+        out.append(Statement(text, start + raw.find(text)))
 
 
 def _skip_block_comment(sql: str, start: int) -> int:
-    """Index just after the comment whose ``/*`` is at ``start`` (or ``len(sql)``)."""
+    """Index just after the comment whose ``/*`` is at ``start`` (or the end of ``sql``)."""
     depth = 1
     pos = start + 1  # the opener's '*' may also start the closing '*/'
     search = _COMMENT_MARK.search
@@ -209,7 +290,7 @@ def _skip_block_comment(sql: str, start: int) -> int:
 
 
 def _skip_dollar(sql: str, start: int) -> int:
-    """Index after the dollar quote opened at ``start``, or after a lone ``$`` and its tag chars."""
+    """Index after the dollar quote opened at ``start``, or after a lone ``$`` and its tag."""
     n = len(sql)
     end = start + 1
     while True:
@@ -227,75 +308,24 @@ def _skip_dollar(sql: str, start: int) -> int:
     return n if found < 0 else found + len(closer)
 
 
-def _after_begin_atomic(sql: str, pos: int) -> int:
-    """End of BEGIN ATOMIC at ``pos``, or 0 when the character before it disqualifies it."""
-    if pos:
-        before = sql[pos - 1]
-        if before == "$" or (before <= "\uffff" and _is_tag_char(before)):
-            return 0
-    m = _BEGIN_ATOMIC.match(sql, pos)
-    assert m is not None
-    return m.end()
-
-
-def split_statements(sql: str) -> list[Statement]:
-    """Split ``sql`` into statements exactly as the Supabase CLI stores them."""
-    out: list[Statement] = []
-    n = len(sql)
-    start = pos = 0
-    state = _READY
-    outer: list[int] = []  # states to return to when the current one ends
-    runs = _RUNS
-    while True:
-        run = runs[state](sql, pos)
-        assert run is not None  # the run patterns match the empty string
-        pos = run.end()
-        if pos >= n:
-            break
-        c = sql[pos]
-        if c == ";":  # only a top-level ';' stops a run
-            _emit(out, sql, start, pos + 1)
-            start = pos = pos + 1
-        elif c == "(":  # top level or atomic body: enter parentheses
-            outer.append(state)
-            state = _PAREN
-            pos += 1
-        elif c == ")":  # leaves the parentheses
-            state = outer.pop()
-            pos += 1
-        elif c == "/":  # the run stops at '/' only before '*'
-            pos = _skip_block_comment(sql, pos)
-        elif c == "$":
-            pos = _skip_dollar(sql, pos)
-        elif c in "bB":  # BEGIN ATOMIC, unless it follows a word character
-            after = _after_begin_atomic(sql, pos)
-            if after:
-                outer.append(state)
-                state = _ATOMIC
-                pos = after
-            else:
-                pos += 1
-        elif c in "eE":  # END of an atomic body
-            state = outer.pop()
-            pos += 3
-        else:  # an unterminated quote runs to the end of the file
-            break
-    if start < n:
-        _emit(out, sql, start, n)
-    return out
-
-
-def _emit(out: list[Statement], sql: str, start: int, end: int) -> None:
-    raw = sql[start:end].rstrip(";")
-    text = raw.strip(_SPACE)
-    if text:
-        out.append(Statement(text, start + len(raw) - len(raw.lstrip(_SPACE))))
+def _begins_atomic(sql: str, pos: int) -> bool:
+    """Whether ATOMIC at ``pos`` (after whitespace) follows a qualifying BEGIN."""
+    last = pos - 1
+    while last >= 0 and sql[last] in _SPACE:
+        last -= 1
+    first = last - 4
+    if first < 0 or _BEGIN.fullmatch(sql, first, last + 1) is None:
+        return False
+    if first == 0:
+        return True
+    before = sql[first - 1]
+    return before != "$" and not (before <= "\uffff" and _is_tag_char(before))
 
 
 def line_and_column(source: str, offset: int) -> tuple[int, int]:
-    """1-based line and column (in characters) of ``source[offset]``.
+    r"""1-based line and column (in characters) of ``source[offset]``.
 
-    Lines end at ``\\n`` (so ``\\r\\n`` counts once); ``offset == len(source)`` is allowed.
+    Lines end at ``\n`` (so ``\r\n`` counts once); ``offset == len(source)`` is allowed.
     """
     if not 0 <= offset <= len(source):
         raise ValueError(f"offset {offset} outside 0..{len(source)}")

@@ -49,7 +49,8 @@ def push_document(result: PushResult, *, target: str, environment: str | None,
         "plan": plan_document(result.plan),
         "result": {
             "applied": [
-                {"version": a.version, "name": a.name, "file": a.file, "duration_ms": round(a.duration_seconds * 1000, 1)}
+                {"version": a.version, "name": a.name, "file": a.file,
+                 "duration_ms": round(a.duration_seconds * 1000, 1)}
                 for a in result.applied
             ],
             "skipped": [migration_ref(m) for m in result.skipped],

@@ -95,11 +95,12 @@ class PostgresTarget:
         return self._connection
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
-        options = {"application_name": self._application_name}
+        options: dict[str, Any] = {"application_name": self._application_name}
         if "connect_timeout" not in self._url:
             options["connect_timeout"] = str(self._connect_timeout)
         try:
-            connection = psycopg.connect(self._url, autocommit=True, prepare_threshold=None, **options)
+            connection: psycopg.Connection[tuple[Any, ...]] = psycopg.connect(
+                self._url, autocommit=True, prepare_threshold=None, **options)
         except psycopg.Error as exc:
             reason = redact_text(str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__,
                                  self._secrets())
@@ -119,7 +120,7 @@ class PostgresTarget:
     def _lost_connection(self, exc: Exception) -> SupadeployError:
         return ConnectionFailed(
             f"lost the connection to {self.description}: {redact_text(str(exc).strip(), self._secrets())}",
-            fix="every migration is applied in its own transaction, so a rerun is safe and continues where this stopped",
+            fix="each migration is applied in its own transaction, so a rerun is safe and continues where this stopped",
         )
 
     def read_history(self) -> list[HistoryRow]:
@@ -186,7 +187,7 @@ class PostgresTarget:
                 self._set_limits(limits, local=True, durable=durable)
                 connection.execute(INSERT_HISTORY_ROW,
                                    (migration.version, migration.name, migration.statement_texts))
-                for index, statement in enumerate(migration.statements):
+                for index, statement in enumerate(migration.statements):  # noqa: B007 (read by the handlers)
                     connection.execute(statement.text)
         except pg_errors.UniqueViolation as exc:
             if index == -1:  # the history row exists: another deploy applied it meanwhile
