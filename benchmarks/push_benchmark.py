@@ -241,8 +241,16 @@ class PsqlFloor(Tool):
         return ["psql", "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(workdir / "ALL.sql"), "-d", url]
 
 
+class PsqlFloorPerMigration(Tool):
+    """The same SQL with the tools' transaction shape: BEGIN; <migration>; COMMIT; per file."""
+
+    def argv(self, url: str, workdir: Path) -> list[str]:
+        return ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(workdir / "ALL_tx.sql"), "-d", url]
+
+
 TOOLS: tuple[Tool, ...] = (
     PsqlFloor("floor", "floor (psql -1 -f ALL.sql)", "floor"),
+    PsqlFloorPerMigration("floor-tx", "floor-tx (psql, BEGIN/COMMIT per migration)", "floor"),
     Supadeploy("supadeploy", "supadeploy push", "push"),
     SupabaseCli("cli", "supabase db push", "push"),
 )
@@ -259,6 +267,7 @@ class Row:
     tool: str
     samples: list[Sample]
     floor_median: float | None = None
+    floor_tx_median: float | None = None
     note: str = ""
 
     @property
@@ -275,22 +284,22 @@ class Row:
 
     def markdown(self) -> str:
         ratio = f"{self.median / self.floor_median:.2f}x" if self.floor_median else "-"
+        ratio_tx = f"{self.median / self.floor_tx_median:.2f}x" if self.floor_tx_median else "-"
         return (f"| {self.n} | {self.tool} | {len(self.samples)} | {self.median:.3f} | {self.best:.3f} | "
-                f"{ratio} | {self.peak_mb:.1f} | {self.note} |")
+                f"{ratio} | {ratio_tx} | {self.peak_mb:.1f} | {self.note} |")
 
 
 def repeats_for(n: int, override: int | None) -> int:
-    if override:
-        return override
-    return 3 if n <= 200 else 1
+    return override or 3
 
 
 def bench_size(n: int, admin_url: str, repeats: int, root: Path, run_id: str,
                tools: Sequence[Tool]) -> list[Row]:
     workdir = root / f"n{n}"
     paths = generate(n, workdir)
-    all_sql = "\n".join(path.read_text(encoding="utf-8") for path in paths)
-    (workdir / "ALL.sql").write_text(all_sql, encoding="utf-8")
+    texts = [path.read_text(encoding="utf-8") for path in paths]
+    (workdir / "ALL.sql").write_text("\n".join(texts), encoding="utf-8")
+    (workdir / "ALL_tx.sql").write_text("".join(f"BEGIN;\n{text}\nCOMMIT;\n" for text in texts), encoding="utf-8")
     samples: dict[str, list[Sample]] = {tool.label: [] for tool in tools}
     noop: dict[str, list[Sample]] = {tool.label: [] for tool in tools if tool.kind == "push"}
     for rep in range(repeats):
@@ -312,11 +321,19 @@ def bench_size(n: int, admin_url: str, repeats: int, root: Path, run_id: str,
                     noop[tool.label].append(sample)
                     print(f"  N={n} {tool.label} no-op {rep + 1}/{repeats}: {sample.wall:.3f}s "
                           f"{sample.peak_kb / 1024:.1f} MB", file=sys.stderr, flush=True)
-    floors = [s.wall for tool in tools if tool.kind == "floor" for s in samples[tool.label]]
-    floor = statistics.median(floors) if floors else None
-    rows = [Row(n, label, runs, floor_median=floor, note=_rss_note(runs)) for label, runs in samples.items()]
+    floor = _median_of(samples, tools, "floor")
+    floor_tx = _median_of(samples, tools, "floor-tx")
+    rows = [Row(n, label, runs, floor_median=floor, floor_tx_median=floor_tx, note=_rss_note(runs))
+            for label, runs in samples.items()]
     rows += [Row(n, f"{label}, no-op", runs, note=_rss_note(runs)) for label, runs in noop.items()]
     return rows
+
+
+def _median_of(samples: dict[str, list[Sample]], tools: Sequence[Tool], key: str) -> float | None:
+    for tool in tools:
+        if tool.key == key:
+            return statistics.median(s.wall for s in samples[tool.label])
+    return None
 
 
 def _rss_note(samples: list[Sample]) -> str:
@@ -325,6 +342,7 @@ def _rss_note(samples: list[Sample]) -> str:
     for sample in samples:
         for name, kb in sample.by_name_kb.items():
             names[name] = max(names.get(name, 0), kb)
+    names = {name: kb for name, kb in names.items() if kb >= 1024}  # drop the pre-exec fork of `time`
     if len(names) < 2:
         return ""
     return " + ".join(f"{name} {kb / 1024:.0f} MB" for name, kb in sorted(names.items()))
@@ -351,8 +369,8 @@ def environment(admin_url: str) -> str:
             f"RSS via {'/usr/bin/time %M + /proc tree sampling' if GNU_TIME.exists() else '/proc sampling'}")
 
 
-HEADER = ("| N | tool | runs | wall s (median) | wall s (best) | vs floor | peak RSS MB | RSS by process |\n"
-          "|---|---|---|---|---|---|---|---|")
+HEADER = ("| N | tool | runs | wall s (median) | wall s (best) | vs floor | vs floor-tx | peak RSS MB "
+          "| RSS by process |\n|---|---|---|---|---|---|---|---|---|")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -364,9 +382,9 @@ def main(argv: list[str] | None = None) -> None:
                         "(env SUPADEPLOY_BENCH_ADMIN_URL)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "push.md")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="runs per tool and size (default: 3 for N<=200, 1 above)")
-    parser.add_argument("--tools", default="floor,supadeploy,cli",
-                        help="which of floor,supadeploy,cli to run (default: all)")
+                        help="runs per tool and size (default: 3)")
+    parser.add_argument("--tools", default="floor,floor-tx,supadeploy,cli",
+                        help="which of floor,floor-tx,supadeploy,cli to run (default: all)")
     args = parser.parse_args(argv)
     keys = {key.strip() for key in args.tools.split(",") if key.strip()}
     if unknown := keys - {tool.key for tool in TOOLS}:

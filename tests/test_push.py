@@ -225,3 +225,19 @@ def test_password_never_printed(project_dir: Path, db_url: str, pg_admin_url: st
     assert unreachable.exit_code == 1
     assert "cannot connect" in unreachable.output
     assert secret not in unreachable.output
+
+
+def test_deploy_lock_wait_times_out_naming_the_holder(project_dir: Path, db_url: str) -> None:
+    from supadeploy.targets.postgres import DEPLOY_LOCK_ID, DEPLOY_LOCK_NAMESPACE
+
+    (project_dir / "supadeploy.toml").write_text('[push]\ndeploy_lock_wait = "500ms"\n')
+    write_migration(project_dir, "001_a.sql", "create table public.a (id int);\n")
+    with psycopg.connect(db_url, autocommit=True, application_name="release-bot deploy") as holder:
+        holder.execute("select pg_advisory_lock(%s, %s)", (DEPLOY_LOCK_NAMESPACE, DEPLOY_LOCK_ID))
+        outcome = push(project_dir, db_url)
+    assert outcome.exit_code == 1
+    assert "another deploy holds the deploy lock" in outcome.stderr
+    assert "'release-bot deploy' (pid " in outcome.stderr
+    assert "waited 0.5s" in outcome.stderr
+    assert history_rows(db_url) == []
+    assert push(project_dir, db_url).exit_code == 0  # the lock went with the holder's session
