@@ -35,7 +35,7 @@ def test_example_project_pushes_and_history_matches_the_files(example_project: P
     expected = []
     for path in sorted((example_project / "supabase" / "migrations").glob("*.sql")):
         version, name = path.stem.split("_", 1)
-        expected.append((version, name, [s.text for s in split_statements(path.read_text())]))
+        expected.append((version, name, [s.text for s in split_statements(path.read_bytes().decode("utf-8"))]))
     assert history_rows(db_url) == expected
     assert scalar(db_url, "select count(*) from information_schema.columns "
                           "where table_name = 'users' and column_name = 'robinhood_user_id'") == 1

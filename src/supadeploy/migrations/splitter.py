@@ -25,9 +25,9 @@ Code is read in one of three states: top level, in parentheses, in an atomic bod
   empty quote).  A ``$`` not followed by tag characters and ``$`` swallows its tag characters.
 * Parentheses are a flag, not a depth: ``(`` enters them (more ``(`` are ignored) and the first
   ``)`` leaves them.  Inside, ``;`` does not split.
-* An atomic body starts at ``ATOMIC`` (case-insensitive, dotless i U+0131 counts as ``i``, only a prefix:
-  ``atomically`` counts) read at the top level or in parentheses, when the text right before
-  it is ``BEGIN`` + whitespace.  That ``BEGIN`` is matched in the raw text, so it may sit at
+* An atomic body starts at ``ATOMIC`` (case-insensitive, with dotless i U+0131 as ``i``; only
+  a prefix: ``atomically`` counts) read at the top level or in parentheses, when the text right
+  before it is ``BEGIN`` + whitespace.  That ``BEGIN`` is matched in the raw text, so it may sit at
   the end of a ``--`` comment (``--begin\natomic``), but not right after a letter, digit,
   ``_`` or ``$`` of the Basic Multilingual Plane.  The body ends at the first ``end``
   (case-insensitive) in its code, even inside a word (``backend``, ``endx``), but not in
@@ -209,13 +209,36 @@ def split_statements(sql: str) -> list[Statement]:
     start = pos = 0
     state = _TOP
     outer: list[int] = []  # the states to return to
-    # Watching for ATOMIC slows the runs down; skip it when the text cannot contain one.
-    runs = _RUNS_WATCHING_ATOMIC if "atom" in sql.lower() else _RUNS
+    # Watching for ATOMIC slows the runs down, so a run is redone watching only when it went
+    # past an "atom" (found in the lower-cased text when lower-casing keeps every index).
+    runs = _RUNS
+    lower = sql.lower()
+    atoms: list[int] = []
+    if len(lower) == n:
+        found = lower.find("atom")
+        while found >= 0:
+            atoms.append(found)
+            found = lower.find("atom", found + 4)
+    else:
+        runs = _RUNS_WATCHING_ATOMIC
+    atoms.append(n)  # sentinel
+    next_atom = atoms[0]
+    atom_index = 0
     space = _SPACE
+    append = out.append
     while True:
         run = runs[state](sql, pos)
         assert run is not None  # the run patterns match the empty string
-        pos = run.end()
+        pos_after = run.end()
+        if pos_after > next_atom:
+            while atoms[atom_index] < pos:
+                atom_index += 1
+            next_atom = atoms[atom_index]
+            if pos_after > next_atom and state != _ATOMIC:
+                run = _RUNS_WATCHING_ATOMIC[state](sql, pos)
+                assert run is not None
+                pos_after = run.end()
+        pos = pos_after
         if pos >= n:
             break
         c = sql[pos]
@@ -224,7 +247,7 @@ def split_statements(sql: str) -> list[Statement]:
             raw = sql[start:pos].rstrip(";")
             text = raw.strip(space)
             if text:
-                out.append(Statement(text, start + raw.find(text)))
+                append(Statement(text, start + raw.find(text)))
             start = pos
         elif c == "(":  # top level or atomic body
             outer.append(state)
@@ -233,14 +256,15 @@ def split_statements(sql: str) -> list[Statement]:
         elif c == ")":  # parentheses
             state = outer.pop()
             pos += 1
-        elif c == "\\":  # in parentheses before ')' or at the end; in a body before 'end'
-            if state == _PAREN:
-                if pos + 1 < n:
-                    state = outer.pop()
-                pos += 2
-            else:
+        elif c == "\\":  # in a body before 'end'; in parentheses before ')' or at the very end
+            if state == _ATOMIC:
                 state = outer.pop()
                 pos += 4
+            elif pos + 1 < n:
+                state = outer.pop()
+                pos += 2
+            else:
+                break
         elif c == "/":  # before '*'
             pos = _skip_block_comment(sql, pos)
         elif c == "$":
