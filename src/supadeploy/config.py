@@ -43,6 +43,8 @@ _ENVIRONMENT_KEYS = {"db_url": str, "db_url_env": str, "project_ref": str, "prot
 _PUSH_KEYS = {"lock_timeout": str, "statement_timeout": str, "deploy_lock_wait": str}
 _PROJECT_KEYS = {"default_environment": str}
 EXAMPLE_STRING = '"..."'
+# Sections validated by the capability that owns them.
+CAPABILITY_SECTIONS = ("api", "verify", "types")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h)?\s*$")
 
 
@@ -69,6 +71,16 @@ class ProjectConfig:
     default_environment: str = DEFAULT_ENVIRONMENT
     environments: dict[str, EnvironmentConfig] = field(default_factory=dict)
     push: PushSettings = field(default_factory=PushSettings)
+    # Sections owned by a capability ([verify], [types], ...): kept raw here, validated by that capability
+    # with `section_error` so its messages name supadeploy.toml:line like every other.
+    extra_sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def section(self, name: str) -> dict[str, Any]:
+        return self.extra_sections.get(name, {})
+
+    def section_error(self, message: str, *, key: str, fix: str) -> ConfigError:
+        where = _line_of(self.config_path, key) if self.config_path else CONFIG_FILE_NAME
+        return ConfigError(message, where=where, fix=fix)
 
     @property
     def migrations_dir(self) -> Path:
@@ -150,10 +162,19 @@ def _line_of(path: Path, key: str) -> str:
     return str(path)
 
 
+class _AnyKeys(dict[str, type]):
+    """Marker: a capability section whose keys its owner validates."""
+
+
+_ANY_KEYS = _AnyKeys()
+
+
 def _check_table(path: Path, table_name: str, table: Any, allowed: Mapping[str, type]) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise ConfigError(f"[{table_name}] must be a table", where=_line_of(path, table_name.split(".")[-1]),
                           fix=f"write it as a [{table_name}] section")
+    if isinstance(allowed, _AnyKeys):
+        return table
     for key, value in table.items():
         if key not in allowed:
             raise ConfigError(
@@ -170,7 +191,7 @@ def _check_table(path: Path, table_name: str, table: Any, allowed: Mapping[str, 
 
 
 def _project_from_document(workdir: Path, path: Path, document: dict[str, Any]) -> ProjectConfig:
-    known_sections = {"project", "push", "environments"}
+    known_sections = {"project", "push", "environments", *CAPABILITY_SECTIONS}
     for section in document:
         if section not in known_sections:
             raise ConfigError(f"unknown section [{section}]", where=_line_of(path, section),
@@ -193,8 +214,11 @@ def _project_from_document(workdir: Path, path: Path, document: dict[str, Any]) 
     for key in ("lock_timeout", "statement_timeout"):
         postgres_duration(getattr(push, key), where=_line_of(path, key))
     default_environment = project.get("default_environment", DEFAULT_ENVIRONMENT)
+    extra_sections = {
+        name: _check_table(path, name, document[name], _ANY_KEYS) for name in CAPABILITY_SECTIONS if name in document
+    }
     config = ProjectConfig(workdir=workdir, config_path=path, default_environment=default_environment,
-                           environments=environments, push=push)
+                           environments=environments, push=push, extra_sections=extra_sections)
     if default_environment != DEFAULT_ENVIRONMENT and default_environment not in environments:
         raise ConfigError(f"default_environment '{default_environment}' is not configured",
                           where=_line_of(path, "default_environment"),
