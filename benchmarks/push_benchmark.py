@@ -1,25 +1,29 @@
-"""Benchmark `supadeploy push` against `supabase db push` and a psql floor.
+"""Benchmark `supadeploy push` against `supabase db push` and a psql floor (see benchmarks/README.md).
 
-    python benchmarks/push_benchmark.py [--sizes 50,200,1000] [--admin-url URL]
-        [--out benchmarks/results/push.md] [--repeats K] [--tools floor,supadeploy,cli]
+    python benchmarks/push_benchmark.py [--sizes 50,200,1000] [--admin-url URL] [--repeats 3]
+        [--out benchmarks/results/push.md] [--tools floor,floor-tx,supadeploy,cli] [--no-bytecode-cache]
 
-For each size N, on fresh databases (CREATE DATABASE on the server behind --admin-url, then
-supadeploy.local.prepare_database), measures wall time and peak RSS of:
+For each size N, on fresh databases (CREATE DATABASE on the server behind --admin-url or
+$SUPADEPLOY_BENCH_ADMIN_URL, then supadeploy.local.prepare_database), measures wall time, client CPU and
+peak RSS of:
 
-* supadeploy push --db-url URL --workdir DIR --yes             (console script, as a subprocess)
-* supabase db push --db-url URL?sslmode=disable --yes --workdir DIR   (the real CLI, node wrapper + Go binary)
-* floor: psql -X -q -1 -v ON_ERROR_STOP=1 -f ALL.sql          (every migration concatenated; Postgres only)
+* floor:    psql -X -q -1 -v ON_ERROR_STOP=1 -f ALL.sql     (every migration concatenated, one transaction)
+* floor-tx: the same with BEGIN/COMMIT around each migration (the tools' transaction shape)
+* supadeploy push --db-url URL --workdir DIR --yes         (the console script, as a subprocess)
+* supabase db push --db-url URL?sslmode=disable --yes --workdir DIR   (the real CLI: node wrapper + Go binary)
 * a second, no-op run of supadeploy and of the CLI (nothing pending)
 
-and `supadeploy --help`. Every run is verified (exit code 0, N rows in
-supabase_migrations.schema_migrations, or N tables for the floor), so a failed run is never reported.
+and `supadeploy --help` / `supabase --help`. Runs are interleaved (floor, floor-tx, supadeploy, cli, repeat)
+after one unmeasured warm-up of every tool. Every run is verified (exit code 0 and N rows in
+supabase_migrations.schema_migrations, or N tables in public for the floors), so a failed run is never
+reported as fast.
 
-Peak RSS: every child runs under `/usr/bin/time -f %M`, which reports the kernel's high-water RSS of the
-largest single process in the tree (ru_maxrss of the waited child, which includes its reaped descendants).
-Meanwhile a sampler thread polls /proc every few ms and sums the RSS of all live processes in the tree
-(the CLI is a node wrapper that spawns a Go binary: both are alive at once). The table reports the larger
-of the two. `os.wait4` on a child spawned directly from this (Python) process is NOT used: Linux records the
-parent's RSS at exec time into the child's ru_maxrss, which would inflate every number to this process's size.
+Peak RSS: every child runs under `/usr/bin/time -f "%M %U %S"`, whose %M is the kernel's high-water RSS of
+the largest single process of the tree (ru_maxrss of the waited child includes its reaped descendants).
+A sampler thread also polls /proc every 20 ms and sums the RSS of all live processes of the tree (the CLI's
+node wrapper and Go binary are alive at the same time). The table reports the larger of the two.
+`os.wait4` on a child spawned directly by this Python process is NOT used: Linux copies the parent's RSS
+high-water mark into the child's ru_maxrss at exec, so every number would read as this process's size.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ class Sample:
     peak_kb: int  # max(largest process high-water, sampled tree sum)
     largest_kb: int  # kernel high-water RSS of the largest single process (/usr/bin/time %M)
     tree_kb: int  # max over samples of the summed RSS of all live processes in the tree
+    cpu: float  # user + system CPU seconds of the tree (/usr/bin/time %U + %S; 0 without it)
     by_name_kb: dict[str, int] = field(default_factory=dict)  # sampled peak per executable name
 
 
@@ -134,15 +139,15 @@ class RunFailed(RuntimeError):
     pass
 
 
-def measure(argv: Sequence[str], *, cwd: Path | None = None) -> Sample:
+def measure(argv: Sequence[str], env: dict[str, str] | None = None) -> Sample:
     """Run ``argv`` to completion; its wall time and peak RSS. Raises RunFailed on a non-zero exit."""
     with tempfile.TemporaryDirectory(prefix="sdbench-run-") as tmp:
         rss_file = Path(tmp) / "rss"
         use_time = GNU_TIME.exists()
-        command = [str(GNU_TIME), "-f", "%M", "-o", str(rss_file), *argv] if use_time else list(argv)
+        command = [str(GNU_TIME), "-f", "%M %U %S", "-o", str(rss_file), *argv] if use_time else list(argv)
         with open(Path(tmp) / "out", "w+b") as out:
             started = time.perf_counter()
-            process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+            process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
             sampler = TreeSampler(process.pid, include_root=not use_time)
             sampler.start()
             returncode = process.wait()
@@ -152,9 +157,10 @@ def measure(argv: Sequence[str], *, cwd: Path | None = None) -> Sample:
                 out.seek(0)
                 tail = out.read().decode(errors="replace")[-2000:]
                 raise RunFailed(f"{' '.join(argv)} exited {returncode}:\n{tail}")
-        largest = int(rss_file.read_text().split()[-1]) if use_time else 0
+        fields = rss_file.read_text().split()[-3:] if use_time else ["0", "0", "0"]
+    largest, cpu = int(fields[0]), float(fields[1]) + float(fields[2])
     return Sample(wall=wall, peak_kb=max(largest, sampler.peak_kb), largest_kb=largest,
-                  tree_kb=sampler.peak_kb, by_name_kb=sampler.by_name)
+                  tree_kb=sampler.peak_kb, cpu=cpu, by_name_kb=sampler.by_name)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -266,8 +272,8 @@ class Row:
     n: int | str
     tool: str
     samples: list[Sample]
-    floor_median: float | None = None
-    floor_tx_median: float | None = None
+    floor_best: float | None = None
+    floor_tx_best: float | None = None
     note: str = ""
 
     @property
@@ -279,34 +285,69 @@ class Row:
         return min(s.wall for s in self.samples)
 
     @property
+    def cpu(self) -> float:
+        return statistics.median(s.cpu for s in self.samples)
+
+    @property
     def peak_mb(self) -> float:
         return max(s.peak_kb for s in self.samples) / 1024
 
     def markdown(self) -> str:
-        ratio = f"{self.median / self.floor_median:.2f}x" if self.floor_median else "-"
-        ratio_tx = f"{self.median / self.floor_tx_median:.2f}x" if self.floor_tx_median else "-"
-        return (f"| {self.n} | {self.tool} | {len(self.samples)} | {self.median:.3f} | {self.best:.3f} | "
-                f"{ratio} | {ratio_tx} | {self.peak_mb:.1f} | {self.note} |")
+        ratio = f"{self.best / self.floor_best:.2f}x" if self.floor_best else "-"
+        ratio_tx = f"{self.best / self.floor_tx_best:.2f}x" if self.floor_tx_best else "-"
+        return (f"| {self.n} | {self.tool} | {len(self.samples)} | {self.best:.3f} | {self.median:.3f} | "
+                f"{ratio} | {ratio_tx} | {self.cpu:.2f} | {self.peak_mb:.1f} | {self.note} |")
 
 
-def repeats_for(n: int, override: int | None) -> int:
-    return override or 3
+def child_environment(root: Path, bytecode_cache: bool) -> dict[str, str]:
+    """The environment of every measured command.
+
+    With ``bytecode_cache`` (the default) supadeploy's modules are byte-compiled once into a cache
+    outside src/ (PYTHONPYCACHEPREFIX), as a pip-installed package is at install time; without it the
+    caller's environment is used as is (e.g. PYTHONDONTWRITEBYTECODE=1 recompiles src/ on every run).
+    """
+    env = dict(os.environ)
+    if bytecode_cache:
+        import supadeploy
+
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
+        package = Path(supadeploy.__file__).resolve().parent
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], env=env, check=True)
+    return env
 
 
-def bench_size(n: int, admin_url: str, repeats: int, root: Path, run_id: str,
-               tools: Sequence[Tool]) -> list[Row]:
+def prepare_workdir(n: int, root: Path) -> Path:
     workdir = root / f"n{n}"
     paths = generate(n, workdir)
     texts = [path.read_text(encoding="utf-8") for path in paths]
     (workdir / "ALL.sql").write_text("\n".join(texts), encoding="utf-8")
     (workdir / "ALL_tx.sql").write_text("".join(f"BEGIN;\n{text}\nCOMMIT;\n" for text in texts), encoding="utf-8")
+    return workdir
+
+
+def warm_up(admin_url: str, root: Path, run_id: str, tools: Sequence[Tool], env: dict[str, str]) -> None:
+    """One unmeasured run of every tool (and no-op) on 3 migrations: fills the bytecode cache, the page
+    cache (the CLI's 95 MB Go binary) and the server's caches, so the first measured run is not special."""
+    workdir = prepare_workdir(3, root / "warmup")
+    for tool in tools:
+        with fresh_database(admin_url, f"sdbench_{run_id}_warmup_{tool.key}") as url:
+            measure(tool.argv(url, workdir), env)
+            if tool.kind == "push":
+                measure(tool.argv(url, workdir), env)
+    measure([*supadeploy_argv(), "--help"], env)
+
+
+def bench_size(n: int, admin_url: str, repeats: int, root: Path, run_id: str,
+               tools: Sequence[Tool], env: dict[str, str]) -> list[Row]:
+    workdir = prepare_workdir(n, root)
     samples: dict[str, list[Sample]] = {tool.label: [] for tool in tools}
     noop: dict[str, list[Sample]] = {tool.label: [] for tool in tools if tool.kind == "push"}
     for rep in range(repeats):
         for tool in tools:  # interleaved, so drift on the machine hits every tool alike
             name = f"sdbench_{run_id}_{n}_{tool.key}_{rep}"
             with fresh_database(admin_url, name) as url:
-                sample = measure(tool.argv(url, workdir))
+                sample = measure(tool.argv(url, workdir), env)
                 verify = TABLE_COUNT if tool.kind == "floor" else HISTORY_COUNT
                 got = count(url, verify)
                 if got != n:
@@ -315,24 +356,24 @@ def bench_size(n: int, admin_url: str, repeats: int, root: Path, run_id: str,
                 print(f"  N={n} {tool.label} run {rep + 1}/{repeats}: {sample.wall:.3f}s "
                       f"{sample.peak_kb / 1024:.1f} MB", file=sys.stderr, flush=True)
                 if tool.kind == "push":
-                    sample = measure(tool.argv(url, workdir))
+                    sample = measure(tool.argv(url, workdir), env)
                     if count(url, HISTORY_COUNT) != n:
                         raise RunFailed(f"{tool.label} no-op N={n}: history changed")
                     noop[tool.label].append(sample)
                     print(f"  N={n} {tool.label} no-op {rep + 1}/{repeats}: {sample.wall:.3f}s "
                           f"{sample.peak_kb / 1024:.1f} MB", file=sys.stderr, flush=True)
-    floor = _median_of(samples, tools, "floor")
-    floor_tx = _median_of(samples, tools, "floor-tx")
-    rows = [Row(n, label, runs, floor_median=floor, floor_tx_median=floor_tx, note=_rss_note(runs))
+    floor = _best_of(samples, tools, "floor")
+    floor_tx = _best_of(samples, tools, "floor-tx")
+    rows = [Row(n, label, runs, floor_best=floor, floor_tx_best=floor_tx, note=_rss_note(runs))
             for label, runs in samples.items()]
     rows += [Row(n, f"{label}, no-op", runs, note=_rss_note(runs)) for label, runs in noop.items()]
     return rows
 
 
-def _median_of(samples: dict[str, list[Sample]], tools: Sequence[Tool], key: str) -> float | None:
+def _best_of(samples: dict[str, list[Sample]], tools: Sequence[Tool], key: str) -> float | None:
     for tool in tools:
         if tool.key == key:
-            return statistics.median(s.wall for s in samples[tool.label])
+            return min(s.wall for s in samples[tool.label])
     return None
 
 
@@ -348,12 +389,19 @@ def _rss_note(samples: list[Sample]) -> str:
     return " + ".join(f"{name} {kb / 1024:.0f} MB" for name, kb in sorted(names.items()))
 
 
-def bench_help(repeats: int) -> list[Row]:
-    runs = [measure([*supadeploy_argv(), "--help"]) for _ in range(repeats)]
+def bench_help(repeats: int, env: dict[str, str]) -> list[Row]:
+    runs = [measure([*supadeploy_argv(), "--help"], env) for _ in range(repeats)]
     rows = [Row("-", "supadeploy --help", runs, note=_rss_note(runs))]
-    runs = [measure([str(ensure_supabase_cli()), "--help"]) for _ in range(repeats)]
+    runs = [measure([str(ensure_supabase_cli()), "--help"], env) for _ in range(repeats)]
     rows.append(Row("-", "supabase --help", runs, note=_rss_note(runs)))
     return rows
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 def environment(admin_url: str) -> str:
@@ -369,8 +417,8 @@ def environment(admin_url: str) -> str:
             f"RSS via {'/usr/bin/time %M + /proc tree sampling' if GNU_TIME.exists() else '/proc sampling'}")
 
 
-HEADER = ("| N | tool | runs | wall s (median) | wall s (best) | vs floor | vs floor-tx | peak RSS MB "
-          "| RSS by process |\n|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| N | tool | runs | wall s (best) | wall s (median) | best vs floor | best vs floor-tx "
+          "| client CPU s | peak RSS MB | RSS by process |\n|---|---|---|---|---|---|---|---|---|---|")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -381,8 +429,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="superuser URL of a server where databases can be created "
                         "(env SUPADEPLOY_BENCH_ADMIN_URL)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "push.md")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="runs per tool and size (default: 3)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per tool and size (default: 3)")
+    parser.add_argument("--no-bytecode-cache", action="store_true",
+                        help="run supadeploy with the environment as is (no PYTHONPYCACHEPREFIX warm cache)")
     parser.add_argument("--tools", default="floor,floor-tx,supadeploy,cli",
                         help="which of floor,floor-tx,supadeploy,cli to run (default: all)")
     args = parser.parse_args(argv)
@@ -394,14 +443,20 @@ def main(argv: list[str] | None = None) -> None:
     ensure_supabase_cli()
     run_id = f"{os.getpid()}"
     started = time.perf_counter()
+    load_at_start = _loadavg()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="sdbench-") as tmp:
+        env = child_environment(Path(tmp), bytecode_cache=not args.no_bytecode_cache)
+        warm_up(args.admin_url, Path(tmp), run_id, tools, env)
         for n in sizes:
-            rows += bench_size(n, args.admin_url, repeats_for(n, args.repeats), Path(tmp), run_id, tools)
-    rows += bench_help(5)
+            rows += bench_size(n, args.admin_url, args.repeats, Path(tmp), run_id, tools, env)
+        rows += bench_help(5, env)
     table = "\n".join([HEADER, *(row.markdown() for row in rows)])
     total = time.perf_counter() - started
-    report = (f"# push benchmark\n\n{environment(args.admin_url)}; total {total:.0f} s\n\n"
+    load = f"load average {load_at_start} at start, {_loadavg()} at end"
+    cache = "off (environment as is)" if args.no_bytecode_cache else "warm, via PYTHONPYCACHEPREFIX"
+    report = (f"# push benchmark\n\n{environment(args.admin_url)}; bytecode cache {cache}; "
+              f"{load}; total {total:.0f} s\n\n"
               f"Command: `python benchmarks/push_benchmark.py --sizes {args.sizes} --tools {args.tools}`\n\n"
               f"{table}\n")
     print(report)

@@ -241,3 +241,31 @@ def test_deploy_lock_wait_times_out_naming_the_holder(project_dir: Path, db_url:
     assert "waited 0.5s" in outcome.stderr
     assert history_rows(db_url) == []
     assert push(project_dir, db_url).exit_code == 0  # the lock went with the holder's session
+
+
+def test_version_applied_concurrently_without_the_lock_is_never_applied_twice(project_dir: Path, db_url: str) -> None:
+    """Even a writer that ignores the deploy lock (e.g. `supabase db push`) cannot cause a double apply."""
+    import threading
+
+    write_migration(project_dir, "001_a.sql", "create table public.a (id int);\n")
+    write_migration(project_dir, "002_b.sql", "create table public.b (id int);\n")
+    outcomes = []
+    with psycopg.connect(db_url) as other_tool:
+        other_tool.execute("create schema if not exists supabase_migrations")
+        other_tool.execute("create table if not exists supabase_migrations.schema_migrations "
+                           "(version text not null primary key, statements text[], name text)")
+        other_tool.commit()
+        other_tool.execute("insert into supabase_migrations.schema_migrations values ('001', '{}', 'a')")
+        other_tool.execute("create table public.a (id int)")
+        pusher = threading.Thread(target=lambda: outcomes.append(push(project_dir, db_url, "--json",
+                                                                      "--allow-drift")))
+        pusher.start()
+        pusher.join(timeout=1.0)
+        assert pusher.is_alive(), "the push waits for the other writer's uncommitted history row"
+        other_tool.commit()
+    pusher.join(timeout=60)
+    document = outcomes[0].json()
+    assert outcomes[0].exit_code == 0, outcomes[0].output
+    assert [m["version"] for m in document["result"]["skipped"]] == ["001"]
+    assert [m["version"] for m in document["result"]["applied"]] == ["002"]
+    assert tables(db_url) == ["a", "b"]

@@ -80,3 +80,18 @@ def test_out_of_order_only_with_include_all() -> None:
     with pytest.raises(PlanError, match="--include-all"):
         check_plan(plan, include_all=False, allow_drift=False)
     check_plan(plan, include_all=True, allow_drift=False)
+
+
+def test_statement_digest_matches_the_server(pg_admin_url: str) -> None:
+    import psycopg
+
+    from supadeploy.migrations.history import statements_digest
+
+    statements = ["select 'ünï;'", "", "create table \"x\" (id int)\n-- c", "a" * 5000]
+    with psycopg.connect(pg_admin_url) as conn:
+        row = conn.execute(
+            "select md5(coalesce((select string_agg(length(s)::text || ':' || s, '' order by i) "
+            "from unnest(%s::text[]) with ordinality as u(s, i)), ''))", (statements,)).fetchone()
+    assert row is not None and row[0] == statements_digest(statements)
+    assert HistoryRow("1", None, None, digest=statements_digest(["select 1"])).same_statements(["select 1"]) is True
+    assert HistoryRow("1", None, None, digest=statements_digest(["select 1"])).same_statements(["select 2"]) is False

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from supadeploy.migrations.failure import MigrationFailed, MigrationFailure
 from supadeploy.migrations.files import Discovery, Migration
+from supadeploy.migrations.history import HistoryRow
 from supadeploy.migrations.plan import Plan, build_plan, check_plan
 from supadeploy.targets.base import SessionLimits, Target
 
@@ -60,7 +61,7 @@ class PushListener:
 
 
 def plan_push(target: Target, discovery: Discovery, options: PushOptions) -> Plan:
-    plan = build_plan(discovery.migrations, target.read_history())
+    plan = build_plan(discovery.migrations, _history_for_plan(target))
     check_plan(plan, include_all=options.include_all, allow_drift=options.allow_drift)
     return plan
 
@@ -105,6 +106,12 @@ def _apply_pending(target: Target, pending: list[Migration], options: PushOption
             result.applied.append(AppliedMigration(migration.version, migration.name, str(migration.path), seconds))
         else:
             result.skipped.append(migration)
+
+
+def _history_for_plan(target: Target) -> list[HistoryRow]:
+    """Digests are enough to plan; targets that can send them instead of every statement do."""
+    read_summary = getattr(target, "read_history_summary", None)
+    return list(read_summary()) if callable(read_summary) else target.read_history()
 
 
 def _release_quietly(release: Callable[[], None]) -> None:

@@ -60,11 +60,20 @@ class MigrationFailed(SupadeployError):
 
 
 def failure_from_error(migration: Migration, statement_index: int, error: Any, *,
-                       partially_applied: bool = False) -> MigrationFailure:
-    """Map a psycopg error raised by statement ``statement_index`` back to file:line:column."""
+                       partially_applied: bool = False, position: int | None = None) -> MigrationFailure:
+    """Map a psycopg error raised by statement ``statement_index`` back to file:line:column.
+
+    ``position`` (1-based, within the statement) replaces the error's own statement position when the
+    statement was sent as part of a larger message.
+    """
     diag = error.diag
     statement = migration.statements[statement_index] if statement_index < len(migration.statements) else None
-    offset = _error_offset(statement, diag) if statement else 0
+    if statement is None:
+        offset = 0
+    elif position is not None:
+        offset = statement.offset + position - 1
+    else:
+        offset = _error_offset(statement, diag)
     line, column = line_and_column(migration.sql, offset)
     return MigrationFailure(
         version=migration.version, name=migration.name, file=str(migration.path), line=line, column=column,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 HISTORY_SCHEMA = "supabase_migrations"
@@ -17,7 +19,23 @@ CREATE_HISTORY_TABLE = (
 
 HISTORY_TABLE_EXISTS = "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL"
 SELECT_HISTORY = f"SELECT version, name, statements FROM {HISTORY_TABLE} ORDER BY version"
+# For planning: a digest of each row's statements instead of the statements (see statements_digest).
+SELECT_HISTORY_SUMMARY = f"""
+SELECT version, name, CASE WHEN statements IS NULL THEN NULL ELSE md5(coalesce(
+    (SELECT string_agg(length(s)::text || ':' || s, '' ORDER BY i) FROM unnest(statements) WITH ORDINALITY AS u(s, i)),
+    '')) END
+FROM {HISTORY_TABLE} ORDER BY version"""
 INSERT_HISTORY_ROW = f"INSERT INTO {HISTORY_TABLE} (version, name, statements) VALUES (%s, %s, %s)"
+# The same row with client-side literals (psycopg.sql.Literal), to send inside a multi-statement message.
+INSERT_HISTORY_ROW_LITERAL = (
+    f"INSERT INTO {HISTORY_TABLE} (version, name, statements) VALUES ({{}}, {{}}, {{}}::text[])"
+)
+
+
+def statements_digest(statements: Sequence[str]) -> str:
+    """md5 of the length-prefixed statements; the same value SELECT_HISTORY_SUMMARY computes server-side."""
+    payload = "".join(f"{len(statement)}:{statement}" for statement in statements)
+    return hashlib.md5(payload.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -25,6 +43,21 @@ class HistoryRow:
     version: str
     name: str | None
     statements: tuple[str, ...] | None
+    digest: str | None = None  # set instead of statements by summary reads
+
+    def same_statements(self, local: Sequence[str]) -> bool | None:
+        """True/False when the stored statements are known, None when the row has none recorded."""
+        if self.statements is not None:
+            return tuple(local) == self.statements
+        if self.digest is not None:
+            return statements_digest(local) == self.digest
+        return None
+
+    @classmethod
+    def from_summary(cls, record: tuple[object, ...]) -> HistoryRow:
+        version, name, digest = record
+        return cls(version=str(version), name=None if name is None else str(name), statements=None,
+                   digest=None if digest is None else str(digest))
 
     @classmethod
     def from_record(cls, record: tuple[object, ...]) -> HistoryRow:

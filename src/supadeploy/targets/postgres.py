@@ -7,23 +7,30 @@ advisory lock for its whole run; session state is reset between migrations.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 from supadeploy.errors import ConnectionFailed, LockTimeout, SupadeployError
-from supadeploy.migrations.failure import MigrationFailed, failure_from_error
+from supadeploy.migrations.failure import MigrationFailed, MigrationFailure, failure_from_error
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.history import (
     CREATE_HISTORY_TABLE,
+    HISTORY_SCHEMA,
     HISTORY_TABLE_EXISTS,
     INSERT_HISTORY_ROW,
+    INSERT_HISTORY_ROW_LITERAL,
     SELECT_HISTORY,
+    SELECT_HISTORY_SUMMARY,
     HistoryRow,
 )
+from supadeploy.migrations.script import MigrationScript, build_script
 from supadeploy.redact import redact_text, redact_url
 from supadeploy.targets.base import SessionLimits
 
@@ -32,6 +39,7 @@ from supadeploy.targets.base import SessionLimits
 DEPLOY_LOCK_NAMESPACE = 0x73757061
 DEPLOY_LOCK_ID = 1
 
+_SETTING_VALUE = re.compile(r"[A-Za-z0-9.]+")
 RESET_SESSION = (
     "SET SESSION AUTHORIZATION DEFAULT; RESET ALL; CLOSE ALL; UNLISTEN *; "
     "DISCARD PLANS; DISCARD SEQUENCES; DISCARD TEMP"
@@ -117,6 +125,22 @@ class PostgresTarget:
         except psycopg.OperationalError as exc:
             raise self._lost_connection(exc) from None
 
+    def query_rolled_back(self, script: str) -> list[tuple[Any, ...]]:
+        connection = self.connection
+        rows: list[tuple[Any, ...]] = []
+        try:
+            with connection.transaction() as transaction:
+                cursor = connection.execute(script)
+                while True:
+                    if cursor.description is not None:
+                        rows = cursor.fetchall()
+                    if not cursor.nextset():
+                        break
+                raise psycopg.Rollback(transaction)
+        except psycopg.OperationalError as exc:
+            raise self._lost_connection(exc) from None
+        return rows
+
     def _lost_connection(self, exc: Exception) -> SupadeployError:
         return ConnectionFailed(
             f"lost the connection to {self.description}: {redact_text(str(exc).strip(), self._secrets())}",
@@ -128,6 +152,13 @@ class PostgresTarget:
         if not exists:
             return []
         return [HistoryRow.from_record(row) for row in self.query(SELECT_HISTORY)]
+
+    def read_history_summary(self) -> list[HistoryRow]:
+        """History rows with a digest of their statements instead of the statements: cheaper to plan with."""
+        (exists,) = self.query(HISTORY_TABLE_EXISTS)[0]
+        if not exists:
+            return []
+        return [HistoryRow.from_summary(row) for row in self.query(SELECT_HISTORY_SUMMARY)]
 
     def ensure_history_table(self) -> None:
         (exists,) = self.query(HISTORY_TABLE_EXISTS)[0]
@@ -166,20 +197,78 @@ class PostgresTarget:
 
     def apply_migration(self, migration: Migration, limits: SessionLimits, *, durable: bool) -> bool:
         if migration.transactional:
-            applied = self._apply_in_transaction(migration, limits, durable=durable)
-        else:
-            applied = self._apply_statement_by_statement(migration, limits)
+            return self._apply_in_transaction(migration, limits, durable=durable)
+        applied = self._apply_statement_by_statement(migration, limits)
         self.connection.execute(RESET_SESSION)
         return applied
 
     def _set_limits(self, limits: SessionLimits, *, local: bool, durable: bool = True) -> None:
-        self.connection.execute(
-            "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s),"
-            " set_config('synchronous_commit', %s, %s)",
-            (limits.lock_timeout, local, limits.statement_timeout, local, "on" if durable else "off", local),
-        )
+        self.connection.execute(_limits_sql(limits, local=local, durable=durable))
 
     def _apply_in_transaction(self, migration: Migration, limits: SessionLimits, *, durable: bool) -> bool:
+        """One round trip: BEGIN; limits; history row; statements; COMMIT; session reset."""
+        connection = self.connection
+        history_row = sql.SQL(INSERT_HISTORY_ROW_LITERAL).format(
+            sql.Literal(migration.version), sql.Literal(migration.name), sql.Literal(migration.statement_texts)
+        ).as_string(connection)
+        prologue = f"BEGIN;\n{_limits_sql(limits, local=True, durable=durable)};\n{history_row};\n"
+        script = build_script(prologue, migration.statement_texts, f"COMMIT;\n{RESET_SESSION}")
+        try:
+            connection.execute(script.text)
+        except psycopg.Error as exc:
+            self._after_failed_script(exc)
+            if _is_history_conflict(exc):  # another deploy applied this version meanwhile
+                return False
+            raise MigrationFailed(self._failure(migration, limits, script, exc)) from None
+        if connection.info.transaction_status != TransactionStatus.IDLE:
+            # The last statement swallowed the COMMIT (e.g. an unterminated block comment): undo, go slowly.
+            connection.execute("ROLLBACK")
+            connection.execute(RESET_SESSION)
+            return self._apply_one_by_one_in_transaction(migration, limits, durable=durable)
+        return True
+
+    def _after_failed_script(self, exc: psycopg.Error) -> None:
+        connection = self.connection
+        if connection.closed or connection.broken:
+            raise self._lost_connection(exc) from None
+        if connection.info.transaction_status != TransactionStatus.IDLE:
+            connection.execute("ROLLBACK")
+        connection.execute(RESET_SESSION)
+
+    def _failure(self, migration: Migration, limits: SessionLimits, script: MigrationScript,
+                 exc: psycopg.Error) -> MigrationFailure:
+        position = _int_or_none(exc.diag.statement_position)
+        located = script.locate(position) if position else None
+        if located is not None:
+            index, position_in_statement = located
+            return failure_from_error(migration, index, exc, position=position_in_statement)
+        # No position (a runtime error): replay statement by statement, rolled back, to find which one.
+        found = self._find_failing_statement(migration, limits)
+        if found is not None:
+            return failure_from_error(migration, found[0], found[1])
+        return failure_from_error(migration, 0, exc)
+
+    def _find_failing_statement(self, migration: Migration,
+                                limits: SessionLimits) -> tuple[int, psycopg.Error] | None:
+        connection = self.connection
+        found: tuple[int, psycopg.Error] | None = None
+        try:
+            with connection.transaction(force_rollback=True):
+                self._set_limits(limits, local=True)
+                for index, statement in enumerate(migration.statements):
+                    try:
+                        connection.execute(statement.text)
+                    except psycopg.Error as exc:
+                        found = (index, exc)
+                        raise
+        except psycopg.Error as exc:
+            if connection.closed or connection.broken:
+                raise self._lost_connection(exc) from None
+        connection.execute(RESET_SESSION)
+        return found
+
+    def _apply_one_by_one_in_transaction(self, migration: Migration, limits: SessionLimits, *,
+                                         durable: bool) -> bool:
         connection = self.connection
         index = -1
         try:
@@ -189,16 +278,14 @@ class PostgresTarget:
                                    (migration.version, migration.name, migration.statement_texts))
                 for index, statement in enumerate(migration.statements):  # noqa: B007 (read by the handlers)
                     connection.execute(statement.text)
-        except pg_errors.UniqueViolation as exc:
-            if index == -1:  # the history row exists: another deploy applied it meanwhile
-                return False
-            raise MigrationFailed(failure_from_error(migration, index, exc)) from None
-        except psycopg.OperationalError as exc:
+        except psycopg.Error as exc:
             if connection.closed or connection.broken:
                 raise self._lost_connection(exc) from None
+            connection.execute(RESET_SESSION)
+            if index == -1 and _is_history_conflict(exc):
+                return False
             raise MigrationFailed(failure_from_error(migration, max(index, 0), exc)) from None
-        except psycopg.Error as exc:
-            raise MigrationFailed(failure_from_error(migration, max(index, 0), exc)) from None
+        connection.execute(RESET_SESSION)
         return True
 
     def _apply_statement_by_statement(self, migration: Migration, limits: SessionLimits) -> bool:
@@ -223,6 +310,30 @@ class PostgresTarget:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _limits_sql(limits: SessionLimits, *, local: bool, durable: bool) -> str:
+    is_local = "true" if local else "false"
+    values = (("lock_timeout", limits.lock_timeout), ("statement_timeout", limits.statement_timeout),
+              ("synchronous_commit", "on" if durable else "off"))
+    for _, value in values:
+        if not _SETTING_VALUE.fullmatch(value):
+            raise ValueError(f"unexpected setting value {value!r}")
+    calls = ", ".join(f"set_config('{name}', '{value}', {is_local})" for name, value in values)
+    return f"SELECT {calls}"
+
+
+def _is_history_conflict(exc: psycopg.Error) -> bool:
+    return (isinstance(exc, pg_errors.UniqueViolation)
+            and exc.diag.constraint_name == "schema_migrations_pkey"
+            and exc.diag.schema_name == HISTORY_SCHEMA)
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(str(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def default_application_name(command: str) -> str:
