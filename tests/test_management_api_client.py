@@ -63,8 +63,8 @@ def make_client(server: ManagementApiServer) -> Iterator[Callable[..., Managemen
         client.close()
 
 
-def test_every_endpoint_matches_the_contract(server: ManagementApiServer, make_client: Callable[..., ManagementApiClient],
-                                             db_url: str) -> None:
+def test_every_endpoint_matches_the_contract(server: ManagementApiServer,
+                                             make_client: Callable[..., ManagementApiClient], db_url: str) -> None:
     client = make_client()
     [project] = client.list_projects()
     assert (project.ref, project.name, project.status) == (REF, "client-tests", "ACTIVE_HEALTHY")

@@ -545,7 +545,7 @@ def run_sql(db_url: str, sql: str, parameters: list[Any] | None = None) -> tuple
             if cursor.description is not None:
                 names = [column.name for column in cursor.description]
                 oids = [column.type_code for column in cursor.description]
-                rows = [{name: _json_value(value, oid) for name, value, oid in zip(names, record, oids)}
+                rows = [{name: _json_value(value, oid) for name, value, oid in zip(names, record, oids, strict=True)}
                         for record in cursor.fetchall()]
             if not cursor.nextset():
                 break

@@ -17,7 +17,6 @@ from supadeploy.cli.common import (
     confirm_or_refuse,
     echo_err,
     print_json,
-    resolve,
     user_errors,
 )
 
@@ -42,23 +41,38 @@ def push(
         "--include-all", help="Also apply pending migrations older than the newest applied one.")] = False,
     allow_drift: Annotated[bool, typer.Option(
         "--allow-drift", help="Push even if applied migration files were edited since they ran.")] = False,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="native (psycopg), api (Management API: project_ref + $SUPABASE_ACCESS_TOKEN) or cli "
+        "(the official `supabase db push`, with supadeploy's plan, lock and drift check around it).")] = "native",
+    api_url: Annotated[str | None, typer.Option(
+        "--api-url", help="Management API URL for --engine api.", envvar="SUPADEPLOY_API_URL",
+        show_default=False)] = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output):
-        _push(flags, dry_run=dry_run, include_all=include_all, allow_drift=allow_drift)
+    with user_errors(json_output, _secrets):
+        _push(flags, dry_run=dry_run, include_all=include_all, allow_drift=allow_drift, engine=engine,
+              api_url=api_url)
 
 
-def _push(flags: DatabaseFlags, *, dry_run: bool, include_all: bool, allow_drift: bool) -> None:
+def _secrets() -> tuple[str, ...]:
+    import os
+
+    return tuple(os.environ[name] for name in ("SUPABASE_ACCESS_TOKEN", "SUPABASE_DB_PASSWORD") if os.environ.get(name))
+
+
+def _push(flags: DatabaseFlags, *, dry_run: bool, include_all: bool, allow_drift: bool, engine: str = "native",
+          api_url: str | None = None) -> None:
     from supadeploy.config import postgres_duration
+    from supadeploy.engines import open_target, push_with_cli, resolve_for_engine
     from supadeploy.migrations.files import discover_migrations
     from supadeploy.pipeline import PushOptions, plan_push
     from supadeploy.pipeline import push as run_push
     from supadeploy.report import human
     from supadeploy.report.json import push_document
     from supadeploy.targets.base import SessionLimits
-    from supadeploy.targets.postgres import PostgresTarget, default_application_name
+    from supadeploy.targets.postgres import default_application_name
 
-    resolved = resolve(flags)
+    resolved = resolve_for_engine(flags, engine)
     discovery = discover_migrations(resolved.project.migrations_dir)
     if not flags.json:
         for warning in discovery.warnings:
@@ -72,7 +86,9 @@ def _push(flags: DatabaseFlags, *, dry_run: bool, include_all: bool, allow_drift
             statement_timeout=postgres_duration(settings.statement_timeout, where="[push] statement_timeout"),
         ),
     )
-    target = PostgresTarget(resolved.url, application_name=default_application_name("push"))
+    note = None if flags.json else (lambda text: echo_err(f"note: {text}"))
+    target = open_target(resolved, "native" if engine == "cli" else engine,
+                         application_name=default_application_name("push"), api_url=api_url, on_note=note)
     try:
         if resolved.environment.protected and not dry_run:
             plan = plan_push(target, discovery, options)
@@ -86,7 +102,12 @@ def _push(flags: DatabaseFlags, *, dry_run: bool, include_all: bool, allow_drift
                     refuse_message=f"environment '{resolved.environment.name}' is protected",
                 )
         listener = None if flags.json else human.ProgressPrinter()
-        result = run_push(target, discovery, options, listener)
+        if engine == "cli":
+            target.close()
+            result = push_with_cli(resolved, discovery, options, listener, api_url=api_url,
+                                   on_output=None if flags.json else echo_err)
+        else:
+            result = run_push(target, discovery, options, listener)
     finally:
         target.close()
     if flags.json:

@@ -1,0 +1,98 @@
+"""`supadeploy link` and `supadeploy projects`: the Management API from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from supadeploy.cli.common import JsonOption, WorkdirOption, echo_err, print_json, user_errors
+
+if TYPE_CHECKING:
+    from supadeploy.management_api.client import ManagementApiClient
+
+LINK_HELP = """Link an environment to a hosted Supabase project.
+
+Checks through the Management API (token in $SUPABASE_ACCESS_TOKEN) that the project exists and is healthy,
+records project_ref for the environment in supadeploy.toml (comments and order kept), and, when the
+Supabase CLI is installed, runs `supabase link --project-ref REF` so the CLI's own commands work in this
+folder. Writes no secret to disk.
+"""
+
+ApiUrlOption = Annotated[str | None, typer.Option(
+    "--api-url", help="Management API URL (default: https://api.supabase.com, or [api] api_url).",
+    envvar="SUPADEPLOY_API_URL", show_default=False, show_envvar=True)]
+
+
+def _client(workdir: Path, api_url: str | None) -> ManagementApiClient:
+    from supadeploy.config import load_project
+    from supadeploy.engines import open_client
+
+    return open_client(load_project(workdir), api_url)
+
+
+def _token_secrets() -> tuple[str, ...]:
+    import os
+
+    return tuple(value for value in (os.environ.get("SUPABASE_ACCESS_TOKEN"), os.environ.get("SUPABASE_DB_PASSWORD"))
+                 if value)
+
+
+def link(
+    environment: Annotated[str, typer.Argument(help="Environment to link (e.g. staging, production).")],
+    project_ref: Annotated[str, typer.Option("--project-ref", help="The project's ref (20 lowercase letters).")],
+    workdir: WorkdirOption = Path("."),
+    api_url: ApiUrlOption = None,
+    skip_cli: Annotated[bool, typer.Option("--skip-cli", help="Do not run `supabase link`.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    with user_errors(json_output, _token_secrets):
+        from supadeploy.linking import link_environment
+        from supadeploy.management_api.client import check_project_ref
+        from supadeploy.targets.supabase_cli import cli_is_installed
+
+        check_project_ref(project_ref)
+        with _client(workdir, api_url) as client:
+            cli = None if skip_cli else cli_is_installed(workdir.resolve())
+            result = link_environment(workdir.resolve(), environment, project_ref, client, cli=cli)
+    if json_output:
+        print_json({"ok": True, "environment": result.environment, "project": result.project.as_dict(),
+                    "config_file": str(result.config_path), "config_changed": result.config_changed,
+                    "supabase_cli": {"ran": result.cli.ran, "ok": result.cli.ok, "message": result.cli.message}})
+        return
+    project = result.project
+    where = result.config_path.name
+    typer.echo(f"linked environment '{result.environment}' to {project.name} ({project.ref}, {project.region}, "
+               f"{project.status})" + ("" if result.config_changed else f"; {where} already had it"))
+    if result.cli.ran and not result.cli.ok:
+        echo_err(f"warning: {result.cli.message}")
+    elif result.cli.ran:
+        typer.echo(result.cli.message)
+
+
+PROJECTS_HELP = "List the Supabase projects the access token ($SUPABASE_ACCESS_TOKEN) can see."
+
+
+def projects(
+    workdir: WorkdirOption = Path("."),
+    api_url: ApiUrlOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    with user_errors(json_output, _token_secrets), _client(workdir, api_url) as client:
+        found = client.list_projects()
+    if json_output:
+        print_json({"ok": True, "projects": [project.as_dict() for project in found]})
+        return
+    if not found:
+        typer.echo("no projects: this token sees none (create one at https://supabase.com/dashboard)")
+        return
+    rows = [("NAME", "REF", "REGION", "STATUS")] + [(p.name, p.ref, p.region, p.status) for p in found]
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def register(app: typer.Typer) -> None:
+    app.command("link", help=LINK_HELP)(link)
+    app.command("projects", help=PROJECTS_HELP)(projects)

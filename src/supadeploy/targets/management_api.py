@@ -1,0 +1,351 @@
+"""ManagementApiTarget: a Supabase project reached only through the Management API (``POST /database/query``).
+
+Each request is its own connection and its own implicit transaction, so nothing session-scoped survives
+between requests. The guarantees come from the shape of the one request that applies a migration::
+
+    DO: take the deploy lock as a transaction-scoped advisory lock (waiting up to deploy_lock_wait)
+    the migration's lock_timeout / statement_timeout / synchronous_commit, transaction-local
+    DO: abort (SQLSTATE SD001) if the version is already in the history
+    INSERT the history row, exactly as the native engine writes it
+    the migration's statements
+    reset the session
+
+All of it commits or none of it does. Two concurrent pushes, or a retry after a dropped connection, meet the
+lock and the guard, so a migration is never applied twice. The lock key is the native engine's deploy lock,
+so an API push also waits for a native push to the same database (advisory locks of either scope conflict).
+
+``acquire_deploy_lock`` / ``release_deploy_lock`` only remember the wait: a session lock cannot span HTTP
+requests. A request that fails ambiguously (sent, no answer) is never blindly resent: the history is read
+again, and only a version that is still absent is sent again, the guard making that safe.
+
+Migrations marked ``-- supadeploy:no-transaction`` run one statement per request (that is what lets
+``CREATE INDEX CONCURRENTLY`` run) with the history row last; concurrent API pushes are not excluded for
+them, so keep such statements idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+from supadeploy.errors import LockTimeout
+from supadeploy.management_api.client import ManagementApiClient, decode_rows
+from supadeploy.management_api.errors import AmbiguousOutcome, ManagementApiError, QueryFailed, SqlError
+from supadeploy.migrations.failure import MigrationFailed, MigrationFailure, failure_from_error
+from supadeploy.migrations.files import Migration
+from supadeploy.migrations.history import CREATE_HISTORY_TABLE, HISTORY_TABLE, SELECT_HISTORY, HistoryRow
+from supadeploy.migrations.splitter import split_statements
+from supadeploy.targets.base import SessionLimits
+from supadeploy.targets.postgres import DEPLOY_LOCK_ID, DEPLOY_LOCK_NAMESPACE
+
+ALREADY_APPLIED = "SD001"
+DEPLOY_LOCK_TIMEOUT = "SD003"
+PROBE_DONE = "SD002"
+UNDEFINED_TABLE_STATES = {"42P01", "3F000"}
+MAX_AMBIGUOUS_ATTEMPTS = 3
+SESSION_RESET = "SET SESSION AUTHORIZATION DEFAULT;\nRESET ALL"
+
+_ROW_RETURNING = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*(select|with|values|table)\b",
+                            re.IGNORECASE | re.DOTALL)
+_PLACEHOLDER = re.compile(r"%(.)", re.DOTALL)
+
+
+class ManagementApiTarget:
+    def __init__(self, client: ManagementApiClient, project_ref: str) -> None:
+        self._client = client
+        self.project_ref = project_ref
+        self._lock_wait_seconds = 300.0
+
+    @property
+    def description(self) -> str:
+        return f"project {self.project_ref} via the Management API ({self._client.api_url})"
+
+    @property
+    def client(self) -> ManagementApiClient:
+        return self._client
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one read query (psycopg-style ``%s`` placeholders) and return its rows as tuples.
+
+        A single SELECT / WITH / VALUES / TABLE statement is wrapped so that the database encodes the rows
+        as JSON text itself: column order and duplicate column names survive, values arrive as JSON (text,
+        numbers, booleans, arrays, objects; timestamps as ISO strings).
+        """
+        text = numbered_placeholders(sql) if params else sql
+        parameters = [json_parameter(value) for value in params]
+        wrapped = _wrapped_in_json(text)
+        if wrapped is not None:
+            try:
+                result = self._client.run_query(self.project_ref, wrapped, parameters)
+            except QueryFailed as failure:
+                if failure.error.sqlstate != "0A000":  # a data-modifying WITH cannot be a subquery
+                    raise
+            else:
+                rows_text = result.tuples()[0][0] if result.rows else "[]"
+                return [tuple(value for _, value in row) for row in decode_rows(str(rows_text))]
+        return self._client.run_query(self.project_ref, text, parameters).tuples()
+
+    def query_rolled_back(self, script: str) -> list[tuple[Any, ...]]:
+        """Run ``script`` in one transaction that is always rolled back; the rows of its last result set."""
+        sql = "BEGIN;\n" + script.rstrip().rstrip(";") + "\n;\nROLLBACK"
+        return self._client.run_query(self.project_ref, sql).tuples()
+
+    def read_history(self) -> list[HistoryRow]:
+        try:
+            rows = self.query(SELECT_HISTORY)
+        except QueryFailed as failure:
+            if failure.error.sqlstate in UNDEFINED_TABLE_STATES:
+                return []
+            raise
+        return [HistoryRow.from_record(row) for row in rows]
+
+    def ensure_history_table(self) -> None:
+        # Idempotent DDL, under the deploy lock so that concurrent first pushes do not race on CREATE SCHEMA.
+        lock = deploy_lock_sql(self._lock_wait_seconds)
+        try:
+            self._client.run_query(self.project_ref, ";\n".join((lock, *CREATE_HISTORY_TABLE)))
+        except QueryFailed as failure:
+            if failure.error.sqlstate == DEPLOY_LOCK_TIMEOUT:
+                raise self._lock_timeout() from None
+            raise
+
+    # --- the deploy lock: transaction-scoped, inside each applying request ------------------------------
+
+    def acquire_deploy_lock(self, wait_seconds: float) -> None:
+        self._lock_wait_seconds = wait_seconds
+
+    def release_deploy_lock(self) -> None:
+        pass
+
+    # --- applying --------------------------------------------------------------------------------------
+
+    def apply_migration(self, migration: Migration, limits: SessionLimits, *, durable: bool) -> bool:
+        if not migration.transactional:
+            return self._apply_statement_by_statement(migration)
+        request = ApplyRequest.build(migration, limits, durable=durable, lock_wait_seconds=self._lock_wait_seconds)
+        ambiguous: list[str] = []
+        while True:
+            try:
+                self._client.run_query(self.project_ref, request.sql, idempotent=False)
+                return True
+            except AmbiguousOutcome as outcome:
+                ambiguous.append(outcome.reason)
+            except QueryFailed as failure:
+                if failure.error.sqlstate == ALREADY_APPLIED:
+                    return bool(ambiguous)  # after an ambiguous attempt, that attempt is what applied it
+                if failure.error.sqlstate == DEPLOY_LOCK_TIMEOUT:
+                    raise self._lock_timeout() from None
+                raise MigrationFailed(self._failure(migration, request, failure.error, limits)) from None
+            # The request may or may not have committed: look before sending it again.
+            if migration.version in {row.version for row in self.read_history()}:
+                return True
+            if len(ambiguous) >= MAX_AMBIGUOUS_ATTEMPTS:
+                raise AmbiguousOutcome(f"{migration.file_name}: {ambiguous[-1]} ({len(ambiguous)} attempts; "
+                                       "it is not in the history)")
+
+    def _lock_timeout(self) -> LockTimeout:
+        return LockTimeout(f"another deploy held the deploy lock on {self.description} for longer than "
+                           f"{self._lock_wait_seconds:g}s", fix="rerun when it has finished, or raise [push] "
+                                                                "deploy_lock_wait")
+
+    def _apply_statement_by_statement(self, migration: Migration) -> bool:
+        if migration.version in {row.version for row in self.read_history()}:
+            return False
+        for index, statement in enumerate(migration.statements):
+            try:
+                self._client.run_query(self.project_ref, statement.text, idempotent=False)
+            except QueryFailed as failure:
+                diag = _diag(failure.error, position=_position_in(statement.text, failure.error))
+                raise MigrationFailed(failure_from_error(migration, index, SimpleNamespace(diag=diag),
+                                                         partially_applied=index > 0)) from None
+        insert = history_insert(migration)
+        try:
+            self._client.run_query(self.project_ref, insert, idempotent=False)
+        except AmbiguousOutcome:
+            if migration.version not in {row.version for row in self.read_history()}:
+                self._client.run_query(self.project_ref, insert, idempotent=False)
+        return True
+
+    def _failure(self, migration: Migration, request: ApplyRequest, error: SqlError,
+                 limits: SessionLimits) -> MigrationFailure:
+        located = request.locate(error)
+        if located is None:
+            index = self._probe_failing_statement(migration, limits) if len(migration.statements) > 1 else 0
+            position = None
+        else:
+            index, position = located
+        if index < 0:  # the error is in supadeploy's own part of the request
+            raise ManagementApiError(f"applying {migration.file_name} failed before its statements ran: "
+                                     f"{error.message} [SQLSTATE {error.sqlstate}]")
+        return failure_from_error(migration, index, SimpleNamespace(diag=_diag(error, position=position)))
+
+    def _probe_failing_statement(self, migration: Migration, limits: SessionLimits) -> int:
+        """Find the failing statement of an error that has no position: run prefixes, always rolled back."""
+        low, high = 0, len(migration.statements) - 1
+        while low < high:
+            middle = (low + high) // 2
+            if self._prefix_fails(migration, middle, limits):
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
+    def _prefix_fails(self, migration: Migration, last_index: int, limits: SessionLimits) -> bool:
+        parts = [_limits_sql(limits, durable=False)]
+        parts += [statement.text + "\n" for statement in migration.statements[:last_index + 1]]
+        parts.append(f"DO $sdprobe$ BEGIN RAISE EXCEPTION USING ERRCODE = '{PROBE_DONE}'; END $sdprobe$")
+        try:
+            self._client.run_query(self.project_ref, ";\n".join(parts))
+        except QueryFailed as failure:
+            return failure.error.sqlstate != PROBE_DONE
+        return False  # cannot happen: the probe always raises
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class ApplyRequest:
+    """The SQL of the one request that applies a transactional migration, and where each statement sits in it."""
+
+    def __init__(self, sql: str, statement_offsets: list[int], statement_lengths: list[int]) -> None:
+        self.sql = sql
+        self.statement_offsets = statement_offsets
+        self.statement_lengths = statement_lengths
+
+    @classmethod
+    def build(cls, migration: Migration, limits: SessionLimits, *, durable: bool,
+              lock_wait_seconds: float) -> ApplyRequest:
+        header = ";\n".join([
+            deploy_lock_sql(lock_wait_seconds),
+            _limits_sql(limits, durable=durable),
+            f"DO $sdguard$ BEGIN\n"
+            f"  IF EXISTS (SELECT 1 FROM {HISTORY_TABLE} WHERE version = '{migration.version}') THEN\n"
+            f"    RAISE EXCEPTION USING ERRCODE = '{ALREADY_APPLIED}',\n"
+            f"      MESSAGE = 'supadeploy: migration {migration.version} is already in the history';\n"
+            f"  END IF;\nEND $sdguard$",
+            history_insert(migration),
+        ]) + ";\n"
+        sql = header
+        offsets: list[int] = []
+        lengths: list[int] = []
+        for statement in migration.statements:
+            offsets.append(len(sql))
+            lengths.append(len(statement.text))
+            sql += statement.text + "\n;\n"
+        sql += SESSION_RESET + ";\n" + f"SELECT set_config('synchronous_commit', '{'on' if durable else 'off'}', true)"
+        return cls(sql, offsets, lengths)
+
+    def locate(self, error: SqlError) -> tuple[int, int] | None:
+        """(statement index, 1-based position in that statement) of an error, or None without a position.
+
+        Index -1 means the error is in supadeploy's own part of the request.
+        """
+        if error.line is None:
+            return None
+        lines = self.sql.split("\n")
+        if error.line > len(lines):
+            return None
+        offset = sum(len(line) + 1 for line in lines[:error.line - 1]) + (error.column or 1) - 1
+        for index, (start, length) in enumerate(zip(self.statement_offsets, self.statement_lengths, strict=True)):
+            if start <= offset < start + max(length, 1):
+                return index, offset - start + 1
+        return -1, 0
+
+
+def deploy_lock_sql(wait_seconds: float) -> str:
+    """Take the deploy lock for the rest of the request's transaction, waiting at most ``wait_seconds``."""
+    wait_ms = max(1, round(wait_seconds * 1000))
+    return (f"DO $sdlock$ BEGIN\n"
+            f"  IF NOT pg_try_advisory_xact_lock({DEPLOY_LOCK_NAMESPACE}, {DEPLOY_LOCK_ID}) THEN\n"
+            f"    PERFORM set_config('lock_timeout', '{wait_ms}ms', true);\n"
+            f"    BEGIN PERFORM pg_advisory_xact_lock({DEPLOY_LOCK_NAMESPACE}, {DEPLOY_LOCK_ID});\n"
+            f"    EXCEPTION WHEN lock_not_available THEN RAISE EXCEPTION USING ERRCODE = '{DEPLOY_LOCK_TIMEOUT}',\n"
+            f"      MESSAGE = 'supadeploy: another deploy holds the deploy lock'; END;\n"
+            f"    PERFORM set_config('lock_timeout', '0', true);\n"
+            f"  END IF;\nEND $sdlock$")
+
+
+def history_insert(migration: Migration) -> str:
+    """The history row, as the native engine and the Supabase CLI write it, with every value dollar-quoted."""
+    statements = ", ".join(dollar_quote(text) for text in migration.statement_texts)
+    return (f"INSERT INTO {HISTORY_TABLE} (version, name, statements) VALUES ("
+            f"{dollar_quote(migration.version)}, {dollar_quote(migration.name)}, ARRAY[{statements}]::text[])")
+
+
+def dollar_quote(text: str) -> str:
+    """``$tag$text$tag$`` with a tag that cannot occur in ``text``: safe whatever the server's settings."""
+    tag = "sd"
+    number = 0
+    while f"${tag}" in text:
+        number += 1
+        tag = f"sd{number}"
+    return f"${tag}${text}${tag}$"
+
+
+def numbered_placeholders(sql: str) -> str:
+    """psycopg's ``%s`` placeholders as the API's ``$1, $2, ...`` (``%%`` is a literal ``%``)."""
+    counter = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal counter
+        if match.group(1) == "%":
+            return "%"
+        if match.group(1) == "s":
+            counter += 1
+            return f"${counter}"
+        raise ValueError(f"unsupported placeholder %{match.group(1)} (use %s)")
+
+    return _PLACEHOLDER.sub(replace, sql)
+
+
+def json_parameter(value: Any) -> Any:
+    """A query parameter as JSON (the API passes parameters as text of unknown type)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [json_parameter(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): json_parameter(item) for key, item in value.items()}
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, (bytes, memoryview)):
+        return "\\x" + bytes(value).hex()
+    return str(value)
+
+
+def _wrapped_in_json(sql: str) -> str | None:
+    statements = split_statements(sql)
+    if len(statements) != 1 or not _ROW_RETURNING.match(statements[0].text):
+        return None
+    return ("SELECT coalesce(json_agg(supadeploy_row), '[]')::text AS supadeploy_rows FROM (\n"
+            f"{statements[0].text}\n) AS supadeploy_row")
+
+
+def _limits_sql(limits: SessionLimits, *, durable: bool) -> str:
+    return (f"SELECT set_config('lock_timeout', {dollar_quote(limits.lock_timeout)}, true), "
+            f"set_config('statement_timeout', {dollar_quote(limits.statement_timeout)}, true), "
+            f"set_config('synchronous_commit', '{'on' if durable else 'off'}', true)")
+
+
+def _position_in(text: str, error: SqlError) -> int | None:
+    if error.line is None:
+        return None
+    lines = text.split("\n")
+    if error.line > len(lines):
+        return None
+    return sum(len(line) + 1 for line in lines[:error.line - 1]) + (error.column or 1)
+
+
+def _diag(error: SqlError, *, position: int | None) -> SimpleNamespace:
+    return SimpleNamespace(sqlstate=error.sqlstate, message_primary=error.message, message_detail=error.detail,
+                           message_hint=error.hint, context=error.context,
+                           statement_position=str(position) if position else None)
