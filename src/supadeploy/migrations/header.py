@@ -54,8 +54,14 @@ class Directives:
 def leading_comment_lines(sql: str) -> list[tuple[int, str]]:
     """(line number, stripped text) of the first block of comment lines; a blank line or SQL ends it."""
     lines: list[tuple[int, str]] = []
-    for number, raw in enumerate(sql.lstrip("\ufeff").splitlines(), start=1):
-        stripped = raw.strip()
+    text = sql.lstrip("\ufeff")
+    start, number = 0, 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        number += 1
+        stripped = text[start:end].strip()
+        start = end + 1
         if not stripped:
             if lines:
                 break
