@@ -46,6 +46,8 @@ def _register() -> None:
     app.add_typer(local_command.app, name="local")
     from supadeploy.cli.link_command import register as register_link_and_projects
     register_link_and_projects(app)
+    from supadeploy.cli.verify_command import register as register_verify
+    register_verify(app)
 
 
 _register()

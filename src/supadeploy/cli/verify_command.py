@@ -1,0 +1,129 @@
+"""`supadeploy verify`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from supadeploy.cli.common import (
+    DatabaseFlags,
+    DbUrlOption,
+    EnvOption,
+    JsonOption,
+    WorkdirOption,
+    echo_err,
+    print_json,
+    resolve,
+    user_errors,
+)
+
+if TYPE_CHECKING:
+    from supadeploy.rls.verify import VerifyReport
+    from supadeploy.targets.base import Target
+
+HELP = """Verify Row Level Security on an environment's database.
+
+Reads the catalog (pg_policies, pg_class, privileges, functions, views) in one query and reports every table
+the Data API exposes without RLS, policies that do nothing or let everything through, policies that trust
+user-editable JWT data or call auth.uid() per row, SECURITY DEFINER views and functions, and the other ways
+data leaves through the API. With supabase/policies.toml present it also reports drift from that manifest
+and runs its probes (in a transaction that is always rolled back). Prints an access matrix: what anon and
+authenticated can SELECT / INSERT / UPDATE / DELETE on each table.
+
+Exits 1 when a finding at or above --fail-on (default: error) is not accepted in supadeploy.toml, or a
+probe fails.
+"""
+
+SchemaOption = Annotated[list[str] | None, typer.Option(
+    "--schema", help="Exposed schemas, comma-separated (default: public plus [verify] schemas).",
+    show_default=False)]
+FailOnOption = Annotated[str | None, typer.Option(
+    "--fail-on", help="Fail on findings at or above this level: error (default), warn, none.", show_default=False)]
+WriteManifestOption = Annotated[bool, typer.Option(
+    "--write-manifest", help="Write supabase/policies.toml from the database (keeps its probes) and exit.")]
+MarkdownOption = Annotated[Path | None, typer.Option(
+    "--markdown", help="Also append the report as markdown to this file (e.g. $GITHUB_STEP_SUMMARY).",
+    show_default=False)]
+
+
+def verify(
+    env: EnvOption = None,
+    db_url: DbUrlOption = None,
+    workdir: WorkdirOption = Path("."),
+    json_output: JsonOption = False,
+    schema: SchemaOption = None,
+    fail_on: FailOnOption = None,
+    write_manifest: WriteManifestOption = False,
+    markdown: MarkdownOption = None,
+) -> None:
+    flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=False)
+    with user_errors(json_output):
+        _verify(flags, schema=schema, fail_on=fail_on, write_manifest=write_manifest, markdown=markdown)
+
+
+def _verify(flags: DatabaseFlags, *, schema: list[str] | None, fail_on: str | None, write_manifest: bool,
+            markdown: Path | None) -> None:
+    from supadeploy.rls.settings import parse_schema_list
+    from supadeploy.rls.verify import VerifyOptions, locate_findings, manifest_location, run_verify
+    from supadeploy.targets.postgres import PostgresTarget, default_application_name
+
+    resolved = resolve(flags)
+    options = VerifyOptions.from_project(resolved.project, schemas=list(parse_schema_list(schema)) if schema
+                                         else None, fail_on=fail_on)
+    target = PostgresTarget(resolved.url, application_name=default_application_name("verify"))
+    try:
+        if write_manifest:
+            _write_manifest(flags, target, options.schemas, manifest_location(resolved.project))
+            return
+        report = run_verify(target, options)
+    finally:
+        target.close()
+    migrations_dir = resolved.project.migrations_dir
+    if migrations_dir.is_dir():
+        from supadeploy.migrations.files import discover_migrations
+
+        locate_findings(report, discover_migrations(migrations_dir).migrations)
+    _render(flags, report, options.fail_on, target.description, markdown)
+
+
+def _write_manifest(flags: DatabaseFlags, target: Target, schemas: tuple[str, ...], path: Path) -> None:
+    from supadeploy.rls.catalog import read_catalog
+    from supadeploy.rls.manifest import write_manifest
+
+    catalog = read_catalog(target, schemas)
+    tables, policies = write_manifest(path, catalog)
+    if flags.json:
+        print_json({"ok": True, "manifest": str(path), "tables": tables, "policies": policies})
+    else:
+        typer.echo(f"Wrote {path}: {tables} tables, {policies} policies. Review and commit it; "
+                   "`supadeploy verify` now reports any drift from it.")
+
+
+def _render(flags: DatabaseFlags, report: VerifyReport, fail_on: str, database: str, markdown: Path | None) -> None:
+    from supadeploy.report import rls_text
+
+    failing = report.failing(fail_on)
+    if markdown is not None:
+        try:
+            with markdown.open("a", encoding="utf-8") as stream:
+                stream.write(rls_text.report_markdown(report) + "\n")
+        except OSError as exc:
+            echo_err(f"warning: cannot write {markdown}: {exc.strerror or exc}")
+    if flags.json:
+        print_json({"ok": not failing, "database": database, "fail_on": fail_on, **report.to_dict()})
+    else:
+        typer.echo(rls_text.findings_text(report))
+        typer.echo("")
+        typer.echo(rls_text.matrix_text(report))
+    if failing:
+        echo_err(f"error: verify failed: {len(failing)} finding(s) at or above '{fail_on}' "
+                 "(fix them, or accept them with a reason in [[verify.accept]] of supadeploy.toml)")
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    from supadeploy.cli import EXIT_CODES_HELP
+
+    app.command("verify", help=HELP, epilog=EXIT_CODES_HELP)(verify)
