@@ -89,9 +89,10 @@ def can_reach(host: str, port: int, timeout: float = 3.0) -> bool:
 
 
 def connect_hosted(project_ref: str, password: str, client: ManagementApiClient | None, *,
-                   probe: Probe = can_reach) -> HostedConnection:
+                   probe: Probe | None = None) -> HostedConnection:
     """The URL to use for a hosted project: direct when reachable, else the session pooler."""
     check_project_ref(project_ref)
+    probe = probe or can_reach
     host = direct_host(project_ref)
     if probe(host, DIRECT_PORT):
         return HostedConnection(direct_url(project_ref, password), "direct", None)

@@ -104,7 +104,7 @@ def _push(flags: DatabaseFlags, *, dry_run: bool, include_all: bool, allow_drift
         listener = None if flags.json else human.ProgressPrinter()
         if engine == "cli":
             target.close()
-            result = push_with_cli(resolved, discovery, options, listener, api_url=api_url,
+            result = push_with_cli(resolved, discovery, options, None, api_url=api_url,  # the CLI prints progress
                                    on_output=None if flags.json else echo_err)
         else:
             result = run_push(target, discovery, options, listener)

@@ -38,7 +38,13 @@ from supadeploy.management_api.client import ManagementApiClient, decode_rows
 from supadeploy.management_api.errors import AmbiguousOutcome, ManagementApiError, QueryFailed, SqlError
 from supadeploy.migrations.failure import MigrationFailed, MigrationFailure, failure_from_error
 from supadeploy.migrations.files import Migration
-from supadeploy.migrations.history import CREATE_HISTORY_TABLE, HISTORY_TABLE, SELECT_HISTORY, HistoryRow
+from supadeploy.migrations.history import (
+    CREATE_HISTORY_TABLE,
+    HISTORY_TABLE,
+    SELECT_HISTORY,
+    SELECT_HISTORY_SUMMARY,
+    HistoryRow,
+)
 from supadeploy.migrations.splitter import split_statements
 from supadeploy.targets.base import SessionLimits
 from supadeploy.targets.postgres import DEPLOY_LOCK_ID, DEPLOY_LOCK_NAMESPACE
@@ -105,6 +111,16 @@ class ManagementApiTarget:
                 return []
             raise
         return [HistoryRow.from_record(row) for row in rows]
+
+    def read_history_summary(self) -> list[HistoryRow]:
+        """The history with a digest of each row's statements instead of the statements (enough to plan)."""
+        try:
+            rows = self.query(SELECT_HISTORY_SUMMARY)
+        except QueryFailed as failure:
+            if failure.error.sqlstate in UNDEFINED_TABLE_STATES:
+                return []
+            raise
+        return [HistoryRow.from_summary(row) for row in rows]
 
     def ensure_history_table(self) -> None:
         # Idempotent DDL, under the deploy lock so that concurrent first pushes do not race on CREATE SCHEMA.

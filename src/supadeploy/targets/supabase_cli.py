@@ -161,12 +161,17 @@ def parse_failure(lines: list[str], file_name: str | None) -> CliSqlFailure | No
         if error is None:
             continue
         statement_index = statement_line = caret_column = None
-        following = lines[index + 1:index + 4]
+        following = lines[index + 1:]
         if following and (at := _AT_STATEMENT.match(following[0].strip())):
             statement_index = int(at.group("index"))
-            if len(following) >= 3 and following[2].strip() == "^":
-                statement_line = following[1]
-                caret_column = following[2].index("^") + 1
+            # The statement follows, whole; a caret line sits under the line that holds the error.
+            for offset in range(2, len(following)):
+                if following[offset].strip() == "^":
+                    statement_line = following[offset - 1]
+                    caret_column = following[offset].index("^") + 1
+                    break
+                if following[offset].startswith(("Try rerunning", "ERROR:")):
+                    break
         return CliSqlFailure(file_name, error.group("message"), error.group("sqlstate"), statement_index,
                              statement_line, caret_column)
     return None
