@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from supadeploy.deploylog import DeploymentContext, finish_deployment, start_deployment
 from supadeploy.migrations.failure import MigrationFailed, MigrationFailure
 from supadeploy.migrations.files import Discovery, Migration
 from supadeploy.migrations.history import HistoryRow
@@ -38,6 +39,7 @@ class PushResult:
     applied: list[AppliedMigration] = field(default_factory=list)
     skipped: list[Migration] = field(default_factory=list)
     failed: MigrationFailure | None = None
+    deployment_id: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -67,11 +69,12 @@ def plan_push(target: Target, discovery: Discovery, options: PushOptions) -> Pla
 
 
 def push(target: Target, discovery: Discovery, options: PushOptions,
-         listener: PushListener | None = None) -> PushResult:
+         listener: PushListener | None = None, deployment: DeploymentContext | None = None) -> PushResult:
     """Apply the pending migrations in ``discovery`` to ``target``.
 
     Raises SupadeployError before anything is applied when the plan is unsafe. A failing migration
-    stops the run: the result carries the failure, earlier migrations stay applied.
+    stops the run: the result carries the failure, earlier migrations stay applied. With ``deployment``,
+    the run is recorded in the deploy log (supadeploy.deploylog).
     """
     listener = listener or PushListener()
     if options.dry_run:
@@ -79,12 +82,29 @@ def push(target: Target, discovery: Discovery, options: PushOptions,
     target.acquire_deploy_lock(options.deploy_lock_wait_seconds)
     try:
         target.ensure_history_table()
-        plan = plan_push(target, discovery, options)
-        result = PushResult(plan=plan, dry_run=False)
-        _apply_pending(target, plan.pending, options, listener, result)
+        deployment_id = start_deployment(target, deployment) if deployment else None
+        result: PushResult | None = None
+        try:
+            plan = plan_push(target, discovery, options)
+            result = PushResult(plan=plan, dry_run=False, deployment_id=deployment_id)
+            _apply_pending(target, plan.pending, options, listener, result)
+        except BaseException as error:
+            if deployment_id is not None:
+                applied = [a.version for a in result.applied] if result else []
+                _finish_quietly(target, deployment_id, "failed", applied, str(error) or type(error).__name__)
+            raise
+        if deployment_id is not None:
+            finish_deployment(target, deployment_id, status="succeeded" if result.ok else "failed",
+                              versions_applied=[a.version for a in result.applied],
+                              error=result.failed.render() if result.failed else None)
         return result
     finally:
         _release_quietly(target.release_deploy_lock)
+
+
+def _finish_quietly(target: Target, deployment_id: int, status: str, versions: list[str], error: str) -> None:
+    with contextlib.suppress(Exception):  # the connection may be what failed
+        finish_deployment(target, deployment_id, status=status, versions_applied=versions, error=error)
 
 
 def _apply_pending(target: Target, pending: list[Migration], options: PushOptions,

@@ -1,0 +1,63 @@
+"""`supadeploy history`: the deploy log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from supadeploy.cli.common import (
+    DatabaseFlags,
+    DbUrlOption,
+    EnvOption,
+    JsonOption,
+    WorkdirOption,
+    YesOption,
+    print_json,
+    resolve,
+    user_errors,
+)
+
+HELP = """Show the deploy log: every push and promotion to this database (who, which commit, when, result,
+versions applied, backup). Kept in supabase_migrations.supadeploy_deployments, next to the Supabase CLI's
+history table, which supadeploy never changes beyond the rows `supabase db push` would write."""
+
+
+def history(
+    env: EnvOption = None,
+    db_url: DbUrlOption = None,
+    workdir: WorkdirOption = Path("."),
+    json_output: JsonOption = False,
+    yes: YesOption = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs to show, newest first.")] = 20,
+) -> None:
+    flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
+    with user_errors(json_output):
+        from supadeploy.deploylog import list_deployments
+        from supadeploy.targets.postgres import PostgresTarget, default_application_name
+
+        resolved = resolve(flags)
+        target = PostgresTarget(resolved.url, application_name=default_application_name("history"))
+        try:
+            deployments = list_deployments(target, limit=limit)
+        finally:
+            target.close()
+        if json_output:
+            print_json({"ok": True, "database": target.description,
+                        "deployments": [d.as_dict() for d in deployments]})
+            return
+        if not deployments:
+            typer.echo(f"No deployments recorded on {target.description}.")
+            return
+        for d in deployments:
+            finished = f"{d.finished_at:%Y-%m-%d %H:%M:%S}" if d.finished_at else "-"
+            commit = (d.git_commit or "-")[:12]
+            versions = ", ".join(d.versions_applied) or "nothing applied"
+            typer.echo(f"#{d.id} {d.command} {d.environment or '-'} {d.status}  started "
+                       f"{d.started_at:%Y-%m-%d %H:%M:%S %Z} finished {finished}")
+            typer.echo(f"    by {d.actor or '-'} at {commit} ({d.git_branch or '-'}): {versions}")
+            if d.backup_location:
+                typer.echo(f"    backup: {d.backup_location}")
+            if d.error:
+                typer.echo(f"    error: {d.error.splitlines()[0]}")
