@@ -44,6 +44,8 @@ def _register() -> None:
     app.command("push", help=push_command.HELP, epilog=EXIT_CODES_HELP)(push_command.push)
     app.add_typer(migration_command.app, name="migration")
     app.add_typer(local_command.app, name="local")
+    from supadeploy.cli import history_command
+    app.command("history", help=history_command.HELP)(history_command.history)
     from supadeploy.cli.link_command import register as register_link_and_projects
     register_link_and_projects(app)
     from supadeploy.cli.verify_command import register as register_verify
