@@ -1,0 +1,1 @@
+"""GitHub Actions workflows for a project: `supadeploy ci init`."""

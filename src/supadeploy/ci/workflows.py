@@ -1,0 +1,171 @@
+"""The workflow files `supadeploy ci init` writes.
+
+- a pull-request check: lint, every migration replayed on a throwaway Postgres, `types --check`;
+- a staging deploy on pushes to the staging branch (default `develop`, as in the Supabase docs);
+- a production deploy on pushes to the production branch (default `main`), bound to the GitHub
+  environment `production` (so its required reviewers apply), promoting exactly what staging ran.
+Each deploy job has its own concurrency group, so two deploys to one environment never overlap.
+Secrets are named as the Supabase docs name them (SUPABASE_ACCESS_TOKEN, STAGING_DB_PASSWORD, ...);
+database URLs come from STAGING_DB_URL / PRODUCTION_DB_URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from supadeploy.errors import SupadeployError
+
+DEFAULT_INSTALL = "pip install supadeploy"
+WORKFLOW_DIR = Path(".github") / "workflows"
+
+
+@dataclass(frozen=True)
+class WorkflowSettings:
+    staging_branch: str = "develop"
+    production_branch: str = "main"
+    install: str = DEFAULT_INSTALL
+    python_version: str = "3.12"
+    staging_environment: str = "staging"
+    production_environment: str = "production"
+    types_check: bool = True
+
+
+_SETUP = """\
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "{python_version}"
+      - name: Install supadeploy
+        run: {install}
+"""
+
+PULL_REQUEST = """\
+# Written by `supadeploy ci init`. Checks every pull request that touches the database.
+name: supadeploy check
+
+on:
+  pull_request:
+    paths:
+      - "supabase/**"
+      - "supadeploy.toml"
+  workflow_dispatch:
+
+permissions:
+  contents: read
+
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    services:
+      postgres:
+        image: postgres:15
+        env:
+          POSTGRES_PASSWORD: postgres
+        ports:
+          - 5432:5432
+        options: >-
+          --health-cmd "pg_isready -U postgres"
+          --health-interval 5s
+          --health-timeout 5s
+          --health-retries 10
+    env:
+      SHADOW_DB_URL: postgresql://postgres:postgres@localhost:5432/postgres
+    steps:
+{setup}      - name: Lint migrations
+        run: supadeploy lint
+      - name: Replay every migration on a throwaway database
+        run: supadeploy check --db-url "$SHADOW_DB_URL"
+{types_step}"""
+
+_TYPES_STEP = """\
+      - name: Types are up to date
+        run: |
+          supadeploy local start
+          supadeploy push --env local --yes --no-verify --no-types
+          supadeploy types --env local --check
+"""
+
+DEPLOY = """\
+# Written by `supadeploy ci init`. Deploys the database of {environment}.
+name: supadeploy {environment}
+
+on:
+  push:
+    branches:
+      - {branch}
+    paths:
+      - "supabase/**"
+      - "supadeploy.toml"
+  workflow_dispatch:
+
+permissions:
+  contents: read
+
+concurrency:
+  group: supadeploy-{environment}
+  cancel-in-progress: false
+
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    environment: {github_environment}
+    env:
+      SUPABASE_ACCESS_TOKEN: ${{{{ secrets.SUPABASE_ACCESS_TOKEN }}}}
+{env_lines}    steps:
+{setup}      - name: {step_name}
+        run: {command}
+"""
+
+
+def render_workflows(settings: WorkflowSettings) -> dict[Path, str]:
+    """File path (relative to the project) → content."""
+    setup = _SETUP.format(python_version=settings.python_version, install=settings.install)
+    staging_env = (
+        "      STAGING_DB_URL: ${{ secrets.STAGING_DB_URL }}\n"
+        "      SUPABASE_DB_PASSWORD: ${{ secrets.STAGING_DB_PASSWORD }}\n"
+    )
+    # Promotion reads staging's history and deploys to production.
+    production_env = (
+        "      STAGING_DB_URL: ${{ secrets.STAGING_DB_URL }}\n"
+        "      PRODUCTION_DB_URL: ${{ secrets.PRODUCTION_DB_URL }}\n"
+        "      SUPABASE_DB_PASSWORD: ${{ secrets.PRODUCTION_DB_PASSWORD }}\n"
+    )
+    return {
+        WORKFLOW_DIR / "supadeploy-check.yml": PULL_REQUEST.format(
+            setup=setup, types_step=_TYPES_STEP if settings.types_check else ""),
+        WORKFLOW_DIR / f"supadeploy-{settings.staging_environment}.yml": DEPLOY.format(
+            environment=settings.staging_environment, branch=settings.staging_branch,
+            github_environment=settings.staging_environment, env_lines=staging_env, setup=setup,
+            step_name=f"Push migrations to {settings.staging_environment}",
+            command=f"supadeploy push --env {settings.staging_environment} --yes"),
+        WORKFLOW_DIR / f"supadeploy-{settings.production_environment}.yml": DEPLOY.format(
+            environment=settings.production_environment, branch=settings.production_branch,
+            github_environment=settings.production_environment, env_lines=production_env, setup=setup,
+            step_name=f"Promote what {settings.staging_environment} ran to {settings.production_environment}",
+            command=f"supadeploy promote {settings.staging_environment} {settings.production_environment} --yes"),
+    }
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    path: Path
+    written: bool  # False: it existed and was left unchanged
+
+
+def write_workflows(workdir: Path, settings: WorkflowSettings, *, force: bool = False) -> list[WrittenFile]:
+    for name in (settings.staging_branch, settings.production_branch, settings.staging_environment,
+                 settings.production_environment):
+        if not name or any(c in name for c in " \t\n:'\"{}$"):
+            raise SupadeployError(f"'{name}' is not a usable branch or environment name",
+                                  fix="use letters, digits, '-', '_', '/' and '.'")
+    results = []
+    for relative, content in render_workflows(settings).items():
+        path = workdir / relative
+        if path.exists() and not force:
+            results.append(WrittenFile(path, written=False))
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        results.append(WrittenFile(path, written=True))
+    return results
