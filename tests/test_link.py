@@ -75,7 +75,7 @@ def test_project_ref_edits() -> None:
     assert with_project_ref("", "staging", REF) == f'[environments.staging]\nproject_ref = "{REF}"\n'
     crlf = '[environments.staging]\r\ndb_url_env = "X"\r\n'
     assert with_project_ref(crlf, "staging", REF) == f'{crlf}project_ref = "{REF}"\r\n'
-    with pytest.raises(ConfigError, match="is not written as an \\[environments.staging\\] table"):
+    with pytest.raises(ConfigError, match=r"is not written as an \[environments\.staging\] table"):
         with_project_ref('[environments]\nstaging = { db_url_env = "X" }\n', "staging", REF)
 
 
