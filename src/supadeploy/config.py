@@ -37,6 +37,8 @@ from supadeploy.errors import ConfigError
 CONFIG_FILE_NAME = "supadeploy.toml"
 LOCAL_DB_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres"
 DEFAULT_ENVIRONMENT = "local"
+# The hosted project's database password, as the Supabase CLI names it.
+PASSWORD_VARIABLE = "SUPABASE_DB_PASSWORD"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", ""})
 
 _ENVIRONMENT_KEYS = {"db_url": str, "db_url_env": str, "project_ref": str, "protected": bool}
@@ -44,7 +46,7 @@ _PUSH_KEYS = {"lock_timeout": str, "statement_timeout": str, "deploy_lock_wait":
 _PROJECT_KEYS = {"default_environment": str}
 EXAMPLE_STRING = '"..."'
 # Sections validated by the capability that owns them.
-CAPABILITY_SECTIONS = ("api", "verify", "types")
+CAPABILITY_SECTIONS = ("api", "verify", "types", "lint")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h)?\s*$")
 
 

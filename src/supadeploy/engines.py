@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from supadeploy.config import LOOPBACK_HOSTS, load_project, parse_duration_seconds, resolve_database_url
+from supadeploy.config import (
+    LOOPBACK_HOSTS,
+    PASSWORD_VARIABLE,
+    load_project,
+    parse_duration_seconds,
+    resolve_database_url,
+)
 from supadeploy.errors import ConfigError, SupadeployError
 
 if TYPE_CHECKING:
@@ -60,8 +66,6 @@ def resolve_for_engine(flags: DatabaseFlags, engine: str) -> Resolved:
     ``native`` / ``cli`` when no URL is configured but ``project_ref`` and ``SUPABASE_DB_PASSWORD`` are.
     """
     from supadeploy.cli.common import Resolved
-    from supadeploy.hosted import PASSWORD_VARIABLE
-
     check_engine(engine)
     project = load_project(flags.workdir)
     environment = project.environment(flags.env)

@@ -18,14 +18,17 @@ import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
+from supadeploy.config import PASSWORD_VARIABLE
 from supadeploy.errors import ConfigError, ConnectionFailed
-from supadeploy.management_api.client import ManagementApiClient, check_project_ref
-from supadeploy.management_api.models import PoolerConfig
+
+if TYPE_CHECKING:  # httpx is imported only when a hosted project is really reached
+    from supadeploy.management_api.client import ManagementApiClient
+    from supadeploy.management_api.models import PoolerConfig
 from supadeploy.redact import redact_url
 
-PASSWORD_VARIABLE = "SUPABASE_DB_PASSWORD"
 DIRECT_PORT = 5432
 SESSION_POOLER_PORT = 5432
 TRANSACTION_POOLER_PORT = 6543
@@ -91,6 +94,8 @@ def can_reach(host: str, port: int, timeout: float = 3.0) -> bool:
 def connect_hosted(project_ref: str, password: str, client: ManagementApiClient | None, *,
                    probe: Probe | None = None) -> HostedConnection:
     """The URL to use for a hosted project: direct when reachable, else the session pooler."""
+    from supadeploy.management_api.client import check_project_ref
+
     check_project_ref(project_ref)
     probe = probe or can_reach
     host = direct_host(project_ref)
