@@ -85,7 +85,8 @@ def test_both_tools_write_identical_history(supabase_cli: str, project_dir: Path
     cli_rows, our_rows = history_rows(by_cli), history_rows(by_supadeploy)
     assert len(cli_rows) == len(all_files())
     assert our_rows == cli_rows
-    assert schema_dump(by_cli, "supabase_migrations") == schema_dump(by_supadeploy, "supabase_migrations")
+    history_table = "supabase_migrations.schema_migrations"  # the deploy log table sits beside it
+    assert schema_dump(by_cli, history_table) == schema_dump(by_supadeploy, history_table)
     assert schema_dump(by_cli, "public") == schema_dump(by_supadeploy, "public")
 
 
@@ -103,9 +104,10 @@ def test_cli_continues_after_a_partial_supadeploy_push(supabase_cli: str, projec
     assert len(history_rows(db_url)) == len(files)
 
 
-def schema_dump(url: str, schema: str) -> str:
+def schema_dump(url: str, schema_or_table: str) -> str:
     pg_dump = shutil.which("pg_dump")
     assert pg_dump, "pg_dump is needed to compare schemas"
-    dump = subprocess.run([pg_dump, "--schema-only", "--no-owner", "-n", schema, "-d", url],
+    selector = "-t" if "." in schema_or_table else "-n"
+    dump = subprocess.run([pg_dump, "--schema-only", "--no-owner", selector, schema_or_table, "-d", url],
                           capture_output=True, text=True, check=True).stdout
     return "\n".join(line for line in dump.splitlines() if not line.startswith(("\\restrict", "\\unrestrict")))

@@ -12,6 +12,7 @@ import datetime as dt
 import getpass
 import os
 import subprocess
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ DEPLOYMENTS_TABLE = "supabase_migrations.supadeploy_deployments"
 CREATE_DEPLOYMENTS_TABLE = f"""
 CREATE TABLE IF NOT EXISTS {DEPLOYMENTS_TABLE} (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id uuid NOT NULL UNIQUE DEFAULT gen_random_uuid(),
     command text NOT NULL,
     environment text,
     status text NOT NULL DEFAULT 'running'
@@ -121,16 +123,22 @@ def ensure_deployments_table(target: Target) -> None:
 
 
 def start_deployment(target: Target, context: DeploymentContext) -> int:
-    """Record the start of a run (call it while holding the deploy lock); returns the row id."""
+    """Record the start of a run (call it while holding the deploy lock); returns the row id.
+
+    Every statement here is safe to run twice (a Target over HTTP may retry a request whose answer was lost):
+    the row is keyed by a run id made here, and inserted only once.
+    """
     ensure_deployments_table(target)
     # Holding the deploy lock, no other run is alive: rows still 'running' belong to killed runs.
     target.query(f"UPDATE {DEPLOYMENTS_TABLE} SET status = 'interrupted' WHERE status = 'running'")
-    rows = target.query(
-        f"INSERT INTO {DEPLOYMENTS_TABLE} (command, environment, git_commit, git_branch, actor, tool_version, "
-        "source_environment) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (context.command, context.environment, context.git_commit, context.git_branch, context.actor,
+    run_id = str(uuid.uuid4())
+    target.query(
+        f"INSERT INTO {DEPLOYMENTS_TABLE} (run_id, command, environment, git_commit, git_branch, actor, "
+        "tool_version, source_environment) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (run_id) DO NOTHING",
+        (run_id, context.command, context.environment, context.git_commit, context.git_branch, context.actor,
          context.tool_version, context.source_environment),
     )
+    rows = target.query(f"SELECT id FROM {DEPLOYMENTS_TABLE} WHERE run_id = %s", (run_id,))
     return int(rows[0][0])
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +19,9 @@ from supadeploy.cli.common import (
     print_json,
     user_errors,
 )
+
+if TYPE_CHECKING:
+    from supadeploy.pipeline import PushResult
 
 HELP = """Apply the pending migrations in supabase/migrations/ to an environment.
 
@@ -63,6 +66,7 @@ def _secrets() -> tuple[str, ...]:
 def _push(flags: DatabaseFlags, *, dry_run: bool, include_all: bool, allow_drift: bool, engine: str = "native",
           api_url: str | None = None) -> None:
     from supadeploy.config import postgres_duration
+    from supadeploy.deploylog import DeploymentContext
     from supadeploy.engines import open_target, push_with_cli, resolve_for_engine
     from supadeploy.migrations.files import discover_migrations
     from supadeploy.pipeline import PushOptions, plan_push
@@ -107,7 +111,8 @@ def _push(flags: DatabaseFlags, *, dry_run: bool, include_all: bool, allow_drift
             result = push_with_cli(resolved, discovery, options, None, api_url=api_url,  # the CLI prints progress
                                    on_output=None if flags.json else echo_err)
         else:
-            result = run_push(target, discovery, options, listener)
+            deployment = DeploymentContext.detect("push", resolved.environment.name, resolved.project.workdir)
+            result = run_push(target, discovery, options, listener, deployment=deployment)
     finally:
         target.close()
     if flags.json:
@@ -115,6 +120,21 @@ def _push(flags: DatabaseFlags, *, dry_run: bool, include_all: bool, allow_drift
                                  warnings=discovery.warnings))
     else:
         typer.echo(human.push_summary(result, target.description))
+    report_to_github(result, target=target.description, environment=resolved.environment.name,
+                     json_output=flags.json)
     if result.failed is not None:
         echo_err(f"error: {result.failed.render()}")
         raise typer.Exit(1)
+
+
+def report_to_github(result: PushResult, *, target: str, environment: str | None, json_output: bool) -> None:
+    """Annotations (on stderr with --json, which keeps stdout for the document), the step summary and step
+    outputs, when running in GitHub Actions."""
+    from supadeploy.report import github
+
+    if not github.in_github_actions():
+        return
+    for line in github.push_annotations(result):
+        typer.echo(line, err=json_output)
+    github.append_step_summary(github.push_markdown(result, target=target, environment=environment))
+    github.write_outputs(github.push_outputs(result))
