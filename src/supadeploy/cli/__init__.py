@@ -44,6 +44,13 @@ def _register() -> None:
     app.command("push", help=push_command.HELP, epilog=EXIT_CODES_HELP)(push_command.push)
     app.add_typer(migration_command.app, name="migration")
     app.add_typer(local_command.app, name="local")
+    from supadeploy.cli import baseline_command, check_command, lint_command, reconcile_command, repair_command, rollback_command  # noqa: E501,I001
+    app.command("lint", help=lint_command.HELP, epilog=EXIT_CODES_HELP)(lint_command.lint)
+    app.command("check", help=check_command.HELP, epilog=EXIT_CODES_HELP)(check_command.check)
+    app.command("rollback", help=rollback_command.HELP, epilog=EXIT_CODES_HELP)(rollback_command.rollback)
+    app.command("reconcile", help=reconcile_command.HELP, epilog=EXIT_CODES_HELP)(reconcile_command.reconcile)
+    app.command("repair", help=repair_command.HELP, epilog=EXIT_CODES_HELP)(repair_command.repair)
+    app.command("baseline", help=baseline_command.HELP, epilog=EXIT_CODES_HELP)(baseline_command.baseline)
     from supadeploy.cli import history_command
     app.command("history", help=history_command.HELP)(history_command.history)
     from supadeploy.cli import ci_command

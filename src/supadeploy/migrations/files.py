@@ -12,6 +12,8 @@ from supadeploy.migrations.splitter import Statement, line_and_column, split_sta
 
 # The Supabase CLI's rule for migration file names.
 MIGRATION_FILE_PATTERN = re.compile(r"^([0-9]+)_(.*)\.sql$")
+# Down SQL for `supadeploy rollback` (docs/safety.md); the Supabase CLI would apply it as a migration.
+DOWN_FILE_SUFFIX = ".down.sql"
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,8 @@ def discover_migrations(directory: Path) -> Discovery:
 
     Files are validated before anything is applied: unreadable or non-UTF-8 files, empty files and two
     files with the same version raise MigrationFileError naming the file. A ``.sql`` file whose name
-    does not match ``<version>_<name>.sql`` is skipped with a warning, as the CLI does.
+    does not match ``<version>_<name>.sql`` is skipped with a warning, as the CLI does. ``<version>_<name>.down.sql``
+    files hold rollback SQL and are not migrations (``supadeploy lint`` warns that the CLI would apply them).
     """
     if not directory.is_dir():
         raise MigrationFileError(
@@ -67,7 +70,7 @@ def discover_migrations(directory: Path) -> Discovery:
     migrations: list[Migration] = []
     seen: dict[str, Path] = {}
     for path in sorted(directory.iterdir(), key=lambda p: p.name):
-        if not path.name.endswith(".sql") or path.is_dir():
+        if not path.name.endswith(".sql") or path.name.endswith(DOWN_FILE_SUFFIX) or path.is_dir():
             continue
         match = MIGRATION_FILE_PATTERN.match(path.name)
         if not match:

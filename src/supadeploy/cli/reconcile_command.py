@@ -1,0 +1,112 @@
+"""`supadeploy reconcile`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from supadeploy.cli.common import (
+    DatabaseFlags,
+    DbUrlOption,
+    EnvOption,
+    JsonOption,
+    WorkdirOption,
+    YesOption,
+    confirm_or_refuse,
+    echo_err,
+    print_json,
+    resolve,
+    user_errors,
+)
+
+if TYPE_CHECKING:
+    from supadeploy.reconcile import ReconcileActions, ReconcileReport
+
+HELP = """Compare the remote migration history with the local files and explain every mismatch.
+
+Classes: renamed (same statements under another version, e.g. applied through the dashboard or the API),
+remote-only, out-of-order, edited after apply. --apply rewrites the remote row of a renamed migration to
+the local version (or renames the local file with --strategy rename-local) and writes remote-only files
+from their stored statements, like `supabase migration fetch`. A history row is deleted only with
+--revert-remote-only. Exit code 1 while mismatches remain.
+"""
+
+
+def reconcile(
+    env: EnvOption = None,
+    db_url: DbUrlOption = None,
+    workdir: WorkdirOption = Path("."),
+    json_output: JsonOption = False,
+    yes: YesOption = False,
+    apply: Annotated[bool, typer.Option("--apply", help="Carry out the proposals.")] = False,
+    strategy: Annotated[str, typer.Option("--strategy", help="For renamed migrations: rewrite-remote or "
+                                          "rename-local.")] = "rewrite-remote",
+    revert_remote_only: Annotated[bool, typer.Option(
+        "--revert-remote-only", help="With --apply: delete remote-only rows instead of writing their files.")]
+    = False,
+) -> None:
+    flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
+    with user_errors(json_output):
+        from supadeploy.migrations.files import discover_migrations
+        from supadeploy.reconcile import apply_reconcile
+        from supadeploy.reconcile import reconcile as classify
+        from supadeploy.targets.postgres import PostgresTarget, default_application_name
+
+        resolved = resolve(flags)
+        discovery = discover_migrations(resolved.project.migrations_dir)
+        target = PostgresTarget(resolved.url, application_name=default_application_name("reconcile"))
+        actions = None
+        try:
+            report = classify(discovery.migrations, target.read_history())
+            if apply and report.mismatches:
+                if not json_output:
+                    echo_err(report_text(report))
+                if resolved.environment.protected:
+                    confirm_or_refuse(f"Apply these changes on protected environment '{resolved.environment.name}'?",
+                                      yes=yes, refuse_message=f"environment '{resolved.environment.name}' is protected")
+                target.acquire_deploy_lock(resolved.project.push.deploy_lock_wait_seconds)
+                actions = apply_reconcile(target, report, resolved.project.migrations_dir, strategy=strategy,
+                                          revert_remote_only=revert_remote_only)
+                report = classify(discover_migrations(resolved.project.migrations_dir).migrations,
+                                  target.read_history())
+        finally:
+            target.close()
+        if json_output:
+            print_json({"ok": not report.mismatches, "database": target.description, "in_sync": report.in_sync,
+                        "pending": [m.version for m in report.pending],
+                        "mismatches": [m.as_dict() for m in report.mismatches],
+                        "actions": actions_document(actions)})
+        else:
+            if actions is not None:
+                typer.echo(actions_text(actions))
+            typer.echo(report_text(report))
+        if report.mismatches:
+            raise typer.Exit(1)
+
+
+def report_text(report: ReconcileReport) -> str:
+    lines = [f"{report.in_sync} migration(s) in sync, {len(report.pending)} pending, "
+             f"{len(report.mismatches)} mismatch(es)"]
+    for mismatch in report.mismatches:
+        lines.append(f"  {mismatch.kind}: {mismatch.detail}")
+        lines.append(f"    proposal: {mismatch.proposal}")
+    return "\n".join(lines)
+
+
+def actions_text(actions: ReconcileActions) -> str:
+    lines = [f"rewrote remote version {old} as {new}" for old, new in actions.rewritten]
+    lines += [f"renamed {old} to {new}" for old, new in actions.renamed_files]
+    lines += [f"wrote {path}" for path in actions.written_files]
+    lines += [f"deleted remote history row {version}" for version in actions.reverted]
+    lines += [f"skipped {reason}" for reason in actions.skipped]
+    return "\n".join(lines) or "nothing to do"
+
+
+def actions_document(actions: ReconcileActions | None) -> dict[str, object] | None:
+    if actions is None:
+        return None
+    return {"rewritten": [{"from": old, "to": new} for old, new in actions.rewritten],
+            "renamed_files": [{"from": old, "to": new} for old, new in actions.renamed_files],
+            "written_files": actions.written_files, "reverted": actions.reverted, "skipped": actions.skipped}

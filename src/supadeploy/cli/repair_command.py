@@ -1,0 +1,69 @@
+"""`supadeploy repair`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from supadeploy.cli.common import (
+    DatabaseFlags,
+    DbUrlOption,
+    EnvOption,
+    JsonOption,
+    WorkdirOption,
+    YesOption,
+    confirm_or_refuse,
+    print_json,
+    resolve,
+    user_errors,
+)
+
+HELP = """Mark versions applied or reverted in the migration history, like `supabase migration repair`.
+
+applied: writes each version's row from its local file (replacing a row already there); reverted: deletes
+the rows. Without VERSION the whole history is made to match (emptied, then one row per local file for
+applied) after a confirmation. Changes only the history, never the schema.
+"""
+
+
+def repair(
+    versions: Annotated[list[str] | None, typer.Argument(help="Versions to repair (default: the whole history).",
+                                                         show_default=False)] = None,
+    status: Annotated[str, typer.Option("--status", help="applied or reverted.", show_default=False)] = "",
+    env: EnvOption = None,
+    db_url: DbUrlOption = None,
+    workdir: WorkdirOption = Path("."),
+    json_output: JsonOption = False,
+    yes: YesOption = False,
+) -> None:
+    flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
+    with user_errors(json_output):
+        from supadeploy.migrations.files import discover_migrations
+        from supadeploy.repair import check_repair_arguments
+        from supadeploy.repair import repair as run_repair
+        from supadeploy.targets.postgres import PostgresTarget, default_application_name
+
+        check_repair_arguments(versions or [], status)
+        resolved = resolve(flags)
+        discovery = discover_migrations(resolved.project.migrations_dir)
+        if not versions:
+            confirm_or_refuse("Repair the entire migration history table to match local migration files?", yes=yes,
+                              refuse_message="repair without VERSION rewrites the whole history")
+        elif resolved.environment.protected:
+            confirm_or_refuse(f"Mark {' '.join(versions)} {status} on protected environment "
+                              f"'{resolved.environment.name}'?", yes=yes,
+                              refuse_message=f"environment '{resolved.environment.name}' is protected")
+        target = PostgresTarget(resolved.url, application_name=default_application_name("repair"))
+        try:
+            target.acquire_deploy_lock(resolved.project.push.deploy_lock_wait_seconds)
+            result = run_repair(target, discovery.migrations, versions or [], status)
+        finally:
+            target.close()
+        if json_output:
+            print_json({"ok": True, "database": target.description, "status": result.status,
+                        "versions": result.versions, "whole_history": result.whole_history,
+                        "rows_written": result.rows_written, "rows_deleted": result.rows_deleted})
+        else:
+            typer.echo(f"Repaired migration history: [{' '.join(result.versions)}] => {result.status}")

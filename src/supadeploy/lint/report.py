@@ -1,0 +1,239 @@
+"""Lint migrations: run every rule, apply suppressions, and report findings.
+
+The library entry point is :func:`lint_migrations`; it returns :class:`LintFinding` s (suppressed ones
+included, with their reason) and never prints. :func:`findings_text` and :func:`lint_document` render them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from supadeploy.config import ProjectConfig
+from supadeploy.lint.parse import ParsedFile, ParsedStatement, parse_file
+from supadeploy.lint.rules import (
+    ERROR,
+    INFO,
+    RULES,
+    STATEMENT_RULES,
+    WARNING,
+    FileState,
+    Hit,
+    observe,
+    table_renames,
+    tables_created,
+    tables_with_rls_enabled,
+)
+from supadeploy.lint.suppress import InlineSuppression, LintSettings, inline_suppressions, lint_settings
+from supadeploy.migrations.files import Migration
+from supadeploy.migrations.header import HEADER_FIELDS
+
+_FIELD_LABELS = {attribute: label.title() for label, attribute in HEADER_FIELDS.items()}
+
+
+@dataclass(frozen=True)
+class LintFinding:
+    code: str
+    level: str
+    file: str
+    line: int
+    column: int
+    message: str
+    fix: str
+    suppressed_reason: str | None = None
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    @property
+    def suppressed(self) -> bool:
+        return self.suppressed_reason is not None
+
+    @property
+    def rule_name(self) -> str:
+        return RULES[self.code].name
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "rule": self.rule_name, "level": self.level, "file": self.file,
+                "line": self.line, "column": self.column, "message": self.message, "fix": self.fix,
+                "suppressed": self.suppressed, "suppressed_reason": self.suppressed_reason}
+
+
+def lint_migrations(migrations: list[Migration], project: ProjectConfig, *,
+                    context: Sequence[Migration] = ()) -> list[LintFinding]:
+    """Lint ``migrations``; the result is sorted by file, line and column.
+
+    ``context`` are other migrations of the project (typically every file of supabase/migrations/):
+    they are not reported on, but rules that look across files read them (a table created in one migration
+    may get ENABLE ROW LEVEL SECURITY in a later one). The ``[lint]`` section of ``project`` sets exposed
+    schemas, project-wide ignores and level overrides; raises SupadeployError when it is invalid.
+    """
+    settings = lint_settings(project)
+    linted = {m.path.resolve() for m in migrations}
+    everything = sorted({m.path.resolve(): m for m in [*context, *migrations]}.values(), key=lambda m: m.path.name)
+    parsed = {m.path.resolve(): parse_file(m.sql) for m in everything}
+    rls_enabled_in = _rls_enabled(everything, parsed)
+    findings: list[LintFinding] = []
+    for migration in everything:
+        if migration.path.resolve() not in linted:
+            continue
+        linter = _FileLinter(migration, parsed[migration.path.resolve()], settings, project.workdir)
+        findings.extend(linter.run(rls_enabled_in))
+    findings.extend(_down_files_in_folder(migrations, settings, project.workdir))
+    return sorted(findings, key=lambda f: (f.file, f.line, f.column, f.code))
+
+
+def _rls_enabled(migrations: list[Migration], parsed: dict[Path, ParsedFile]) -> dict[str, list[str]]:
+    """table → file names of the migrations that enable RLS on it (under this name or a later one)."""
+    enabled: dict[str, list[str]] = {}
+    renamed_to: dict[str, str] = {}
+    for migration in migrations:
+        for statement in parsed[migration.path.resolve()].statements:
+            for table in tables_with_rls_enabled(statement):
+                enabled.setdefault(table, []).append(migration.path.name)
+            renamed_to.update(table_renames(statement))
+    for old in renamed_to:
+        seen, name = {old}, old
+        while name in renamed_to and renamed_to[name] not in seen:
+            name = renamed_to[name]
+            seen.add(name)
+            enabled.setdefault(old, []).extend(enabled.get(name, []))
+    return enabled
+
+
+class _FileLinter:
+    def __init__(self, migration: Migration, parsed: ParsedFile, settings: LintSettings, workdir: Path) -> None:
+        self.migration = migration
+        self.parsed = parsed
+        self.settings = settings
+        self.file = display_path(migration.path, workdir)
+        self.suppressions = inline_suppressions(migration.sql)
+
+    def run(self, rls_enabled_in: dict[str, list[str]]) -> list[LintFinding]:
+        hits: list[Hit] = [Hit("SD501", problem.offset, problem.message) for problem in self.parsed.syntax_errors]
+        state = FileState(exposed_schemas=self.settings.exposed_schemas, transactional=self.migration.transactional)
+        for statement in self.parsed.statements:
+            for rule in STATEMENT_RULES:
+                hits.extend(rule(statement, state))
+            hits.extend(self._table_without_rls(statement, rls_enabled_in))
+            observe(statement, state)
+        hits.extend(self._missing_header_fields())
+        hits.extend(Hit("SD503", invalid.offset, invalid.message) for invalid in self.suppressions.invalid)
+        return [self._finding(hit) for hit in hits]
+
+    def _table_without_rls(self, statement: ParsedStatement, rls_enabled_in: dict[str, list[str]]) -> list[Hit]:
+        hits = []
+        for table, relation in tables_created(statement):
+            schema = table.split(".", 1)[0]
+            if schema not in self.settings.exposed_schemas:
+                continue
+            later = [name for name in rls_enabled_in.get(table, []) if name >= self.migration.path.name]
+            if not later:
+                hits.append(Hit("SD401", statement.offset_of(relation),
+                                f"table {table} is in exposed schema {schema} and no migration from this one on "
+                                "enables Row Level Security on it"))
+        return hits
+
+    def _missing_header_fields(self) -> list[Hit]:
+        missing = [_FIELD_LABELS[name] for name in self.migration.header.missing_fields()]
+        if not missing:
+            return []
+        fields = ", ".join(f"-- {label}:" for label in missing)
+        return [Hit("SD502", 0, f"the runbook header has no {fields}")]
+
+    def _finding(self, hit: Hit) -> LintFinding:
+        rule = RULES[hit.code]
+        line, column = self.parsed.line_column(hit.offset)
+        return LintFinding(code=hit.code, level=self.settings.levels.get(hit.code, rule.level), file=self.file,
+                           line=line, column=column, message=hit.message, fix=rule.fix,
+                           suppressed_reason=self._suppressed_reason(hit))
+
+    def _suppressed_reason(self, hit: Hit) -> str | None:
+        if hit.code in self.settings.ignored:
+            return f"[lint.ignore] {self.settings.ignored[hit.code]}"
+        if hit.code == "SD503":
+            return None
+        for suppression in self.suppressions.valid:
+            if hit.code in suppression.codes and self._covers(suppression, hit.offset):
+                return suppression.reason
+        return None
+
+    def _covers(self, suppression: InlineSuppression, offset: int) -> bool:
+        if suppression.whole_file:
+            return True
+        target = self._target(suppression)
+        return target is not None and target.start <= offset <= target.start + len(target.text)
+
+    def _target(self, suppression: InlineSuppression) -> ParsedStatement | None:
+        statements = self.parsed.statements
+        if suppression.trailing:
+            covering = [s for s in statements if s.start <= suppression.offset <= s.start + len(s.text) + 1
+                        or self.parsed.line_column(s.start)[0] == suppression.line]
+            return min(covering, key=lambda s: len(s.text), default=None)
+        following = [s for s in statements if s.start > suppression.offset]
+        return min(following, key=lambda s: (s.start, -len(s.text)), default=None)
+
+
+def _down_files_in_folder(migrations: list[Migration], settings: LintSettings, workdir: Path) -> list[LintFinding]:
+    findings = []
+    rule = RULES["SD504"]
+    for migration in migrations:
+        down = migration.path.with_name(f"{migration.version}_{migration.name}.down.sql")
+        if down.exists():
+            findings.append(LintFinding(
+                code="SD504", level=settings.levels.get("SD504", rule.level), file=display_path(down, workdir),
+                line=1, column=1, fix=rule.fix,
+                message=f"supabase db push would apply {down.name} as migration {migration.version} "
+                        f"'{migration.name}.down', before {migration.path.name}",
+                suppressed_reason=(f"[lint.ignore] {settings.ignored['SD504']}" if "SD504" in settings.ignored
+                                   else None)))
+    return findings
+
+
+def display_path(path: Path, workdir: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(workdir.resolve()))
+    except ValueError:
+        return str(path)
+
+
+# --- rendering ---------------------------------------------------------------------------------------
+
+
+def active(findings: Sequence[LintFinding]) -> list[LintFinding]:
+    return [f for f in findings if not f.suppressed]
+
+
+def error_findings(findings: Sequence[LintFinding]) -> list[LintFinding]:
+    """Unsuppressed error-level findings: what a protected environment refuses."""
+    return [f for f in active(findings) if f.level == ERROR]
+
+
+def counts(findings: Sequence[LintFinding]) -> dict[str, int]:
+    shown = active(findings)
+    return {"error": sum(f.level == ERROR for f in shown), "warning": sum(f.level == WARNING for f in shown),
+            "info": sum(f.level == INFO for f in shown), "suppressed": len(findings) - len(shown)}
+
+
+def findings_text(findings: Sequence[LintFinding], *, show_suppressed: bool = False) -> str:
+    lines = []
+    for finding in findings:
+        if finding.suppressed and not show_suppressed:
+            continue
+        suffix = f" (suppressed: {finding.suppressed_reason})" if finding.suppressed else ""
+        lines.append(f"{finding.location}: {finding.level} {finding.code} {finding.rule_name}: "
+                     f"{finding.message}{suffix}")
+        if not finding.suppressed:
+            lines.append(f"  fix: {finding.fix}")
+    number = counts(findings)
+    lines.append(f"{number['error']} error(s), {number['warning']} warning(s), {number['info']} info, "
+                 f"{number['suppressed']} suppressed")
+    return "\n".join(lines)
+
+
+def lint_document(findings: Sequence[LintFinding], files: Sequence[str]) -> dict[str, Any]:
+    return {"ok": not error_findings(findings), "files": list(files), "summary": counts(findings),
+            "findings": [f.as_dict() for f in findings]}

@@ -1,0 +1,2 @@
+CREATE TABLE public.audit_log (id bigint PRIMARY KEY, note text);
+ALTER TABLE public.audit_log ENABLE ROW LEVEL SECURITY;

@@ -1,0 +1,2 @@
+DROP POLICY IF EXISTS "own rows" ON public.users;
+CREATE POLICY "own rows" ON public.users FOR SELECT TO authenticated USING ((SELECT auth.uid()) = id);

@@ -1,0 +1,1 @@
+CREATE TYPE public.job_status AS ENUM ('queued', 'done');

@@ -1,0 +1,1 @@
+DELETE FROM public.trades WHERE executed_at < now() - interval '7 years';

@@ -1,0 +1,1 @@
+UPDATE public.users SET display_name = email WHERE display_name IS NULL;

@@ -1,0 +1,1 @@
+CREATE TABLE IF NOT EXISTS public.notes (id bigint PRIMARY KEY, body text);

@@ -1,0 +1,1 @@
+GRANT INSERT, UPDATE ON TABLE public.trades TO anon;

@@ -1,0 +1,3 @@
+CREATE TABLE IF NOT EXISTS public.a (id int);
+ALTER TABLE public.a ENABLE ROW LEVEL SECURITY;
+CREATE TABEL public.b (id int);

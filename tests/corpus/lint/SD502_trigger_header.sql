@@ -1,0 +1,3 @@
+-- Migration: add_notes
+-- Purpose: notes
+SELECT 1;

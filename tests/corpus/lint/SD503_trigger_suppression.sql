@@ -1,0 +1,2 @@
+-- supadeploy:ignore SD201
+DROP TABLE IF EXISTS public.legacy_accounts;
