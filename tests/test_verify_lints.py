@@ -269,7 +269,8 @@ def test_api_role_with_bypassrls_is_an_error() -> None:
 
     catalog = parse_catalog({"relations": [], "policies": [], "functions": [], "extensions": [],
                              "foreign_keys_to_auth": [], "public_buckets": [], "exposed_queues": [],
-                             "graphql_installed": False, "roles": {"anon": True, "authenticated": False}},
+                             "graphql_installed": False,
+                             "roles": [[1, "anon", True, True, False], [2, "authenticated", False, False, True]]},
                             ("public",))
     assert [(f.code, f.object, f.level) for f in api_role_bypasses_rls(catalog)] == [
         ("api_role_bypasses_rls", "anon", "error")]
@@ -295,7 +296,7 @@ def test_graphql_exposure_is_info_when_pg_graphql_is_installed() -> None:
                 False, False, 28, None, None]
     document = {"relations": [relation], "policies": [], "functions": [], "extensions": [],
                 "foreign_keys_to_auth": [], "public_buckets": [], "exposed_queues": [], "graphql_installed": True,
-                "roles": {"anon": False, "authenticated": False}}
+                "roles": [[1, "anon", False, True, False], [2, "authenticated", False, False, True]]}
     findings = graphql_table_exposed(parse_catalog(document, ("public",)))
     assert [(f.code, f.level, f.qualified_name, f.splinter) for f in findings] == [
         ("graphql_table_exposed", "info", "public.prices", "0026_pg_graphql_anon_table_exposed")]
@@ -331,4 +332,4 @@ def test_missing_api_roles_is_a_clear_error() -> None:
     from supadeploy.rls.catalog import parse_catalog
 
     with pytest.raises(SupadeployError, match="no 'anon' and no 'authenticated' role"):
-        parse_catalog({"roles": {}}, ("public",))
+        parse_catalog({"roles": []}, ("public",))

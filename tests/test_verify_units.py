@@ -149,3 +149,54 @@ def test_kept_probes_text_starts_at_the_first_probe() -> None:
     assert kept_probes_text("version = 1\n") is None
     kept = kept_probes_text('version = 1\n\n[[probes]]\nname = "x"\n')
     assert kept is not None and kept.endswith('[[probes]]\nname = "x"\n')
+
+
+MANIFEST_TEXTS = [
+    '[tables.public."we\\"ird"]\nrls = true\n[[tables.public."we\\"ird".policies]]\nname = "a\\u00e9\\n"\nroles = []\n',
+    'version = 1\nx = "a\\/b"\n',  # an escape JSON has and TOML has not
+    'a = "x" # comment\n', "a = 01\n", "a = 'literal'\n", "[tables.a.b]\n[tables.a.b]\n", 'a = "\\ud800"\n',
+    'version = 1\n\n[[probes]]\nname="x"\n', "[tables.a.b]\npolicies = []\n[[tables.a.b.policies]]\n",
+    '[[tables.a.b.policies]]\nname = "x"\n[tables.a.b]\nrls = true\n',
+    '[[tables.a.b.policies]]\nname = "x"\n[tables.a.b]\npolicies = 1\n',
+    'version = 1\n[tables.a.b]\nrls = true\n[[probes]]\nname = "p"\n[tables.c.d]\nrls = false\n',
+    "[tables.a.b]\nrls = true\nrls = false\n", "[tables.a.b]\nrls = tru\n", 'a = ["x", "y"]\nb = ["x",]\n',
+]
+
+
+@pytest.mark.parametrize("text", MANIFEST_TEXTS)
+def test_fast_manifest_reader_agrees_with_tomllib(text: str) -> None:
+    from supadeploy.rls import manifest_toml
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    try:
+        expected: object = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        expected = str(error)
+    try:
+        got: object = manifest_toml.loads(text)
+    except manifest_toml.TOMLDecodeError as error:
+        got = str(error)
+    assert got == expected
+
+
+def test_fast_manifest_reader_reads_what_the_writer_writes() -> None:
+    from supadeploy.rls import manifest_toml
+
+    tables = {
+        f"public.t{i}": ExpectedTable(schema="public", name=f"t{i}", rls=i % 2 == 0, force_rls=False, policies={
+            f"p{j}": ExpectedPolicy(name=f"p{j}", command="ALL", permissive=True, roles=("anon", "authenticated"),
+                                    using=f"(( SELECT auth.uid() AS uid) = owner_{j})", with_check="(\t'é\\')")
+            for j in range(3)})
+        for i in range(50)
+    }
+    text = manifest_text(tables)
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    assert manifest_toml.loads(text) == tomllib.loads(text)
+    assert manifest_toml._tables_part(text)  # the writer's output takes the fast path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -112,7 +113,10 @@ def _render(flags: DatabaseFlags, report: VerifyReport, fail_on: str, database: 
         except OSError as exc:
             echo_err(f"warning: cannot write {markdown}: {exc.strerror or exc}")
     if flags.json:
-        print_json({"ok": not failing, "database": database, "fail_on": fail_on, **report.to_dict()})
+        # One line: a schema of thousands of tables makes a large document, and json.dumps with indent
+        # cannot use the C encoder (4x slower).
+        typer.echo(json.dumps({"ok": not failing, "database": database, "fail_on": fail_on, **report.to_dict()},
+                              default=str))
     else:
         typer.echo(rls_text.findings_text(report))
         typer.echo("")

@@ -202,10 +202,6 @@ def catalog_query(exposed_schemas: tuple[str, ...]) -> str:
             f"CASE WHEN has_table_privilege(api.{role}, c.oid, 'DELETE') THEN 'd' END) ELSE '' END"
         )
 
-    def applies(role: str) -> str:
-        return (f"(0::oid = ANY (p.polroles) OR coalesce((SELECT bool_or(pg_has_role(api.{role}, r, 'MEMBER')) "
-                f"FROM unnest(p.polroles) AS r WHERE r <> 0::oid), false))")
-
     return f"""
 WITH api AS (
   SELECT to_regrole('anon') AS anon, to_regrole('authenticated') AS authenticated
@@ -247,16 +243,12 @@ WITH api AS (
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
 ), pol AS (
   SELECT json_build_array(
-    n.nspname, c.relname, p.polname, p.polpermissive, p.polcmd,
-    ARRAY(SELECT CASE WHEN r = 0::oid THEN 'public' ELSE pg_catalog.pg_get_userbyid(r)::text END
-          FROM unnest(p.polroles) AS r ORDER BY 1),
-    pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),
-    {applies("anon")}, {applies("authenticated")}
+    n.nspname, c.relname, p.polname, p.polpermissive, p.polcmd, p.polroles,
+    pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)
   ) AS item
   FROM pg_catalog.pg_policy AS p
   JOIN pg_catalog.pg_class AS c ON c.oid = p.polrelid
   JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-  CROSS JOIN api
   WHERE n.oid IN (SELECT oid FROM ns) OR p.polrelid = to_regclass('storage.objects')
 ), fn AS (
   SELECT json_build_array(
@@ -307,9 +299,12 @@ SELECT json_build_object(
     ELSE '[]'::json END,
   'graphql_installed', EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_graphql'),
   'roles', coalesce((
-    SELECT json_object_agg(r.rolname, r.rolsuper OR r.rolbypassrls) FROM pg_catalog.pg_roles AS r
+    SELECT json_agg(json_build_array(r.oid, r.rolname, r.rolsuper OR r.rolbypassrls,
+                                     coalesce(pg_has_role(api.anon, r.oid, 'MEMBER'), false),
+                                     coalesce(pg_has_role(api.authenticated, r.oid, 'MEMBER'), false)))
+    FROM pg_catalog.pg_roles AS r, api
     WHERE r.rolname IN ('anon', 'authenticated')
-       OR r.oid IN (SELECT unnest(polroles) FROM pg_catalog.pg_policy)), '{{}}'::json)
+       OR r.oid IN (SELECT DISTINCT unnest(polroles) FROM pg_catalog.pg_policy)), '[]'::json)
 )::text
 """
 
@@ -323,7 +318,14 @@ def read_catalog(target: Target, exposed_schemas: tuple[str, ...]) -> Catalog:
 
 
 def parse_catalog(data: dict[str, Any], exposed_schemas: tuple[str, ...]) -> Catalog:
-    roles: dict[str, bool] = dict(data["roles"])
+    """Parse the catalog query's document. ``roles`` rows are [oid, name, bypasses RLS, anon is a member,
+    authenticated is a member]; a policy's roles are OIDs (0 = PUBLIC)."""
+    role_rows = data["roles"]
+    roles: dict[str, bool] = {row[1]: row[2] for row in role_rows}
+    names = {int(row[0]): row[1] for row in role_rows}  # OIDs come as JSON numbers or strings
+    names[0] = "public"
+    members = {"anon": {int(row[0]) for row in role_rows if row[3]} | {0},
+               "authenticated": {int(row[0]) for row in role_rows if row[4]} | {0}}
     missing = [role for role in ("anon", "authenticated") if role not in roles]
     if missing:
         raise SupadeployError(
@@ -334,7 +336,7 @@ def parse_catalog(data: dict[str, Any], exposed_schemas: tuple[str, ...]) -> Cat
     return Catalog(
         exposed_schemas=exposed_schemas,
         relations=[_relation(item) for item in data["relations"]],
-        policies=[_policy(item) for item in data["policies"]],
+        policies=[_policy(item, names, members) for item in data["policies"]],
         functions=[_function(item) for item in data["functions"]],
         extensions_in_exposed=[(name, schema) for name, schema in data["extensions"]],
         foreign_keys_to_auth=[ForeignKeyToAuth(*item) for item in data["foreign_keys_to_auth"]],
@@ -359,11 +361,13 @@ def _relation(item: list[Any]) -> Relation:
     )
 
 
-def _policy(item: list[Any]) -> Policy:
-    schema, table, name, permissive, command, roles, using, with_check, anon, authenticated = item
+def _policy(item: list[Any], names: dict[int, str], members: dict[str, set[int]]) -> Policy:
+    schema, table, name, permissive, command, role_oid_values, using, with_check = item
+    role_oids = [int(oid) for oid in role_oid_values]
     return Policy(schema=schema, table=table, name=name, permissive=permissive, command=_COMMANDS[command],
-                  roles=tuple(roles), using=using, with_check=with_check,
-                  applies_to={"anon": anon, "authenticated": authenticated})
+                  roles=tuple(sorted(names.get(oid, str(oid)) for oid in role_oids)), using=using,
+                  with_check=with_check,
+                  applies_to={role: not members[role].isdisjoint(role_oids) for role in ("anon", "authenticated")})
 
 
 def _function(item: list[Any]) -> Function:

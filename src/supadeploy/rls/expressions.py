@@ -18,7 +18,7 @@ _TOKEN = re.compile(
   | (?P<string>[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*')
   | (?P<quoted>"(?:[^"]|"")*")
   | (?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)
-  | (?P<word>[A-Za-z_\x80-\uffff][A-Za-z0-9_$\x80-\uffff]*)
+  | (?P<word>[^\W\d][\w$]*)
   | (?P<cast>::)
   | (?P<punct>[(),\[\].;])
   | (?P<op>[-+*/<>=~!@\#%^&|`?]+)
@@ -28,6 +28,7 @@ _TOKEN = re.compile(
 )
 
 AUTH_FUNCTIONS = ("uid", "jwt", "role", "email")
+_AUTH_HINT = re.compile(r"auth\.|current_setting", re.IGNORECASE)
 NULLABLE_AUTH_FUNCTIONS = ("uid", "jwt", "role")
 _JSON_OPERATORS = {"->", "->>", "#>", "#>>"}
 
@@ -45,7 +46,7 @@ class Token:
         return self.kind == "word" and self.text.upper() in words
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def tokenize(expression: str) -> tuple[Token, ...]:
     tokens: list[Token] = []
     for match in _TOKEN.finditer(expression):
@@ -150,13 +151,19 @@ def _always_false(tokens: tuple[Token, ...]) -> bool:
     return len(tokens) == 1 and tokens[0].is_word("FALSE")
 
 
+_CONSTANT_HINT = re.compile(r"\b(?:true|false)\b|'|\d", re.IGNORECASE)
+
+
+@lru_cache(maxsize=65536)
 def is_always_true(expression: str | None) -> bool:
     """True for ``true``, ``(1 = 1)``, ``('a'::text = 'a'::text)``, ``(x OR true)``, ``NOT false``...
 
     ``None`` (no expression) is not "always true": Postgres grants nothing through a missing USING or
     INSERT WITH CHECK clause.
     """
-    return expression is not None and _always_true(tokenize(expression))
+    if expression is None or not _CONSTANT_HINT.search(expression):  # no literal at all: cannot be constant
+        return False
+    return _always_true(tokenize(expression))
 
 
 def _auth_call_at(tokens: tuple[Token, ...], index: int) -> tuple[str, int] | None:
@@ -196,14 +203,19 @@ def _subquery_contexts(tokens: tuple[Token, ...]) -> dict[int, bool]:
 
 
 def per_row_calls(expression: str | None) -> list[str]:
+    return list(_per_row_calls(expression))
+
+
+@lru_cache(maxsize=65536)
+def _per_row_calls(expression: str | None) -> tuple[str, ...]:
     """auth.uid() / auth.jwt() / auth.role() / auth.email() / current_setting() calls evaluated for each row.
 
     A call is evaluated once per statement when it sits in a sub-SELECT without FROM, e.g.
     ``(select auth.uid())``; anywhere else (including inside a correlated ``EXISTS (SELECT ... FROM ...)``)
     Postgres may call it for every row.
     """
-    if expression is None:
-        return []
+    if expression is None or not _AUTH_HINT.search(expression):
+        return ()
     tokens = tokenize(expression)
     once = _subquery_contexts(tokens)
     calls: list[str] = []
@@ -226,7 +238,7 @@ def per_row_calls(expression: str | None) -> list[str]:
                     index = end
                     continue
         index += 1
-    return calls
+    return tuple(calls)
 
 
 def _nullable_auth_operand(tokens: tuple[Token, ...]) -> bool:
@@ -266,9 +278,10 @@ def _is_null_check(tokens: tuple[Token, ...]) -> bool:
     return False
 
 
+@lru_cache(maxsize=65536)
 def null_auth_disjuncts(expression: str | None) -> bool:
     """The expression is ``<auth call> IS NULL OR ...`` at the top level: true for every anonymous session."""
-    if expression is None:
+    if expression is None or not _AUTH_HINT.search(expression) or " OR " not in expression.upper():
         return False
     disjuncts = split_top_level(strip_parentheses(tokenize(expression)), "OR")
     return len(disjuncts) > 1 and any(_is_null_check(part) for part in disjuncts)

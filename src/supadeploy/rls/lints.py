@@ -208,6 +208,8 @@ def _always_true_actions(catalog: Catalog, policy: Policy, table_policies: list[
     using_true = expressions.is_always_true(policy.using)
     check_true = expressions.is_always_true(policy.with_check) or (
         policy.with_check is None and policy.command in ("UPDATE", "ALL") and using_true)
+    if not (using_true or check_true):
+        return [], [], []
     opened: dict[str, set[str]] = {}
     for role in _api_roles_of(policy):
         for command in COMMAND_WORDS:
@@ -289,23 +291,29 @@ def multiple_permissive_policies(catalog: Catalog) -> list[Finding]:
     named_roles = sorted({role for policy in catalog.policies for role in policy.roles
                           if role not in ("public", *API_ROLES)
                           and not catalog.role_bypasses_rls.get(role, True)})
+
+    def roles_of(policy: Policy) -> list[str]:
+        roles = [role for role in API_ROLES if policy.applies_to.get(role)]
+        return roles + [role for role in named_roles if "public" in policy.roles or role in policy.roles]
+
     findings = []
     for table, policies in sorted(catalog.policies_by_table().items()):
-        relation = catalog.relation_by_name.get(table)
-        if relation is None or not relation.rls_enabled:
-            continue
         permissive = [policy for policy in policies if policy.permissive]
         if len(permissive) < 2:
             continue
+        relation = catalog.relation_by_name.get(table)
+        if relation is None or not relation.rls_enabled:
+            continue
+        by_role_action: dict[str, list[str]] = {}
+        for policy in permissive:
+            commands = COMMAND_WORDS.values() if policy.command == "ALL" else (policy.command,)
+            for role in roles_of(policy):
+                for command in commands:
+                    by_role_action.setdefault(f"{role} {command}", []).append(policy.name)
         overlaps: dict[tuple[str, ...], list[str]] = {}
-        for role in (*API_ROLES, *named_roles):
-            for command in COMMAND_WORDS:
-                names = tuple(sorted(
-                    policy.name for policy in permissive if policy.covers(command) and (
-                        policy.applies_to.get(role) if role in API_ROLES
-                        else "public" in policy.roles or role in policy.roles)))
-                if len(names) > 1:
-                    overlaps.setdefault(names, []).append(f"{role} {COMMAND_WORDS[command]}")
+        for role_action, names in by_role_action.items():
+            if len(names) > 1:
+                overlaps.setdefault(tuple(sorted(names)), []).append(role_action)
         if not overlaps:
             continue
         described = "; ".join(f"{', '.join(pairs)}: {', '.join(names)}" for names, pairs in overlaps.items())

@@ -17,7 +17,7 @@ from supadeploy.migrations.files import Migration
 from supadeploy.migrations.splitter import line_and_column
 from supadeploy.rls.findings import Finding
 
-_NAME = r'(?:"(?:[^"]|"")*"|[A-Za-z_\x80-\uffff][A-Za-z0-9_$\x80-\uffff]*)'
+_NAME = r'(?:"(?:[^"]|"")*"|[^\W\d][\w$]*)'
 _QUALIFIED = rf"{_NAME}(?:\s*\.\s*{_NAME})?"
 _CREATE = re.compile(
     r"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:GLOBAL|LOCAL)\s+)?(?:(?:TEMP|TEMPORARY|UNLOGGED|RECURSIVE)\s+)?"

@@ -249,14 +249,12 @@ class _Reader:
 
 
 def load_manifest(path: Path) -> Manifest:
-    try:
-        import tomllib  # type: ignore[import-not-found,unused-ignore]
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+    from supadeploy.rls import manifest_toml
+
     text = _read(path)
     try:
-        document: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        document: dict[str, Any] = manifest_toml.loads(text)
+    except manifest_toml.TOMLDecodeError as exc:
         position = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         where = f"{path}:{position.group(1)}:{position.group(2)}" if position else str(path)
         message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))

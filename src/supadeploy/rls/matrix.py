@@ -54,12 +54,18 @@ def table_cell(catalog: Catalog, relation: Relation, policies: list[Policy], rol
         return ALLOWED, []
     if not relation.rls_enabled:
         return ALLOWED, []
-    applicable = [p for p in policies if p.covers(command) and p.applies_to.get(role)]
-    permissive = [p for p in applicable if p.permissive and _grants(p, command)]
+    word = command.upper()
+    permissive: list[Policy] = []
+    restricted = False
+    for policy in policies:
+        if (policy.command == "ALL" or policy.command == word) and policy.applies_to.get(role):
+            if not policy.permissive:
+                restricted = True
+            elif _grants(policy, command):
+                permissive.append(policy)
     if not permissive:
         return DENIED, []
-    restrictive = [p for p in applicable if not p.permissive]
-    if not restrictive and any(_opens_every_row(p, command) for p in permissive):
+    if not restricted and any(_opens_every_row(p, command) for p in permissive):
         return ALLOWED, []
     return POLICY_GATED, sorted(p.name for p in permissive)
 
