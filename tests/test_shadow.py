@@ -97,7 +97,8 @@ def test_broken_rollbacks_are_reported(project_dir: Path, pg_admin_url: str) -> 
     assert problems["003"].kind == "down-incomplete"
     assert problems["003"].location.endswith("003_c.down.sql:1:1")
     assert {(d.kind, d.name, d.change) for d in problems["003"].differences} == {
-        ("table", "public.c_old", "added"), ("column", "public.c_old.id", "added"), ("index", "public.c_id_idx", "added")}
+        ("table", "public.c_old", "added"), ("column", "public.c_old.id", "added"),
+        ("index", "public.c_id_idx", "added")}
 
 
 def test_up_after_down_must_give_the_same_schema(project_dir: Path, pg_admin_url: str) -> None:

@@ -151,6 +151,10 @@ def plan_rollback(local: list[Migration], history: list[HistoryRow], to_version:
 # --- applying ----------------------------------------------------------------------------------------
 
 
+class RollbackFailed(SupadeployError):
+    """The down SQL of one migration failed: that migration stays applied."""
+
+
 @dataclass(frozen=True)
 class RolledBack:
     version: str
@@ -183,6 +187,24 @@ def apply_rollback(connection: psycopg.Connection[tuple[object, ...]], plan: Rol
     """
     result = RollbackResult(plan=plan, rolled_back=[])
     for step in plan.steps:
+        try:
+            _undo(connection, step, limits)
+        except MigrationFailed as failed:
+            failure = failed.failure
+            done = ", ".join(f"{r.version}_{r.name}" for r in result.rolled_back) or "none"
+            raise RollbackFailed(
+                f"{failure.message} [SQLSTATE {failure.sqlstate}]" + (f"\n  detail: {failure.detail}"
+                                                                      if failure.detail else ""),
+                where=failure.location,
+                fix=f"nothing of {step.migration.version}_{step.migration.name}'s down SQL ran: it is still applied "
+                    f"(rolled back before it: {done}); fix the down SQL and rerun") from None
+        result.rolled_back.append(RolledBack(step.migration.version, step.migration.name, str(step.down.path),
+                                             step.down.source))
+    return result
+
+
+def _undo(connection: psycopg.Connection[tuple[object, ...]], step: RollbackStep, limits: SessionLimits) -> None:
+    try:
         with connection.transaction():
             connection.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
                                (limits.lock_timeout, limits.statement_timeout))
@@ -192,7 +214,6 @@ def apply_rollback(connection: psycopg.Connection[tuple[object, ...]], plan: Rol
                                       "changed it meanwhile); nothing of it was rolled back",
                                       fix="run `supadeploy migration list` and retry")
             run_down(connection, step.down)
-        connection.execute("SET SESSION AUTHORIZATION DEFAULT; RESET ALL")
-        result.rolled_back.append(RolledBack(step.migration.version, step.migration.name, str(step.down.path),
-                                             step.down.source))
-    return result
+    finally:
+        if not connection.closed and not connection.broken:
+            connection.execute("SET SESSION AUTHORIZATION DEFAULT; RESET ALL")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,12 +21,18 @@ from supadeploy.cli.common import (
     user_errors,
 )
 
+if TYPE_CHECKING:
+    from supadeploy.targets.postgres import PostgresTarget
+
 HELP = """Undo the applied migrations newer than VERSION (0 = all), newest first.
 
 Each migration's down SQL (NNN_name.down.sql next to it or in supabase/migrations/down/, else its
 -- Rollback: header) runs in one transaction together with the removal of its history row. A migration
-without down SQL stops the rollback before anything runs. Protected environments ask for confirmation.
+without down SQL stops the rollback before anything runs. Protected environments ask for confirmation and
+take a pg_dump backup first (into .supadeploy/backups/ of the project; --no-backup to skip it).
 """
+
+BACKUP_FOLDER = (".supadeploy", "backups")
 
 
 def rollback(
@@ -38,6 +44,8 @@ def rollback(
     json_output: JsonOption = False,
     yes: YesOption = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; change nothing.")] = False,
+    no_backup: Annotated[bool, typer.Option("--no-backup", help="Protected environments: skip the backup.")]
+    = False,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output):
@@ -73,6 +81,10 @@ def rollback(
                 confirm_or_refuse(f"Roll back {len(steps)} migration(s) on protected environment "
                                   f"'{resolved.environment.name}'?", yes=yes,
                                   refuse_message=f"environment '{resolved.environment.name}' is protected")
+                if not no_backup:
+                    backup = _backup(target, resolved.url, resolved.project.workdir, resolved.environment.name)
+                    if not json_output:
+                        echo_err(f"backup: {backup}")
             result = apply_rollback(target.connection, plan, limits)
         finally:
             target.close()
@@ -82,6 +94,13 @@ def rollback(
         else:
             typer.echo(f"rolled back {len(result.rolled_back)} migration(s): "
                        + ", ".join(f"{r.version}_{r.name}" for r in result.rolled_back))
+
+
+def _backup(target: PostgresTarget, url: str, workdir: Path, environment: str) -> str:
+    from supadeploy.backup import pg_dump_backup
+
+    ((version_number,),) = target.query("SHOW server_version_num")
+    return pg_dump_backup(url, int(version_number) // 10000, workdir.joinpath(*BACKUP_FOLDER), environment).location
 
 
 def _plan_text(steps: list[dict[str, object]], database: str, to: str) -> str:
