@@ -59,6 +59,8 @@ def _register() -> None:
     register_link_and_projects(app)
     from supadeploy.cli.verify_command import register as register_verify
     register_verify(app)
+    from supadeploy.cli.types_command import register as register_types
+    register_types(app)
 
 
 _register()

@@ -1,0 +1,219 @@
+"""`supadeploy types`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from supadeploy.cli.common import (
+    DatabaseFlags,
+    DbUrlOption,
+    EnvOption,
+    JsonOption,
+    WorkdirOption,
+    echo_err,
+    print_json,
+    user_errors,
+)
+from supadeploy.errors import SupadeployError
+
+if TYPE_CHECKING:
+    from supadeploy.cli.common import Resolved
+    from supadeploy.typegen.outputs import TypesOutput
+
+HELP = """Generate database types: TypeScript identical to `supabase gen types typescript`, or Python models.
+
+Without --out, prints to stdout. With --out, writes the file only when its content changed. --all
+regenerates every output configured under [types] in supadeploy.toml. --check compares what would be
+generated with the files on disk (--out, else the configured outputs) and exits 1 with a short diff when
+they differ. Default schemas: public plus the [api] schemas of supabase/config.toml.
+"""
+
+
+def register(app: typer.Typer) -> None:
+    from supadeploy.cli import EXIT_CODES_HELP
+
+    app.command("types", help=HELP, epilog=EXIT_CODES_HELP)(types)
+
+
+def types(
+    env: EnvOption = None,
+    db_url: DbUrlOption = None,
+    workdir: WorkdirOption = Path("."),
+    json_output: JsonOption = False,
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="typescript or python (default: from --out's extension, else typescript).",
+        show_default=False)] = None,
+    schema: Annotated[str | None, typer.Option(
+        "--schema", help="Schemas to include, comma-separated (default: [types] schemas, else public plus "
+        "the [api] schemas of supabase/config.toml).", show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write to this file (only when the content changed).", show_default=False)] = None,
+    all_outputs: Annotated[bool, typer.Option(
+        "--all", help="Regenerate every output configured under [types] in supadeploy.toml.")] = False,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; exit 1 with a diff when the file(s) differ from what would be "
+        "generated.")] = False,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="native (supadeploy's generator, no Docker), api (Management API: project_ref + "
+        "$SUPABASE_ACCESS_TOKEN) or cli (`supabase gen types`).")] = "native",
+    api_url: Annotated[str | None, typer.Option(
+        "--api-url", help="Management API URL for --engine api.", envvar="SUPADEPLOY_API_URL",
+        show_default=False)] = None,
+) -> None:
+    flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=True)
+    secrets = _Secrets(db_url)
+    with user_errors(json_output, secrets):
+        _types(flags, lang=lang, schema=schema, out=out, all_outputs=all_outputs, check=check, engine=engine,
+               api_url=api_url, secrets=secrets)
+
+
+class _Secrets:
+    """The values to keep out of messages: passwords of the URLs in use, tokens from the environment."""
+
+    def __init__(self, url: str | None) -> None:
+        self.urls = [url] if url else []
+
+    def __call__(self) -> tuple[str, ...]:
+        from urllib.parse import unquote, urlsplit
+
+        names = ("SUPABASE_ACCESS_TOKEN", "SUPABASE_DB_PASSWORD")
+        values = [os.environ[name] for name in names if os.environ.get(name)]
+        for url in self.urls:
+            try:
+                password = urlsplit(url).password or ""
+            except ValueError:
+                continue
+            if password:
+                values += [password, unquote(password)]
+        return tuple(values)
+
+
+def _outputs(resolved: Resolved, *, lang: str | None, schema: str | None, out: Path | None, all_outputs: bool,
+             check: bool) -> tuple[list[TypesOutput], bool]:
+    """What to generate, and whether it goes to stdout."""
+    from supadeploy.typegen.outputs import (
+        TypesOutput,
+        configured_outputs,
+        configured_postgrest_version,
+        configured_schemas,
+        language_for,
+        parse_schemas,
+    )
+
+    project = resolved.project
+    schemas = parse_schemas(schema) if schema is not None else None
+    if out is not None:
+        if all_outputs:
+            raise SupadeployError("--out and --all cannot be combined", fix="pass one of them", exit_code=2)
+        path = out if out.is_absolute() else Path.cwd() / out
+        return [TypesOutput(lang=language_for(path, lang), path=path, schemas=schemas or configured_schemas(project),
+                            postgrest_version=configured_postgrest_version(project))], False
+    if all_outputs or check:
+        outputs = configured_outputs(project)
+        if not outputs:
+            raise SupadeployError(
+                "no types output is configured" + (" to check" if check else ""),
+                where=str(project.config_path or project.workdir / "supadeploy.toml"),
+                fix='pass --out PATH, or add typescript = "src/database.types.ts" under [types] in supadeploy.toml',
+            )
+        if schemas is not None:
+            outputs = [TypesOutput(o.lang, o.path, schemas, o.postgrest_version) for o in outputs]
+        return outputs, False
+    return [TypesOutput(lang=language_for(Path("stdout"), lang or "typescript"), path=Path("-"),
+                        schemas=schemas or configured_schemas(project),
+                        postgrest_version=configured_postgrest_version(project))], True
+
+
+def _types(flags: DatabaseFlags, *, lang: str | None, schema: str | None, out: Path | None, all_outputs: bool,
+           check: bool, engine: str, api_url: str | None, secrets: _Secrets) -> None:
+    from supadeploy.engines import resolve_for_engine
+    from supadeploy.errors import ConfigError
+    from supadeploy.typegen.engines import check_engine
+    from supadeploy.typegen.outputs import stale_diff, write_if_changed
+
+    try:
+        resolved = resolve_for_engine(flags, "api" if engine == "api" else "native")
+    except ConfigError:
+        if engine != "cli":
+            raise
+        resolved = resolve_for_engine(flags, "api")  # `supabase gen types --project-id` needs no URL
+    if resolved.url:
+        secrets.urls.append(resolved.url)
+    outputs, to_stdout = _outputs(resolved, lang=lang, schema=schema, out=out, all_outputs=all_outputs, check=check)
+    for output in outputs:
+        check_engine(engine, output.lang)
+    contents = _generate(resolved, outputs, engine=engine, api_url=api_url, flags_db_url=flags.db_url)
+    if to_stdout:
+        typer.echo(contents[0], nl=False)
+        return
+    files: list[dict[str, Any]] = []
+    stale = 0
+    for output, content in zip(outputs, contents, strict=True):
+        shown = _shown(output.path, resolved.project.workdir)
+        if check:
+            diff = stale_diff(output.path, content)
+            stale += diff is not None
+            files.append({"path": shown, "lang": output.lang, "stale": diff is not None, "diff": diff})
+            if diff is not None and not flags.json:
+                echo_err(diff.rstrip("\n"))
+        else:
+            changed = write_if_changed(output.path, content)
+            files.append({"path": shown, "lang": output.lang, "changed": changed})
+            if not flags.json:
+                echo_err(f"{'wrote' if changed else 'unchanged'} {shown}")
+    if flags.json:
+        print_json({"command": "types", "engine": engine, "check": check, "files": files})
+    if check and stale:
+        if not flags.json:
+            echo_err(f"error: types are stale ({stale} of {len(outputs)} file(s)): run `supadeploy types"
+                     f"{' --out ' + shown if out is not None else ' --all'}` and commit the result")
+        raise typer.Exit(1)
+    if check and not flags.json:
+        echo_err(f"types are up to date ({len(outputs)} file(s))")
+
+
+def _shown(path: Path, workdir: Path) -> str:
+    for base in (Path.cwd(), workdir):
+        try:
+            return str(path.resolve().relative_to(base.resolve()))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def _generate(resolved: Resolved, outputs: list[TypesOutput], *, engine: str, api_url: str | None,
+              flags_db_url: str | None) -> list[str]:
+    """The content of every output, from one introspection (native) or one call per schema set."""
+    if engine == "native":
+        from supadeploy.engines import open_target
+        from supadeploy.targets.postgres import default_application_name
+        from supadeploy.typegen.introspect import read_snapshot
+        from supadeploy.typegen.outputs import all_schemas, render
+
+        target = open_target(resolved, "native", application_name=default_application_name("types"),
+                             for_push=False)
+        try:
+            snapshot = read_snapshot(target, all_schemas(outputs))
+        finally:
+            target.close()
+        return [render(snapshot, output) for output in outputs]
+    from supadeploy.typegen.engines import typescript_from_api, typescript_from_cli
+
+    cache: dict[tuple[str, ...], str] = {}
+    for output in outputs:
+        if output.schemas in cache:
+            continue
+        if engine == "api":
+            cache[output.schemas] = typescript_from_api(
+                resolved.project, resolved.environment.project_ref, resolved.environment.name, output.schemas,
+                api_url=api_url)
+        else:
+            use_ref = bool(resolved.environment.project_ref) and not flags_db_url
+            cache[output.schemas] = typescript_from_cli(
+                output.schemas, project_ref=resolved.environment.project_ref if use_ref else None,
+                db_url=None if use_ref else resolved.url or None, workdir=resolved.project.workdir)
+    return [cache[output.schemas] for output in outputs]

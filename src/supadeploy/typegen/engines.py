@@ -1,0 +1,124 @@
+"""Where the types come from.
+
+* ``native`` (default): supadeploy's own generator over one catalog introspection (a few queries through
+  the Target); no Docker, no network beyond the database. TypeScript and Python.
+* ``api``: ``GET /v1/projects/{ref}/types/typescript`` through the Management API client (needs the
+  environment's ``project_ref`` and ``SUPABASE_ACCESS_TOKEN``). TypeScript only.
+* ``cli``: the official ``supabase gen types --lang typescript`` (``--project-id`` when the environment has a
+  project_ref, else ``--db-url``, which needs Docker). TypeScript only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from supadeploy.errors import SupadeployError
+from supadeploy.redact import redact_text, redact_url
+
+if TYPE_CHECKING:
+    from supadeploy.config import ProjectConfig
+
+ENGINES = ("native", "api", "cli")
+CLI_TIMEOUT_SECONDS = 600
+CLI_VARIABLE = "SUPABASE_CLI"
+
+
+def check_engine(engine: str, lang: str) -> None:
+    if engine not in ENGINES:
+        raise SupadeployError(f"unknown engine '{engine}'", fix=f"use one of: {', '.join(ENGINES)}", exit_code=2)
+    if engine != "native" and lang != "typescript":
+        raise SupadeployError(f"--engine {engine} generates TypeScript only",
+                              fix=f"use --engine native for --lang {lang}", exit_code=2)
+
+
+def find_supabase_cli() -> str | None:
+    """``$SUPABASE_CLI``, else ``supabase`` on the PATH."""
+    configured = os.environ.get(CLI_VARIABLE, "").strip()
+    if configured:
+        return configured if Path(configured).is_file() else None
+    return shutil.which("supabase")
+
+
+def typescript_from_cli(schemas: Sequence[str], *, project_ref: str | None, db_url: str | None,
+                        workdir: Path) -> str:
+    """Run ``supabase gen types --lang typescript`` and return what it prints."""
+    cli = find_supabase_cli()
+    if cli is None:
+        raise SupadeployError(
+            "the Supabase CLI (`supabase`) is not installed" + (f" at ${CLI_VARIABLE}" if os.environ.get(CLI_VARIABLE)
+                                                               else " (not on the PATH)"),
+            fix="install it (https://supabase.com/docs/guides/cli), or use --engine native, which needs neither the "
+                "CLI nor Docker")
+    command = [cli, "gen", "types", "--lang", "typescript", "--schema", ",".join(schemas)]
+    if project_ref:
+        command += ["--project-id", project_ref]
+        target = f"project {project_ref}"
+    elif db_url:
+        command += ["--db-url", db_url]
+        target = redact_url(db_url)
+    else:
+        raise SupadeployError("--engine cli needs a project_ref or a database URL",
+                              fix="pass --db-url, or set project_ref for the environment in supadeploy.toml")
+    secrets = _url_secrets(db_url)
+    try:
+        completed = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
+                                   timeout=CLI_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired:
+        raise SupadeployError(f"supabase gen types did not finish within {CLI_TIMEOUT_SECONDS} s",
+                              fix="check the connection, or use --engine native") from None
+    except OSError as exc:
+        raise SupadeployError(f"cannot run the Supabase CLI at {cli}: {exc.strerror or exc}",
+                              fix="reinstall it, or use --engine native") from None
+    if completed.returncode != 0:
+        raise SupadeployError(
+            f"supabase gen types failed for {target}: {_last_lines(redact_text(completed.stderr, secrets))}",
+            fix=_cli_fix(completed.stderr, project_ref))
+    return completed.stdout
+
+
+def _url_secrets(url: str | None) -> tuple[str, ...]:
+    if not url:
+        return ()
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(url).password or ""
+    except ValueError:
+        return (url,)
+    return (password, unquote(password), url) if password else (url,)
+
+
+def _last_lines(text: str, count: int = 3) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return " / ".join(lines[-count:]) if lines else "no error output"
+
+
+def _cli_fix(stderr: str, project_ref: str | None) -> str:
+    lowered = stderr.lower()
+    if not project_ref and "docker" in lowered:
+        return ("`supabase gen types --db-url` runs postgres-meta in Docker: start Docker, or use --engine native "
+                "(the same TypeScript, no Docker)")
+    if project_ref and ("access token" in lowered or "unauthorized" in lowered or "login" in lowered):
+        return "set SUPABASE_ACCESS_TOKEN (or run `supabase login`), or use --engine native"
+    return "see the CLI's message above, or use --engine native"
+
+
+def typescript_from_api(project: ProjectConfig, project_ref: str | None, environment_name: str,
+                        schemas: Sequence[str], *, api_url: str | None = None) -> str:
+    """``GET /v1/projects/{ref}/types/typescript`` through the Management API client."""
+    from supadeploy.engines import open_client
+    from supadeploy.management_api.client import check_project_ref
+
+    if not project_ref:
+        raise SupadeployError(
+            f"--engine api needs the project ref of environment '{environment_name}'",
+            fix=f"run `supadeploy link {environment_name} --project-ref <ref>` (or add project_ref to "
+                f"[environments.{environment_name}] in supadeploy.toml)")
+    ref = check_project_ref(project_ref, where=f"[environments.{environment_name}] project_ref")
+    with open_client(project, api_url) as client:
+        return client.typescript_types(ref, list(schemas))
