@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from supadeploy.migrations.files import discover_migrations
 from supadeploy.rollback import down_sql_for, rollback_header_sql
 from tests.support.cli import invoke, write_migration
+from tests.support.databases import cli_url
 from tests.support.inspect import history_rows, scalar, tables
+from tests.test_interop_cli import supabase
 
 HEADER = ("-- Migration: {name}\n-- Purpose: test\n-- Date: 2024-01-01\n-- Author: a@example.com\n"
           "-- Breaking Changes: none\n")
@@ -134,3 +138,22 @@ def test_header_sql_keeps_line_and_column_of_the_file(project_dir: Path) -> None
     assert down is not None and down.source == "header"
     assert [down.migration.location(s.offset).rsplit("/", 1)[1] for s in down.migration.statements] == [
         "001_x.sql:3:6", "001_x.sql:4:6"]
+
+
+@pytest.mark.cli
+def test_the_supabase_cli_would_apply_a_down_file_as_a_migration(supabase_cli: str, project_dir: Path,
+                                                                  db_url: str) -> None:
+    """Why discovery skips *.down.sql and lint reports SD504 (docs/safety.md, "Down files and the Supabase CLI")."""
+    three_migrations(project_dir)
+    cli = supabase(supabase_cli, project_dir, "db", "push", "--dry-run", "--db-url", cli_url(db_url))
+    assert cli.returncode == 0, cli.stderr
+    output = cli.stdout + cli.stderr
+    assert [line.strip(" •") for line in output.splitlines() if line.strip().startswith("•")] == [
+        "001_notes.sql", "002_tags.sql", "003_body.down.sql", "003_body.sql"]
+    ours = invoke("push", "--dry-run", "--workdir", str(project_dir), "--db-url", db_url, "--json")
+    assert [m["version"] for m in ours.json()["plan"]["pending"]] == ["001", "002", "003"]
+    (project_dir / "supabase" / "migrations" / "down").mkdir()
+    (project_dir / "supabase" / "migrations" / "003_body.down.sql").rename(
+        project_dir / "supabase" / "migrations" / "down" / "003_body.down.sql")
+    cli = supabase(supabase_cli, project_dir, "db", "push", "--dry-run", "--db-url", cli_url(db_url))
+    assert "003_body.down.sql" not in cli.stdout + cli.stderr and "003_body.sql" in cli.stdout + cli.stderr

@@ -446,6 +446,14 @@ def _locks_existing_table(statement: ParsedStatement, state: FileState) -> str |
         table = qualified(node.relation)
     elif isinstance(node, (ast.CreatePolicyStmt, ast.AlterPolicyStmt)):
         table = qualified(node.table)
+    elif isinstance(node, ast.TruncateStmt):
+        table = next((qualified(r) for r in node.relations or () if isinstance(r, ast.RangeVar)), None)
+    elif isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_TABLE:
+        table = next((name for name in (_name_list(o if isinstance(o, tuple) else (o,)) for o in node.objects or ())
+                      if not state.is_new(name)), None)
+    elif isinstance(node, ast.CreateStmt):  # a foreign key locks the referenced table
+        table = next((qualified(c.pktable) for c in walk(node.tableElts) if isinstance(c, ast.Constraint)
+                      and c.contype == ConstrType.CONSTR_FOREIGN and not state.is_new(qualified(c.pktable))), None)
     if table is None or state.is_new(table):
         return None
     return table
