@@ -7,6 +7,7 @@ supadeploy's own local-server code on a free port.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import tempfile
@@ -57,13 +58,30 @@ def find_or_start_server() -> tuple[str, object | None]:
 
 
 def build_template(admin_url: str) -> None:
-    """(Re)create the template database prepared the way Supabase prepares a project."""
-    from supadeploy.local import prepare_database
+    """Create the template database prepared the way Supabase prepares a project, once per bootstrap version.
 
+    The name carries a digest of the bootstrap SQL, so concurrent test sessions share one finished template
+    and never drop a template another session is cloning; it is built under a temporary name and renamed.
+    """
+    global TEMPLATE_NAME
+    from supadeploy.local import prepare_database, supabase_bootstrap_sql
+
+    digest = hashlib.sha256(supabase_bootstrap_sql().encode()).hexdigest()[:10]
+    TEMPLATE_NAME = f"supadeploy_test_template_{digest}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(TEMPLATE_NAME)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(TEMPLATE_NAME)))
-    prepare_database(with_database(admin_url, TEMPLATE_NAME))
+        exists = conn.execute("select 1 from pg_database where datname = %s", (TEMPLATE_NAME,)).fetchone()
+    if exists:
+        return
+    building = f"{TEMPLATE_NAME}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(building)))
+    prepare_database(with_database(admin_url, building))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        try:
+            conn.execute(sql.SQL("alter database {} rename to {}").format(
+                sql.Identifier(building), sql.Identifier(TEMPLATE_NAME)))
+        except psycopg.errors.DuplicateDatabase:  # another session finished first
+            conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(building)))
 
 
 def create_database(admin_url: str, prefix: str = "sdt") -> str:
