@@ -6,6 +6,7 @@
 -- Rollback:
 --   DROP TABLE IF EXISTS public.trades;
 --   DROP TABLE IF EXISTS public.users;
+--   DROP FUNCTION IF EXISTS public.set_updated_at();
 
 CREATE TABLE IF NOT EXISTS public.users (
     id uuid PRIMARY KEY REFERENCES auth.users (id) ON DELETE CASCADE,

@@ -4,6 +4,10 @@
 -- Author: security@example.com
 -- Breaking Changes: anon can no longer read any table
 -- Rollback:
+--   DROP POLICY IF EXISTS "Users can view own snapshots" ON public.portfolio_snapshots;
+--   DROP POLICY IF EXISTS "Users can manage own trades" ON public.trades;
+--   DROP POLICY IF EXISTS "Users can update own profile" ON public.users;
+--   DROP POLICY IF EXISTS "Users can view own profile" ON public.users;
 --   ALTER TABLE public.users DISABLE ROW LEVEL SECURITY;
 --   ALTER TABLE public.trades DISABLE ROW LEVEL SECURITY;
 --   ALTER TABLE public.portfolio_snapshots DISABLE ROW LEVEL SECURITY;

@@ -22,6 +22,7 @@ BEGIN
 END
 $$;
 
+-- supadeploy:ignore SD301 users has a few thousand rows; the index builds in milliseconds with the column
 CREATE UNIQUE INDEX IF NOT EXISTS users_robinhood_user_id_key
     ON public.users (robinhood_user_id)
     WHERE robinhood_user_id IS NOT NULL;
