@@ -66,7 +66,9 @@ def test_round_trip_verifies_clean_then_reports_exactly_the_edited_policy(exampl
         'policy "Users can view own snapshots" on public.portfolio_snapshots changed: '
         "roles authenticated -> anon, authenticated; USING (( SELECT auth.uid() AS uid) = user_id) -> true")
     # reported against the migration that created the policy
-    assert str(drift[0]["file"]).endswith("003_rls_policies.sql") and drift[0]["line"] == 33
+    source = (example / "supabase" / "migrations" / "003_rls_policies.sql").read_text().splitlines()
+    created_at = source.index('CREATE POLICY "Users can view own snapshots" ON public.portfolio_snapshots') + 1
+    assert str(drift[0]["file"]).endswith("003_rls_policies.sql") and drift[0]["line"] == created_at
     # the same edit also opens the table to anon, which the lints report on their own
     assert {f["code"] for f in found} == {"manifest_policy_changed", "policy_always_true"}
 

@@ -82,10 +82,15 @@ def _verify(flags: DatabaseFlags, *, schema: list[str] | None, fail_on: str | No
     finally:
         target.close()
     migrations_dir = resolved.project.migrations_dir
-    if migrations_dir.is_dir():
+    if migrations_dir.is_dir() and report.findings:
+        from supadeploy.errors import SupadeployError
         from supadeploy.migrations.files import discover_migrations
 
-        locate_findings(report, discover_migrations(migrations_dir).migrations)
+        try:
+            locate_findings(report, discover_migrations(migrations_dir).migrations)
+        except SupadeployError as error:  # a broken migration file must not hide the findings
+            if not flags.json:
+                echo_err(f"warning: findings are not located in migrations: {error.what}")
     _render(flags, report, options.fail_on, target.description, markdown)
 
 
