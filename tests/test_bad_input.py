@@ -134,7 +134,8 @@ def test_unencoded_special_characters_in_password(project_dir: Path) -> None:
 def test_protected_environment_needs_yes_when_not_interactive(project_dir: Path, db_url: str) -> None:
     (project_dir / "supadeploy.toml").write_text('[environments.production]\ndb_url_env = "SD_PROD_URL"\n'
                                                  'protected = true\n')
-    write_migration(project_dir, "001_a.sql", "create table public.a (id int);\n")
+    write_migration(project_dir, "001_a.sql", "create table public.a (id int);\n"
+                                              "alter table public.a enable row level security;\n")
     refused = invoke("push", "--workdir", str(project_dir), "--env", "production", env={"SD_PROD_URL": db_url})
     assert refused.exit_code == 1
     assert "environment 'production' is protected" in refused.stderr

@@ -42,7 +42,8 @@ PASSWORD_VARIABLE = "SUPABASE_DB_PASSWORD"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", ""})
 
 _ENVIRONMENT_KEYS = {"db_url": str, "db_url_env": str, "project_ref": str, "protected": bool}
-_PUSH_KEYS = {"lock_timeout": str, "statement_timeout": str, "deploy_lock_wait": str}
+_PUSH_KEYS = {"lock_timeout": str, "statement_timeout": str, "deploy_lock_wait": str, "backup_dir": str,
+              "require_clean_git": bool}
 _PROJECT_KEYS = {"default_environment": str}
 EXAMPLE_STRING = '"..."'
 # Sections validated by the capability that owns them.
@@ -64,6 +65,8 @@ class PushSettings:
     lock_timeout: str = "10s"
     statement_timeout: str = "0"
     deploy_lock_wait_seconds: float = 300.0
+    backup_dir: str = ".supadeploy/backups"  # pg_dump files before deploys to protected environments
+    require_clean_git: bool = False  # refuse to deploy to a protected environment from a dirty work tree
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,8 @@ def _project_from_document(workdir: Path, path: Path, document: dict[str, Any]) 
         statement_timeout=push_table.get("statement_timeout", PushSettings.statement_timeout),
         deploy_lock_wait_seconds=parse_duration_seconds(
             push_table.get("deploy_lock_wait", "300s"), where=_line_of(path, "deploy_lock_wait")),
+        backup_dir=push_table.get("backup_dir", PushSettings.backup_dir),
+        require_clean_git=push_table.get("require_clean_git", PushSettings.require_clean_git),
     )
     for key in ("lock_timeout", "statement_timeout"):
         postgres_duration(getattr(push, key), where=_line_of(path, key))

@@ -57,6 +57,7 @@ class DeploymentContext:
     actor: str | None = None
     tool_version: str = __version__
     source_environment: str | None = None
+    backup_location: str | None = None
 
     @classmethod
     def detect(cls, command: str, environment: str | None, workdir: Path,
@@ -134,9 +135,10 @@ def start_deployment(target: Target, context: DeploymentContext) -> int:
     run_id = str(uuid.uuid4())
     target.query(
         f"INSERT INTO {DEPLOYMENTS_TABLE} (run_id, command, environment, git_commit, git_branch, actor, "
-        "tool_version, source_environment) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (run_id) DO NOTHING",
+        "tool_version, source_environment, backup_location) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (run_id) DO NOTHING",
         (run_id, context.command, context.environment, context.git_commit, context.git_branch, context.actor,
-         context.tool_version, context.source_environment),
+         context.tool_version, context.source_environment, context.backup_location),
     )
     rows = target.query(f"SELECT id FROM {DEPLOYMENTS_TABLE} WHERE run_id = %s", (run_id,))
     return int(rows[0][0])

@@ -27,17 +27,25 @@ class Outcome:
         return json.loads(self.stdout)
 
 
-def invoke(*args: str, env: dict[str, str] | None = None) -> Outcome:
+def push_args(args: tuple[str, ...], after_push: bool) -> list[str]:
+    """Tests of the push mechanics use tables without RLS: unless a test asks for the post-push steps
+    (verify, types), they run `push --no-verify --no-types`."""
+    if args and args[0] == "push" and not after_push:
+        return ["push", "--no-verify", "--no-types", *args[1:]]
+    return list(args)
+
+
+def invoke(*args: str, env: dict[str, str] | None = None, after_push: bool = False) -> Outcome:
     from supadeploy.cli import app
 
-    result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+    result = CliRunner().invoke(app, push_args(args, after_push), env=env, catch_exceptions=False)
     return Outcome(result.exit_code, result.stdout, result.stderr)
 
 
 def run_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-                timeout: float = 120) -> Outcome:
+                timeout: float = 120, after_push: bool = False) -> Outcome:
     completed = subprocess.run(
-        [sys.executable, "-m", "supadeploy", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "supadeploy", *push_args(args, after_push)], cwd=cwd, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})},
     )
     return Outcome(completed.returncode, completed.stdout, completed.stderr)

@@ -1,7 +1,8 @@
-"""`supadeploy push`."""
+"""`supadeploy push`: flags → supadeploy.deploy.deploy → render."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,15 +22,30 @@ from supadeploy.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from supadeploy.pipeline import PushResult
+    from supadeploy.backup import Backup
+    from supadeploy.cli.common import Resolved
+    from supadeploy.deploy import DeployOptions, DeployOutcome
+    from supadeploy.deploylog import DeploymentContext
+    from supadeploy.lint.report import LintFinding
+    from supadeploy.migrations.files import Discovery
+    from supadeploy.migrations.plan import Plan
+    from supadeploy.pipeline import PushOptions, PushResult
+    from supadeploy.targets.base import Target
 
-HELP = """Apply the pending migrations in supabase/migrations/ to an environment.
+EXIT_VERIFY_FAILED = 3
+
+HELP = """Apply the pending migrations in supabase/migrations/ to an environment, then verify RLS and
+regenerate types.
 
 Plans first (pending = local versions not in supabase_migrations.schema_migrations), refuses an unsafe
 plan (remote versions missing locally, out-of-order versions without --include-all, applied files edited
 since), then applies each pending migration in one transaction together with its history row, under a
 deploy lock so concurrent pushes never apply anything twice. A failing migration leaves nothing behind and
 is reported as file:line:column; the ones before it stay applied and a rerun continues from there.
+
+Protected environments show the plan and ask for confirmation (--yes in CI), refuse lint errors and
+destructive statements (--allow-destructive), and take a backup first (--no-backup to skip).
+After the push: `supadeploy verify` (--no-verify) and the configured type files (--no-types).
 """
 
 
@@ -39,7 +55,7 @@ def push(
     workdir: WorkdirOption = Path("."),
     json_output: JsonOption = False,
     yes: YesOption = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; apply nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and lint findings; apply nothing.")] = False,
     include_all: Annotated[bool, typer.Option(
         "--include-all", help="Also apply pending migrations older than the newest applied one.")] = False,
     allow_drift: Annotated[bool, typer.Option(
@@ -50,11 +66,27 @@ def push(
     api_url: Annotated[str | None, typer.Option(
         "--api-url", help="Management API URL for --engine api.", envvar="SUPADEPLOY_API_URL",
         show_default=False)] = None,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip RLS verification after the push.")] = False,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Verification findings that fail the run: error (default), warn or none.",
+        show_default=False)] = None,
+    no_types: Annotated[bool, typer.Option("--no-types", help="Skip regenerating the configured type files.")] =
+        False,
+    allow_destructive: Annotated[bool, typer.Option(
+        "--allow-destructive", help="Protected environments: allow DROP, TRUNCATE, type changes, renames.")] = False,
+    no_backup: Annotated[bool, typer.Option(
+        "--no-backup", help="Protected environments: deploy without taking a backup first.")] = False,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output, _secrets):
-        _push(flags, dry_run=dry_run, include_all=include_all, allow_drift=allow_drift, engine=engine,
-              api_url=api_url)
+        from supadeploy.deploy import DeployOptions
+
+        resolved, discovery, push_options = _prepare(flags, dry_run=dry_run, include_all=include_all,
+                                                     allow_drift=allow_drift, engine=engine)
+        options = DeployOptions(push=push_options, verify=not no_verify, fail_on=fail_on, types=not no_types,
+                                allow_destructive=allow_destructive, backup=not no_backup)
+        outcome, description = _deploy(flags, resolved, discovery, options, engine=engine, api_url=api_url)
+        _render(flags, resolved, discovery, outcome, description)
 
 
 def _secrets() -> tuple[str, ...]:
@@ -63,18 +95,13 @@ def _secrets() -> tuple[str, ...]:
     return tuple(os.environ[name] for name in ("SUPABASE_ACCESS_TOKEN", "SUPABASE_DB_PASSWORD") if os.environ.get(name))
 
 
-def _push(flags: DatabaseFlags, *, dry_run: bool, include_all: bool, allow_drift: bool, engine: str = "native",
-          api_url: str | None = None) -> None:
+def _prepare(flags: DatabaseFlags, *, dry_run: bool, include_all: bool, allow_drift: bool,
+             engine: str) -> tuple[Resolved, Discovery, PushOptions]:
     from supadeploy.config import postgres_duration
-    from supadeploy.deploylog import DeploymentContext
-    from supadeploy.engines import open_target, push_with_cli, resolve_for_engine
+    from supadeploy.engines import resolve_for_engine
     from supadeploy.migrations.files import discover_migrations
-    from supadeploy.pipeline import PushOptions, plan_push
-    from supadeploy.pipeline import push as run_push
-    from supadeploy.report import human
-    from supadeploy.report.json import push_document
+    from supadeploy.pipeline import PushOptions
     from supadeploy.targets.base import SessionLimits
-    from supadeploy.targets.postgres import default_application_name
 
     resolved = resolve_for_engine(flags, engine)
     discovery = discover_migrations(resolved.project.migrations_dir)
@@ -90,51 +117,105 @@ def _push(flags: DatabaseFlags, *, dry_run: bool, include_all: bool, allow_drift
             statement_timeout=postgres_duration(settings.statement_timeout, where="[push] statement_timeout"),
         ),
     )
+    return resolved, discovery, options
+
+
+def _deploy(flags: DatabaseFlags, resolved: Resolved, discovery: Discovery, options: DeployOptions, *,
+            engine: str, api_url: str | None) -> tuple[DeployOutcome, str]:
+    from supadeploy.deploy import DeployHooks, deploy
+    from supadeploy.deploylog import DeploymentContext
+    from supadeploy.engines import open_target, push_with_cli
+    from supadeploy.report import human
+    from supadeploy.targets.postgres import default_application_name
+
+    if engine == "cli":  # a missing or too old CLI is reported before anything connects
+        from supadeploy.targets.supabase_cli import find_supabase_cli
+
+        find_supabase_cli(resolved.project.workdir)
     note = None if flags.json else (lambda text: echo_err(f"note: {text}"))
     target = open_target(resolved, "native" if engine == "cli" else engine,
                          application_name=default_application_name("push"), api_url=api_url, on_note=note)
+    environment = resolved.environment
+
+    def confirm(plan: Plan, findings: list[LintFinding]) -> None:
+        if not flags.json:
+            echo_err(human.plan_text(plan, target.description))
+        confirm_or_refuse(f"Apply {len(plan.pending)} migration(s) to protected environment '{environment.name}'?",
+                          yes=flags.yes, refuse_message=f"environment '{environment.name}' is protected")
+
+    def apply_with_cli(push_options: PushOptions, deployment: DeploymentContext | None) -> PushResult:
+        return push_with_cli(resolved, discovery, push_options, None, api_url=api_url,  # the CLI shows progress
+                             on_output=None if flags.json else echo_err)
+
+    hooks = DeployHooks(
+        confirm=confirm,
+        take_backup=_backup_taker(resolved, target, engine, api_url),
+        listener=None if flags.json or engine == "cli" else human.ProgressPrinter(),
+        deployment=DeploymentContext.detect("push", environment.name, resolved.project.workdir),
+        apply=apply_with_cli if engine == "cli" else None,
+    )
     try:
-        if resolved.environment.protected and not dry_run:
-            plan = plan_push(target, discovery, options)
-            if plan.pending:
-                if not flags.json:
-                    echo_err(human.plan_text(plan, target.description))
-                confirm_or_refuse(
-                    f"Apply {len(plan.pending)} migration(s) to protected environment "
-                    f"'{resolved.environment.name}'?",
-                    yes=flags.yes,
-                    refuse_message=f"environment '{resolved.environment.name}' is protected",
-                )
-        listener = None if flags.json else human.ProgressPrinter()
-        if engine == "cli":
-            target.close()
-            result = push_with_cli(resolved, discovery, options, None, api_url=api_url,  # the CLI prints progress
-                                   on_output=None if flags.json else echo_err)
-        else:
-            deployment = DeploymentContext.detect("push", resolved.environment.name, resolved.project.workdir)
-            result = run_push(target, discovery, options, listener, deployment=deployment)
+        return deploy(target, resolved.project, environment, discovery, options, hooks), target.description
     finally:
         target.close()
+
+
+def _backup_taker(resolved: Resolved, target: Target, engine: str, api_url: str | None) -> Callable[[], Backup]:
+    """pg_dump over a direct connection; a restore point over the Management API."""
+
+    def take() -> Backup:
+        if engine == "api":
+            from supadeploy.backup import restore_point_backup
+            from supadeploy.engines import open_client
+
+            client = open_client(resolved.project, api_url)
+            try:
+                return restore_point_backup(client.create_restore_point, resolved.environment.project_ref or "",
+                                            resolved.environment.name)
+            finally:
+                client.close()
+        from supadeploy.backup import pg_dump_backup
+
+        (server_version,) = target.query("SHOW server_version_num")[0]
+        url = getattr(target, "connection_url", None) or resolved.url
+        directory = resolved.project.workdir / resolved.project.push.backup_dir
+        return pg_dump_backup(url, int(server_version) // 10000, directory, resolved.environment.name)
+
+    return take
+
+
+def _render(flags: DatabaseFlags, resolved: Resolved, discovery: Discovery, outcome: DeployOutcome,
+            description: str) -> None:
+    from supadeploy.report import human
+    from supadeploy.report.deploy_text import deploy_document, deploy_text
+
+    environment = resolved.environment.name
     if flags.json:
-        print_json(push_document(result, target=target.description, environment=resolved.environment.name,
-                                 warnings=discovery.warnings))
+        document = deploy_document(outcome, target=description, environment=environment, warnings=discovery.warnings)
+        print_json(document)
     else:
-        typer.echo(human.push_summary(result, target.description))
-    report_to_github(result, target=target.description, environment=resolved.environment.name,
-                     json_output=flags.json)
-    if result.failed is not None:
-        echo_err(f"error: {result.failed.render()}")
+        typer.echo(human.push_summary(outcome.push, description))
+        text = deploy_text(outcome)
+        if text:
+            typer.echo(text)
+    report_to_github(outcome, target=description, environment=environment, json_output=flags.json)
+    if outcome.push.failed is not None:
+        echo_err(f"error: {outcome.push.failed.render()}")
         raise typer.Exit(1)
+    if outcome.verify_failing:
+        echo_err(f"error: the migrations were applied, but verification found {len(outcome.verify_failing)} "
+                 "problem(s) at or above --fail-on (listed above); fix them in a new migration")
+        raise typer.Exit(EXIT_VERIFY_FAILED)
 
 
-def report_to_github(result: PushResult, *, target: str, environment: str | None, json_output: bool) -> None:
+def report_to_github(outcome: DeployOutcome, *, target: str, environment: str | None, json_output: bool) -> None:
     """Annotations (on stderr with --json, which keeps stdout for the document), the step summary and step
     outputs, when running in GitHub Actions."""
     from supadeploy.report import github
 
     if not github.in_github_actions():
         return
-    for line in github.push_annotations(result):
+    for line in github.deploy_annotations(outcome):
         typer.echo(line, err=json_output)
-    github.append_step_summary(github.push_markdown(result, target=target, environment=environment))
-    github.write_outputs(github.push_outputs(result))
+    github.append_step_summary(github.deploy_markdown(outcome, target=target, environment=environment))
+    github.write_outputs(github.deploy_outputs(outcome))

@@ -6,9 +6,13 @@ import os
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from supadeploy.pipeline import PushResult
 from supadeploy.redact import redact_text
+
+if TYPE_CHECKING:
+    from supadeploy.deploy import DeployOutcome
 
 
 def in_github_actions() -> bool:
@@ -114,3 +118,43 @@ def push_annotations(result: PushResult) -> list[str]:
         message += f"\nhint: {failure.hint}"
     return [annotation("error", message, file=failure.file, line=failure.line, column=failure.column,
                        title=f"migration {failure.version}_{failure.name} failed")]
+
+
+def deploy_annotations(outcome: DeployOutcome) -> list[str]:
+    """The failed migration, verification findings that fail the run, and lint errors in what was pushed."""
+    lines = push_annotations(outcome.push)
+    for finding in outcome.verify_failing:
+        lines.append(annotation("error", f"{finding.code}: {finding.message}\nfix: {finding.remediation}",
+                                file=finding.file, line=finding.line, title=f"RLS {finding.code}"))
+    for lint in outcome.lint:
+        if lint.level == "error" and not lint.suppressed:
+            lines.append(annotation("error", f"{lint.code}: {lint.message}\nfix: {lint.fix}", file=lint.file,
+                                    line=lint.line, column=lint.column, title=f"lint {lint.code}"))
+    return lines
+
+
+def deploy_markdown(outcome: DeployOutcome, *, target: str, environment: str | None) -> str:
+    """Plan, applied migrations with durations, backup, RLS access matrix, types changed."""
+    sections = [push_markdown(outcome.push, target=target, environment=environment)]
+    if outcome.backup is not None:
+        sections.append(f"**Backup:** {outcome.backup.location}")
+    if outcome.verify is not None:
+        from supadeploy.report.rls_text import report_markdown
+
+        sections.append(report_markdown(outcome.verify))
+    if outcome.types:
+        rows = "\n".join(f"| `{r.path.name}` | {r.lang} | {'updated' if r.changed else 'unchanged'} |"
+                          for r in outcome.types)
+        sections.append("#### Types\n\n| file | language | |\n|---|---|---|\n" + rows)
+    return "\n\n".join(sections)
+
+
+def deploy_outputs(outcome: DeployOutcome) -> dict[str, str | int]:
+    outputs = push_outputs(outcome.push)
+    if outcome.verify is not None:
+        summary = outcome.verify.summary()
+        outputs.update({"verify_errors": summary["error"], "verify_warnings": summary["warn"],
+                        "verify_failing": len(outcome.verify_failing)})
+    outputs["types_changed"] = sum(1 for r in outcome.types if r.changed)
+    outputs["backup"] = outcome.backup.location if outcome.backup else ""
+    return outputs

@@ -93,6 +93,11 @@ class PostgresTarget:
     def description(self) -> str:
         return redact_url(self._url)
 
+    @property
+    def connection_url(self) -> str:
+        """The URL with its password, for tools that need it (pg_dump). Never print it."""
+        return self._url
+
     def _secrets(self) -> tuple[str, ...]:
         return (self._password, unquote(self._password)) if self._password else ()
 

@@ -1,0 +1,170 @@
+"""The whole deploy: plan → gate → backup → apply → verify → types. A library call: returns data.
+
+The CLI's `push` (and `promote`) are thin wrappers around :func:`deploy`. Each step is skippable by option;
+protected environments add the gate (lint errors and destructive statements refused, confirmation, a clean
+git tree when configured) and the backup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from supadeploy.errors import SupadeployError
+
+if TYPE_CHECKING:
+    from supadeploy.backup import Backup
+    from supadeploy.config import EnvironmentConfig, ProjectConfig
+    from supadeploy.deploylog import DeploymentContext
+    from supadeploy.lint.report import LintFinding
+    from supadeploy.migrations.files import Discovery
+    from supadeploy.migrations.plan import Plan
+    from supadeploy.pipeline import PushListener, PushOptions, PushResult
+    from supadeploy.rls.findings import Finding
+    from supadeploy.rls.verify import VerifyReport
+    from supadeploy.targets.base import Target
+    from supadeploy.typegen.outputs import TypesFileResult
+
+DESTRUCTIVE_CODE_PREFIX = "SD2"
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    push: PushOptions
+    verify: bool = True
+    fail_on: str | None = None
+    types: bool = True
+    allow_destructive: bool = False
+    backup: bool = True
+    backup_dir: Path | None = None
+
+
+@dataclass
+class DeployOutcome:
+    push: PushResult
+    lint: list[LintFinding] = field(default_factory=list)
+    backup: Backup | None = None
+    verify: VerifyReport | None = None
+    verify_failing: list[Finding] = field(default_factory=list)
+    types: list[TypesFileResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.push.ok and not self.verify_failing
+
+
+@dataclass(frozen=True)
+class DeployHooks:
+    """What the caller decides: confirmation of a protected deploy, and how to take a backup."""
+
+    confirm: Callable[[Plan, list[LintFinding]], None] = lambda plan, findings: None
+    take_backup: Callable[[], Backup] | None = None
+    listener: PushListener | None = None
+    deployment: DeploymentContext | None = None
+    apply: Callable[[PushOptions, DeploymentContext | None], PushResult] | None = None
+    """Applies the migrations instead of supadeploy.pipeline.push (e.g. the Supabase CLI engine)."""
+
+
+def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfig, discovery: Discovery,
+           options: DeployOptions, hooks: DeployHooks) -> DeployOutcome:
+    from supadeploy.pipeline import plan_push, push
+
+    plan = plan_push(target, discovery, options.push)
+    findings = lint_pending(project, discovery, plan)
+    if options.push.dry_run:
+        return DeployOutcome(push=push(target, discovery, options.push), lint=findings)
+    backup: Backup | None = None
+    if plan.pending and environment.protected:
+        gate_protected(environment, findings, allow_destructive=options.allow_destructive)
+        if project.push.require_clean_git:
+            refuse_dirty_work_tree(project.workdir, environment)
+        hooks.confirm(plan, findings)
+        if options.backup:
+            if hooks.take_backup is None:
+                raise SupadeployError(f"no way to back up environment '{environment.name}' before deploying",
+                                      fix="pass --no-backup to deploy without a backup")
+            backup = hooks.take_backup()
+    deployment = hooks.deployment
+    if deployment is not None and backup is not None:
+        from dataclasses import replace
+
+        deployment = replace(deployment, backup_location=backup.location)
+    if hooks.apply is not None:
+        result = hooks.apply(options.push, deployment)
+    else:
+        result = push(target, discovery, options.push, hooks.listener, deployment=deployment)
+    outcome = DeployOutcome(push=result, lint=findings, backup=backup)
+    if result.ok and options.verify:
+        outcome.verify, outcome.verify_failing = run_verification(target, project, discovery, options.fail_on)
+    if result.ok and options.types:
+        outcome.types = regenerate_types(target, project)
+    return outcome
+
+
+def lint_pending(project: ProjectConfig, discovery: Discovery, plan: Plan) -> list[LintFinding]:
+    if not plan.pending:
+        return []
+    from supadeploy.lint.report import lint_migrations
+
+    return lint_migrations(plan.pending, project, context=discovery.migrations)
+
+
+def gate_protected(environment: EnvironmentConfig, findings: list[LintFinding], *, allow_destructive: bool) -> None:
+    """Refuse error-level lint findings on a protected environment; destructive ones need --allow-destructive."""
+    from supadeploy.lint.report import error_findings
+
+    errors = error_findings(findings)
+    destructive = [f for f in errors if f.code.startswith(DESTRUCTIVE_CODE_PREFIX)]
+    blocking = [f for f in errors if not f.code.startswith(DESTRUCTIVE_CODE_PREFIX)]
+    if destructive and not allow_destructive:
+        raise SupadeployError(
+            f"environment '{environment.name}' is protected and pending migrations are destructive:\n"
+            + "\n".join(f"  {f.location}: {f.code} {f.message}" for f in destructive),
+            fix="pass --allow-destructive if this is intended (a backup is taken first), or suppress a "
+                "deliberate one with -- supadeploy:ignore CODE reason",
+        )
+    if blocking:
+        raise SupadeployError(
+            f"environment '{environment.name}' is protected and pending migrations have lint errors:\n"
+            + "\n".join(f"  {f.location}: {f.code} {f.message}" for f in blocking),
+            fix="fix them, or suppress a deliberate one with -- supadeploy:ignore CODE reason",
+        )
+
+
+def refuse_dirty_work_tree(workdir: Path, environment: EnvironmentConfig) -> None:
+    import subprocess
+
+    try:
+        completed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=workdir,
+                                   capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        completed = None
+    if completed is None or completed.returncode != 0:
+        raise SupadeployError(f"cannot tell whether {workdir} is a clean git work tree",
+                              fix="run from a git checkout, or set [push] require_clean_git = false")
+    changed = [line[3:] for line in completed.stdout.splitlines() if line.strip()]
+    if changed:
+        raise SupadeployError(
+            f"environment '{environment.name}' is protected and the git work tree has uncommitted changes: "
+            + ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else ""),
+            fix="commit or stash them, so what is deployed is what is in version control",
+        )
+
+
+def run_verification(target: Target, project: ProjectConfig, discovery: Discovery,
+                     fail_on: str | None) -> tuple[VerifyReport, list[Finding]]:
+    from supadeploy.rls.verify import VerifyOptions, locate_findings, run_verify
+
+    options = VerifyOptions.from_project(project, fail_on=fail_on)
+    report = run_verify(target, options)
+    locate_findings(report, discovery.migrations)
+    return report, report.failing(options.fail_on)
+
+
+def regenerate_types(target: Target, project: ProjectConfig) -> list[TypesFileResult]:
+    from supadeploy.typegen.outputs import configured_outputs, regenerate_outputs
+
+    outputs = configured_outputs(project)
+    return regenerate_outputs(target, outputs) if outputs else []

@@ -1,0 +1,49 @@
+"""What a deploy did beyond the push itself: lint findings, backup, verification, types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from supadeploy.deploy import DeployOutcome
+from supadeploy.report.json import push_document
+
+
+def deploy_text(outcome: DeployOutcome) -> str:
+    from supadeploy.lint.report import active, findings_text
+
+    sections: list[str] = []
+    if outcome.push.dry_run and outcome.lint:
+        sections.append("Lint findings in pending migrations:\n" + findings_text(outcome.lint))
+    elif outcome.push.dry_run and outcome.push.plan.pending:
+        sections.append("Lint: no findings in pending migrations.")
+    elif active(outcome.lint):
+        sections.append(f"Lint: {len(active(outcome.lint))} finding(s) in the applied migrations "
+                        "(`supadeploy lint` shows them).")
+    if outcome.backup is not None:
+        sections.append(f"Backup before deploying: {outcome.backup.location}")
+    if outcome.verify is not None:
+        from supadeploy.report.rls_text import findings_text as verify_findings_text
+        from supadeploy.report.rls_text import summary_line
+
+        if outcome.verify_failing:
+            sections.append("Verification FAILED:\n" + verify_findings_text(outcome.verify))
+        else:
+            sections.append(f"Verified RLS: {summary_line(outcome.verify)}.")
+    if outcome.types:
+        changed = [r for r in outcome.types if r.changed]
+        lines = [f"  {r.path} ({r.lang}): {'updated' if r.changed else 'unchanged'}" for r in outcome.types]
+        sections.append(f"Types: {len(changed)} of {len(outcome.types)} file(s) changed\n" + "\n".join(lines))
+    return "\n".join(sections)
+
+
+def deploy_document(outcome: DeployOutcome, *, target: str, environment: str | None,
+                    warnings: list[str]) -> dict[str, Any]:
+    document = push_document(outcome.push, target=target, environment=environment, warnings=warnings)
+    document["ok"] = outcome.ok
+    document["lint"] = [finding.as_dict() for finding in outcome.lint]
+    document["backup"] = ({"kind": outcome.backup.kind, "location": outcome.backup.location}
+                          if outcome.backup else None)
+    document["verify"] = outcome.verify.to_dict() if outcome.verify is not None else None
+    document["verify_failing"] = [finding.to_dict() for finding in outcome.verify_failing]
+    document["types"] = [{"path": str(r.path), "lang": r.lang, "changed": r.changed} for r in outcome.types]
+    return document
