@@ -45,8 +45,8 @@ def invoke(*args: str, env: dict[str, str] | None = None, after_push: bool = Fal
 def run_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
                 timeout: float = 120, after_push: bool = False) -> Outcome:
     completed = subprocess.run(
-        [sys.executable, "-m", "supadeploy", *push_args(args, after_push)], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **(env or {})},
+        [sys.executable, "-m", "supadeploy", *push_args(args, after_push)], cwd=cwd, capture_output=True,
+        text=True, timeout=timeout, env={**os.environ, **(env or {})},
     )
     return Outcome(completed.returncode, completed.stdout, completed.stderr)
 

@@ -124,11 +124,14 @@ class PostgresTarget:
         return connection
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        connection = self.connection
         try:
-            cursor = self.connection.execute(sql, params or None)
+            cursor = connection.execute(sql, params or None)
             return cursor.fetchall() if cursor.description else []
         except psycopg.OperationalError as exc:
-            raise self._lost_connection(exc) from None
+            if connection.closed or connection.broken:
+                raise self._lost_connection(exc) from None
+            raise
 
     def query_rolled_back(self, script: str) -> list[tuple[Any, ...]]:
         connection = self.connection
