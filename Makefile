@@ -28,6 +28,7 @@ demo: install
 	$(BIN)/supadeploy local start
 	$(BIN)/supadeploy push --yes
 	$(BIN)/supadeploy migration list
+	$(BIN)/supadeploy verify
 
 test: install tools
 	$(BIN)/python -m pytest -q

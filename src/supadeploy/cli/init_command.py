@@ -23,6 +23,17 @@ default_environment = "local"
 lock_timeout = "10s"        # how long one statement may wait for a table lock
 statement_timeout = "0"     # 0 = no limit
 deploy_lock_wait = "300s"   # how long a push waits for another push to the same database
+backup_dir = ".supadeploy/backups"  # pg_dump files taken before deploys to protected environments
+require_clean_git = false   # true: protected environments refuse a dirty git work tree
+
+[verify]
+fail_on = "error"           # findings that fail `verify` and `push`: error, warn or none
+# schemas = ["api"]         # exposed schemas besides public
+
+[types]
+# Regenerated after every push; `supadeploy types --check` fails when they are stale.
+# typescript = "src/lib/database.types.ts"
+# python = "backend/db/models.py"
 
 [environments.local]
 # `supadeploy local start` (or `supabase start`) serves this database.
