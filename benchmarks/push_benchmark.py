@@ -232,7 +232,8 @@ class Tool:
 
 class Supadeploy(Tool):
     def argv(self, url: str, workdir: Path) -> list[str]:
-        return [*supadeploy_argv(), "push", "--db-url", url, "--workdir", str(workdir), "--yes"]
+        return [*supadeploy_argv(), "push", "--db-url", url, "--workdir", str(workdir), "--yes",
+                "--no-verify", "--no-types"]  # the same job as `supabase db push`
 
 
 class SupabaseCli(Tool):
