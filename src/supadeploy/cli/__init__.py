@@ -8,7 +8,8 @@ from supadeploy import __version__
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 failure (bad input, unreachable database, failed migration, unsafe plan); "
-    "2 wrong usage; 130 interrupted."
+    "2 wrong usage; 3 migrations applied but verification failed; 4 environments differ (promote, diff); "
+    "130 interrupted."
 )
 
 app = typer.Typer(
