@@ -148,7 +148,10 @@ def _types(flags: DatabaseFlags, *, lang: str | None, schema: str | None, out: P
         check_engine(engine, output.lang)
     contents = _generate(resolved, outputs, engine=engine, api_url=api_url, flags_db_url=flags.db_url)
     if to_stdout:
-        typer.echo(contents[0], nl=False)
+        import sys
+
+        sys.stdout.write(contents[0])  # as is (click.echo would scan 4 MB for terminal escapes)
+        sys.stdout.flush()
         return
     files: list[dict[str, Any]] = []
     stale = 0
@@ -192,15 +195,16 @@ def _generate(resolved: Resolved, outputs: list[TypesOutput], *, engine: str, ap
         from supadeploy.engines import open_target
         from supadeploy.targets.postgres import default_application_name
         from supadeploy.typegen.introspect import read_snapshot
-        from supadeploy.typegen.outputs import all_schemas, render
+        from supadeploy.typegen.outputs import all_schemas, paused_gc, render
 
         target = open_target(resolved, "native", application_name=default_application_name("types"),
                              for_push=False)
-        try:
-            snapshot = read_snapshot(target, all_schemas(outputs))
-        finally:
-            target.close()
-        return [render(snapshot, output) for output in outputs]
+        with paused_gc():
+            try:
+                snapshot = read_snapshot(target, all_schemas(outputs))
+            finally:
+                target.close()
+            return [render(snapshot, output) for output in outputs]
     from supadeploy.typegen.engines import typescript_from_api, typescript_from_cli
 
     cache: dict[tuple[str, ...], str] = {}

@@ -42,33 +42,32 @@ _SPECIAL_LETTERS: dict[str, tuple[str, int]] = {
 Element = tuple[int, int, int]
 
 
-def sort_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """A key that orders strings like ``Intl.Collator("en").compare``."""
-    return _sort_key(text)
+def sort_key(text: str) -> tuple[str, str, str]:
+    """A key that orders strings like ``Intl.Collator("en").compare``: the primary, secondary and tertiary
+    weights of each level as strings of code points (compared in C by Python)."""
+    key = _keys.get(text)
+    if key is None:
+        if text.isascii():
+            primary = text.translate(_ASCII_PRIMARY)
+            key = (primary, _COMMON * len(primary), text.translate(_ASCII_TERTIARY))
+        else:
+            key = _unicode_key(text)
+        if len(_keys) < 200_000:
+            _keys[text] = key
+    return key
+
+
+_keys: dict[str, tuple[str, str, str]] = {}
 
 
 @lru_cache(maxsize=65536)
-def _sort_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    if text.isascii():
-        return _ascii_key(text)
+def _unicode_key(text: str) -> tuple[str, str, str]:
     elements: list[Element] = []
     for char in unicodedata.normalize("NFD", text):
         elements.extend(_elements(char))
-    primaries = tuple(element[0] for element in elements if element[0])
-    secondaries = tuple(element[1] for element in elements if element[1])
-    tertiaries = tuple(element[2] for element in elements if element[2])
-    return primaries, secondaries, tertiaries
-
-
-def _ascii_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    primaries: list[int] = []
-    tertiaries: list[int] = []
-    for char in text:
-        weight = _ascii_primary(char)
-        if weight:
-            primaries.append(weight)
-            tertiaries.append(_TERTIARY_UPPER if "A" <= char <= "Z" else _TERTIARY_LOWER)
-    return tuple(primaries), (_SECONDARY_COMMON,) * len(primaries), tuple(tertiaries)
+    return ("".join(chr(element[0]) for element in elements if element[0]),
+            "".join(chr(element[1]) for element in elements if element[1]),
+            "".join(chr(element[2]) for element in elements if element[2]))
 
 
 def _ascii_primary(char: str) -> int:
@@ -108,3 +107,11 @@ def _elements(char: str) -> list[Element]:
         tertiary = _TERTIARY_UPPER if lower != char else _TERTIARY_LOWER
         return [(_OTHER_LETTERS + ord(lower[0]), _SECONDARY_COMMON, tertiary)]
     return [(min(_OTHER_SYMBOLS + ord(char), _DIGITS - 1), _SECONDARY_COMMON, _TERTIARY_LOWER)]
+
+
+_COMMON = chr(_SECONDARY_COMMON)
+_ASCII_PRIMARY: dict[int, str | None] = {
+    code: (chr(_ascii_primary(chr(code))) if _ascii_primary(chr(code)) else None) for code in range(128)}
+_ASCII_TERTIARY: dict[int, str | None] = {
+    code: (None if not _ascii_primary(chr(code)) else chr(_TERTIARY_UPPER) if 65 <= code <= 90
+           else chr(_TERTIARY_LOWER)) for code in range(128)}

@@ -156,8 +156,8 @@ class _Printer:
                     remaining -= 1
         return False
 
-    def print(self, doc: Doc) -> str:
-        commands: list[tuple[int, int, Doc]] = [(0, BREAK, doc)]
+    def print(self, doc: Doc, indentation: int = 0) -> str:
+        commands: list[tuple[int, int, Doc]] = [(indentation, BREAK, doc)]
         remeasure = False
         while commands:
             indentation, mode, doc = commands.pop()
@@ -199,6 +199,8 @@ class _Printer:
         return "".join(self.out)
 
 
-def print_doc(doc: Doc, width: int = 80) -> str:
+def print_doc(doc: Doc, width: int = 80, indentation: int = 0) -> str:
+    """Print ``doc`` starting at column ``indentation`` of a line indented that much (and followed by a line
+    break, as a member of an expanded object is)."""
     propagate_breaks(doc)
-    return _Printer(width).print(doc)
+    return _Printer(width, position=indentation).print(doc, indentation)

@@ -19,10 +19,12 @@ Paths are relative to the project directory.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import gc
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -210,6 +212,20 @@ def _resolve(project: ProjectConfig, path: str) -> Path:
 # --- generating and writing -------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: generating a large schema allocates hundreds of thousands of small
+    objects that all stay alive until the end, and the collector's passes over them cost a third of the time.
+    Reference counting still frees everything that is not in a cycle."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def render(snapshot: Snapshot, output: TypesOutput) -> str:
     """The content of one output file, from an introspection that covers its schemas."""
     catalog = snapshot.catalog(output.schemas)
@@ -290,10 +306,11 @@ def regenerate_outputs(target: Target, outputs: list[TypesOutput]) -> list[Types
         return []
     from supadeploy.typegen.introspect import read_snapshot
 
-    snapshot = read_snapshot(target, all_schemas(outputs))
-    return [TypesFileResult(path=output.path, lang=output.lang, changed=write_if_changed(output.path,
-                                                                                        render(snapshot, output)))
-            for output in outputs]
+    with paused_gc():
+        snapshot = read_snapshot(target, all_schemas(outputs))
+        return [TypesFileResult(path=output.path, lang=output.lang,
+                                changed=write_if_changed(output.path, render(snapshot, output)))
+                for output in outputs]
 
 
 def check_outputs(target: Target, outputs: list[TypesOutput]) -> list[StaleFile]:
@@ -302,10 +319,11 @@ def check_outputs(target: Target, outputs: list[TypesOutput]) -> list[StaleFile]
         return []
     from supadeploy.typegen.introspect import read_snapshot
 
-    snapshot = read_snapshot(target, all_schemas(outputs))
     stale = []
-    for output in outputs:
-        diff = stale_diff(output.path, render(snapshot, output))
-        if diff is not None:
-            stale.append(StaleFile(path=output.path, lang=output.lang, diff=diff))
+    with paused_gc():
+        snapshot = read_snapshot(target, all_schemas(outputs))
+        for output in outputs:
+            diff = stale_diff(output.path, render(snapshot, output))
+            if diff is not None:
+                stale.append(StaleFile(path=output.path, lang=output.lang, diff=diff))
     return stale

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 
-from supadeploy.typegen.introspect import Catalog, Column, PgType, Relation
+from supadeploy.typegen.catalog import Catalog, Column, PgType, Relation
 
 # Python type (as written in the generated module) of each built-in type, and the import it needs.
 _SCALARS: dict[str, tuple[str, str | None]] = {

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Union
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any, ClassVar, Union
 
 from supadeploy.typegen.layout import (
     LINE,
@@ -22,72 +23,148 @@ from supadeploy.typegen.layout import (
     IfBreak,
     Indent,
     join,
+    print_doc,
+    string_width,
 )
 
 
-@dataclass(frozen=True)
-class Ref:
+class _Node:
+    """A value object: compared and hashed by its fields; its one-line text is computed once, on demand."""
+
+    __slots__ = ("_flat",)
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _flat: object  # str, None (always breaks) or _UNSET (not computed yet)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self._values() == other._values()  # type: ignore[attr-defined,unused-ignore]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._values()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(repr(value) for value in self._values())})"
+
+
+class Ref(_Node):
     """Printed as is: a keyword, a type reference, an indexed access (already in Prettier's form)."""
 
-    text: str
+    __slots__ = ("text",)
+    _fields = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._flat = text
 
 
-@dataclass(frozen=True)
-class Generic:
+class Generic(_Node):
     """A generic type reference: ``Record<string, unknown>``."""
 
-    name: str
-    args: tuple[TsType, ...]
+    __slots__ = ("args", "name")
+    _fields = ("name", "args")
+
+    def __init__(self, name: str, args: tuple[TsType, ...]) -> None:
+        self.name = name
+        self.args = args
+        self._flat = _UNSET
 
 
-@dataclass(frozen=True)
-class Lit:
+class Lit(_Node):
     """A string literal type."""
 
-    value: str
+    __slots__ = ("value",)
+    _fields = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+        self._flat = _UNSET
 
 
-@dataclass(frozen=True)
-class Arr:
-    element: TsType
+class Arr(_Node):
+    __slots__ = ("element",)
+    _fields = ("element",)
+
+    def __init__(self, element: TsType) -> None:
+        self.element = element
+        self._flat = _UNSET
 
 
-@dataclass(frozen=True)
-class Union_:
-    types: tuple[TsType, ...]
+class Union_(_Node):
+    __slots__ = ("types",)
+    _fields = ("types",)
+
+    def __init__(self, types: tuple[TsType, ...]) -> None:
+        self.types = types
+        self._flat = _UNSET
 
 
-@dataclass(frozen=True)
-class Inter:
-    types: tuple[TsType, ...]
+class Inter(_Node):
+    __slots__ = ("types",)
+    _fields = ("types",)
+
+    def __init__(self, types: tuple[TsType, ...]) -> None:
+        self.types = types
+        self._flat = _UNSET
 
 
-@dataclass(frozen=True)
-class Tuple_:
-    elements: tuple[TsType, ...]
+class Tuple_(_Node):
+    __slots__ = ("elements",)
+    _fields = ("elements",)
+
+    def __init__(self, elements: tuple[TsType, ...]) -> None:
+        self.elements = elements
+        self._flat = _UNSET
 
 
-@dataclass(frozen=True)
-class Prop:
-    key: str
-    type: TsType
-    optional: bool = False
+class Prop(_Node):
+    __slots__ = ("key", "optional", "type")
+    _fields = ("key", "type", "optional")
+
+    def __init__(self, key: str, type: TsType, optional: bool = False) -> None:
+        self.key = key
+        self.type = type
+        self.optional = optional
+        self._flat = _UNSET
 
 
-@dataclass(frozen=True)
-class Obj:
+class Obj(_Node):
     """An object type literal. ``expanded``: the source has a line break after ``{`` (Prettier keeps it)."""
 
-    members: tuple[Prop, ...] = field(default_factory=tuple)
-    expanded: bool = False
+    __slots__ = ("expanded", "members")
+    _fields = ("members", "expanded")
+
+    def __init__(self, members: tuple[Prop, ...] = (), expanded: bool = False) -> None:
+        self.members = members
+        self.expanded = expanded
+        self._flat = None if expanded else _UNSET
 
 
-@dataclass(frozen=True)
-class NeverMap:
+class NeverMap(_Node):
     """``{ [_ in never]: never }``, always written expanded."""
 
+    __slots__ = ()
 
-TsType = Union[Ref, Generic, Lit, Arr, Union_, Inter, Tuple_, Obj, NeverMap]  # noqa: UP007 (a runtime alias)
+    def __init__(self) -> None:
+        self._flat = None
+
+
+_UNSET = object()
+
+class Written(_Node):
+    """An expanded object whose lines the generator writes itself (``write(out, indentation)`` appends it
+    from its ``{``), for the bulk of a file where building one node per line would cost more than it says."""
+
+    __slots__ = ("write",)
+    _fields = ("write",)
+
+    def __init__(self, write: Callable[[list[str], int], None]) -> None:
+        self.write = write
+        self._flat = None
+
+
+TsType = Union[Ref, Generic, Lit, Arr, Union_, Inter, Tuple_, Obj, NeverMap, Written]  # noqa: UP007 (runtime alias)
 
 NULL = Ref("null")
 UNKNOWN = Ref("unknown")
@@ -116,6 +193,7 @@ _ESCAPE = re.compile(r"\\(.)|([\"'])", re.DOTALL)
 _KEEP_ESCAPED = re.compile(r"[\n\r\"'0-7\\bfnrt-vx\u2028\u2029]")
 
 
+@lru_cache(maxsize=65536)
 def string_literal(value: str) -> str:
     """``JSON.stringify(value)`` as Prettier reprints it: double quotes unless single quotes need fewer escapes."""
     raw = json.dumps(value, ensure_ascii=False)[1:-1]
@@ -147,6 +225,7 @@ def is_identifier_name(name: str) -> bool:
         name[0] not in "\u200c\u200d"
 
 
+@lru_cache(maxsize=65536)
 def property_key(name: str) -> str:
     return name if is_identifier_name(name) else string_literal(name)
 
@@ -175,6 +254,8 @@ def to_doc(type_: TsType) -> Doc:
         return _tuple_doc(type_)
     if isinstance(type_, Obj):
         return object_doc(type_)
+    if isinstance(type_, Written):
+        raise TypeError("a Written object prints only as a member of an expanded object (emit_member)")
     return Group(["{", Indent([LINE, "[_ in never]: never"]), LINE, "}"], broken=True)
 
 
@@ -270,3 +351,108 @@ def object_doc(type_: Obj) -> Doc:
             parts.append([IfBreak("", ";"), LINE])
         parts.append(Group(prop_doc(member)))
     return Group(["{", Indent([LINE, parts]), LINE, "}"], broken=type_.expanded)
+
+
+# --- fast path ----------------------------------------------------------------------------------------------
+# Most of a generated file is members of expanded objects that fit on their line. Such a member prints as its
+# one-line text when it fits (nothing after it on the line counts: a line break follows), so it needs no
+# layout; only the members that do not fit, and the few types that always break, go through the printer.
+
+def flat_text(type_: TsType) -> str | None:
+    """The type on one line (its flat layout), or None when it always breaks (holds an expanded object)."""
+    text = type_._flat
+    if text is _UNSET:
+        text = type_._flat = _flat(type_)
+    return text  # type: ignore[return-value]
+
+
+def _flat(type_: TsType) -> str | None:
+    if isinstance(type_, Lit):
+        return string_literal(type_.value)
+    if isinstance(type_, NeverMap):
+        return None
+    if isinstance(type_, Obj):
+        if not type_.members:
+            return "{}"
+        members = [_flat_member(member) for member in type_.members]
+        return None if None in members else "{ " + "; ".join(members) + " }"  # type: ignore[arg-type]
+    parts = [flat_text(member) for member in _children(type_)]
+    if None in parts:
+        return None
+    texts: list[str] = parts  # type: ignore[assignment]
+    if isinstance(type_, Generic):
+        return f"{type_.name}<{', '.join(texts)}>"
+    if isinstance(type_, Arr):
+        return f"({texts[0]})[]" if isinstance(type_.element, (Union_, Inter)) else f"{texts[0]}[]"
+    if isinstance(type_, Union_):
+        return " | ".join(texts)
+    if isinstance(type_, Inter):
+        return " & ".join(texts)
+    return "[" + ", ".join(texts) + "]"
+
+
+def _children(type_: TsType) -> tuple[TsType, ...]:
+    if isinstance(type_, Generic):
+        return type_.args
+    if isinstance(type_, Arr):
+        return (type_.element,)
+    if isinstance(type_, (Union_, Inter)):
+        return type_.types
+    if isinstance(type_, Tuple_):
+        return type_.elements
+    return ()
+
+
+def _flat_member(member: Prop) -> str | None:
+    text = flat_text(member.type)
+    return None if text is None else property_key(member.key) + ("?: " if member.optional else ": ") + text
+
+
+def breaks(type_: TsType) -> bool:
+    """Whether the type always prints over several lines."""
+    return flat_text(type_) is None
+
+
+def emit_object(out: list[str], type_: Obj, indentation: int) -> None:
+    """Append an object that prints expanded, its ``{`` at the current position of a line indented
+    ``indentation``."""
+    if not type_.members:
+        out.append("{}")
+        return
+    out.append("{")
+    inner = indentation + 2
+    newline = "\n" + " " * inner
+    for member in type_.members:
+        out.append(newline)
+        emit_member(out, member, inner)
+    out.append("\n" + " " * indentation + "}")
+
+
+def emit_member(out: list[str], member: Prop, indentation: int) -> None:
+    """Append one member of an expanded object, at the start of a line indented ``indentation``."""
+    head = property_key(member.key) + ("?: " if member.optional else ": ")
+    type_ = member.type
+    text = flat_text(type_)
+    if text is not None:
+        line = head + text
+        if indentation + (len(line) if line.isascii() else string_width(line)) <= 80:
+            out.append(line)
+            return
+    elif isinstance(type_, Obj):
+        out.append(head)
+        emit_object(out, type_, indentation)
+        return
+    elif isinstance(type_, Written):
+        out.append(head)
+        type_.write(out, indentation)
+        return
+    elif isinstance(type_, Tuple_) and all(isinstance(element, Obj) and breaks(element) for element in type_.elements):
+        out.append(head + "[")
+        newline = "\n" + " " * (indentation + 2)
+        for element in type_.elements:
+            out.append(newline)
+            emit_object(out, element, indentation + 2)  # type: ignore[arg-type]
+            out.append(",")
+        out.append("\n" + " " * indentation + "]")
+        return
+    out.append(print_doc(Group(prop_doc(member)), indentation=indentation))

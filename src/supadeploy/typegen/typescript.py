@@ -8,11 +8,12 @@ the layout oxfmt gives it (``supadeploy.typegen.layout``), so the bytes are the 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from supadeploy.typegen.catalog import Catalog, Column, Function, FunctionArg, PgType, Relation, Relationship
 from supadeploy.typegen.collation import sort_key
-from supadeploy.typegen.introspect import Catalog, Column, Function, FunctionArg, PgType, Relation, Relationship
-from supadeploy.typegen.layout import HARDLINE, LINE, SOFTLINE, Doc, Group, IfBreak, Indent, join, print_doc
+from supadeploy.typegen.layout import LINE, SOFTLINE, Doc, Group, IfBreak, Indent, join, print_doc, string_width
 from supadeploy.typegen.tstypes import (
     NULL,
     UNKNOWN,
@@ -27,7 +28,9 @@ from supadeploy.typegen.tstypes import (
     TsType,
     Tuple_,
     Union_,
-    prop_doc,
+    Written,
+    emit_member,
+    flat_text,
     property_key,
     string_literal,
     union,
@@ -257,7 +260,12 @@ class _TypescriptGenerator:
         for column in catalog.columns:
             if column.table_id in self.columns_by_table:
                 self.columns_by_table[column.table_id].append(column)
+        self._ts_types: dict[tuple[str, str, str | None], TsType] = {}
+        self._column_types: dict[tuple[str, str, str, bool], TsType] = {}
         self.by_schema = self._group_by_schema()
+        self.relations_by_id = {schema: {relation.id: relation for relation, _ in (*objects.tables, *objects.views)}
+                                for schema, objects in self.by_schema.items()}
+        self.computed_fields = {schema: self._computed_field_index(schema) for schema in self.by_schema}
 
     # --- grouping -----------------------------------------------------------------------------------
 
@@ -315,6 +323,13 @@ class _TypescriptGenerator:
 
     def ts_type(self, schema: str, pg_type: str, type_schema: str | None = None) -> TsType:
         """postgres-meta's ``pgTypeToTsType``."""
+        key = (schema, pg_type, type_schema)
+        cached = self._ts_types.get(key)
+        if cached is None:
+            cached = self._ts_types[key] = self._ts_type(schema, pg_type, type_schema)
+        return cached
+
+    def _ts_type(self, schema: str, pg_type: str, type_schema: str | None) -> TsType:
         if pg_type == "bool":
             return Ref("boolean")
         if pg_type in _NUMBER_TYPES:
@@ -352,9 +367,16 @@ class _TypescriptGenerator:
                 return _database_ref(relation.schema, kind, relation.name, '["Row"]')
         return UNKNOWN
 
+    def column_type(self, schema: str, column: Column, is_nullable: bool) -> TsType:
+        key = (schema, column.format, column.type_schema, is_nullable)
+        type_ = self._column_types.get(key)
+        if type_ is None:
+            type_ = self._column_types[key] = nullable(self.ts_type(schema, column.format, column.type_schema),
+                                                       is_nullable)
+        return type_
+
     def column_prop(self, schema: str, column: Column, *, is_nullable: bool, optional: bool) -> Prop:
-        return Prop(column.name, nullable(self.ts_type(schema, column.format, column.type_schema), is_nullable),
-                    optional)
+        return Prop(column.name, self.column_type(schema, column, is_nullable), optional)
 
     def _type_of(self, schema: str, type_id: int) -> TsType:
         pg_type = self.types_by_id.get(type_id)
@@ -376,12 +398,7 @@ class _TypescriptGenerator:
         table_args = [arg for arg in function.args if arg.mode == "table"]
         if table_args:
             return Obj(tuple(Prop(arg.name, self._type_of(schema, arg.type_id)) for arg in table_args), True)
-        objects = self.by_schema.get(schema)
-        relation = None
-        if objects is not None:
-            relation = next((table for table, _ in objects.tables if table.id == function.return_type_relation_id),
-                            None) or next((view for view, _ in objects.views
-                                           if view.id == function.return_type_relation_id), None)
+        relation = self.relations_by_id.get(schema, {}).get(function.return_type_relation_id or 0)
         if relation is not None:
             return Obj(tuple(self.column_prop(schema, column, is_nullable=column.is_nullable, optional=False)
                              for column in self.columns_by_table[relation.id]), True)
@@ -475,17 +492,26 @@ class _TypescriptGenerator:
             args = self._args_type(schema, in_args)
         return Obj((Prop("Args", args), *self._returns_members(function, returns)))
 
-    def _is_computed_field_of(self, function: Function, in_args: list[FunctionArg], relation: Relation) -> bool:
-        if len(in_args) == 1:
-            arg_type = self.relation_types.get(in_args[0].type_id)
-            if arg_type:
-                return arg_type.type_relation_id == relation.id
-        return function.argument_types == relation.name
+    def _computed_field_index(self, schema: str) -> tuple[dict[int, list[int]], dict[str, list[int]]]:
+        """Computed fields: functions taking one argument of a relation's row type (by relation id), else,
+        as postgres-meta falls back to, whose argument list reads as the relation's name (by name); as
+        positions in the schema's function list."""
+        by_relation: dict[int, list[int]] = {}
+        by_name: dict[str, list[int]] = {}
+        for position, (function, in_args) in enumerate(self.by_schema[schema].functions):
+            arg_type = self.relation_types.get(in_args[0].type_id) if len(in_args) == 1 else None
+            if arg_type and arg_type.type_relation_id:
+                by_relation.setdefault(arg_type.type_relation_id, []).append(position)
+            elif not arg_type:
+                by_name.setdefault(function.argument_types, []).append(position)
+        return by_relation, by_name
 
     def _computed_fields(self, schema: str, relation: Relation) -> list[Prop]:
-        return [Prop(function.name, nullable(self.return_type(schema, function), True))
-                for function, in_args in self.by_schema[schema].functions
-                if self._is_computed_field_of(function, in_args, relation)]
+        by_relation, by_name = self.computed_fields[schema]
+        positions = sorted(by_relation.get(relation.id, []) + by_name.get(relation.name, []))
+        functions = self.by_schema[schema].functions
+        return [Prop(functions[position][0].name, nullable(self.return_type(schema, functions[position][0]), True))
+                for position in positions]
 
     # --- the document -------------------------------------------------------------------------------
 
@@ -498,42 +524,89 @@ class _TypescriptGenerator:
         members.append(Prop("referencedColumns", _names(relationship.referenced_columns)))
         return Obj(tuple(members), True)
 
-    def _write_prop(self, schema: str, column: Column, *, optional_unless_required: bool) -> Prop:
+    def _write_relationships(self, out: list[str], relationships: list[Relationship], indentation: int) -> None:
+        """The ``Relationships`` tuple (always expanded: its objects are), its ``[`` at the current position."""
+        if not relationships:
+            out.append("[]")
+            return
+        pad = " " * (indentation + 2)
+        inner = indentation + 4
+        newline = "\n" + " " * inner
+        out.append("[")
+        for relationship in relationships:
+            out.append(f"\n{pad}{{")
+            for member in self._relationship(relationship).members:
+                out.append(newline)
+                if isinstance(member.type, (Lit, Ref)):  # nothing to break: printed as is, however long
+                    out.append(f"{member.key}: {flat_text(member.type)}")
+                else:
+                    emit_member(out, member, inner)
+            out.append(f"\n{pad}}},")
+        out.append("\n" + " " * indentation + "]")
+
+    def _column_member(self, schema: str, column: Column, mode: str) -> tuple[TsType, bool]:
+        """(type, optional) of a column in ``Row``, ``Insert`` or ``Update`` of a table, or in the writes of a
+        view."""
+        if mode == "row":
+            return self.column_type(schema, column, column.is_nullable), False
+        if mode == "view_write":
+            if not column.is_updatable:
+                return NEVER, True
+            return self.column_type(schema, column, True), True
         if column.identity_generation == "ALWAYS" or column.is_generated:
-            return Prop(column.name, NEVER, True)
-        optional = True if not optional_unless_required else (
-            column.is_nullable or column.is_identity or column.has_default)
-        return self.column_prop(schema, column, is_nullable=column.is_nullable, optional=optional)
+            return NEVER, True
+        optional = mode == "update" or column.is_nullable or column.is_identity or column.has_default
+        return self.column_type(schema, column, column.is_nullable), optional
 
-    def _table(self, schema: str, table: Relation, relationships: list[Relationship]) -> Prop:
-        columns = self.columns_by_table[table.id]
-        row = [self.column_prop(schema, column, is_nullable=column.is_nullable, optional=False)
-               for column in columns] + self._computed_fields(schema, table)
-        insert = [self._write_prop(schema, column, optional_unless_required=True) for column in columns]
-        update = [self._write_prop(schema, column, optional_unless_required=False) for column in columns]
-        return Prop(table.name, Obj((
-            Prop("Row", Obj(tuple(row), True)),
-            Prop("Insert", Obj(tuple(insert), True)),
-            Prop("Update", Obj(tuple(update), True)),
-            Prop("Relationships", Tuple_(tuple(self._relationship(item) for item in relationships))),
-        ), True))
+    def _write_columns(self, out: list[str], schema: str, columns: list[Column], mode: str, indentation: int,
+                       extra: Sequence[Prop] = ()) -> None:
+        """The object of a relation's columns (``Row: {...}`` and co.), its ``{`` at the current position of a
+        line indented ``indentation``: one line per column, without a node per line."""
+        if not columns and not extra:
+            out.append("{}")
+            return
+        inner = indentation + 2
+        newline = "\n" + " " * inner
+        out.append("{")
+        for column in columns:
+            type_, optional = self._column_member(schema, column, mode)
+            text = flat_text(type_)
+            line = property_key(column.name) + ("?: " if optional else ": ") + (text or "")
+            if text is not None and inner + (len(line) if line.isascii() else string_width(line)) <= 80:
+                out.append(newline + line)
+            else:
+                out.append(newline)
+                emit_member(out, Prop(column.name, type_, optional), inner)
+        for prop in extra:
+            out.append(newline)
+            emit_member(out, prop, inner)
+        out.append("\n" + " " * indentation + "}")
 
-    def _view_write_prop(self, schema: str, column: Column) -> Prop:
-        if not column.is_updatable:
-            return Prop(column.name, NEVER, True)
-        return self.column_prop(schema, column, is_nullable=True, optional=True)
+    def _relation(self, schema: str, relation: Relation, relationships: list[Relationship]) -> Prop:
+        """A table or view: Row, Insert and Update (as the relation accepts them), Relationships."""
+        columns = self.columns_by_table[relation.id]
+        computed = self._computed_fields(schema, relation)
+        if relation.kind in ("table", "foreign_table"):
+            sections = [("Row", "row"), ("Insert", "insert"), ("Update", "update")]
+        else:
+            sections = [("Row", "row")]
+            if relation.kind == "view" and relation.is_insert_enabled:
+                sections.append(("Insert", "view_write"))
+            if relation.kind == "view" and relation.is_update_enabled:
+                sections.append(("Update", "view_write"))
 
-    def _view(self, schema: str, view: Relation, relationships: list[Relationship]) -> Prop:
-        columns = self.columns_by_table[view.id]
-        row = [self.column_prop(schema, column, is_nullable=column.is_nullable, optional=False)
-               for column in columns] + self._computed_fields(schema, view)
-        members = [Prop("Row", Obj(tuple(row), True))]
-        if view.kind == "view" and view.is_insert_enabled:
-            members.append(Prop("Insert", Obj(tuple(self._view_write_prop(schema, c) for c in columns), True)))
-        if view.kind == "view" and view.is_update_enabled:
-            members.append(Prop("Update", Obj(tuple(self._view_write_prop(schema, c) for c in columns), True)))
-        members.append(Prop("Relationships", Tuple_(tuple(self._relationship(item) for item in relationships))))
-        return Prop(view.name, Obj(tuple(members), True))
+        def write(out: list[str], indentation: int) -> None:
+            inner = indentation + 2
+            newline = "\n" + " " * inner
+            out.append("{")
+            for name, mode in sections:
+                out.append(f"{newline}{name}: ")
+                self._write_columns(out, schema, columns, mode, inner, computed if mode == "row" else ())
+            out.append(newline + "Relationships: ")
+            self._write_relationships(out, relationships, inner)
+            out.append("\n" + " " * indentation + "}")
+
+        return Prop(relation.name, Written(write))
 
     def _functions(self, schema: str) -> TsType:
         functions = self.by_schema[schema].functions
@@ -562,9 +635,9 @@ class _TypescriptGenerator:
 
     def _schema(self, schema: str) -> Prop:
         objects = self.by_schema[schema]
-        tables: TsType = Obj(tuple(self._table(schema, table, relationships)
+        tables: TsType = Obj(tuple(self._relation(schema, table, relationships)
                                    for table, relationships in objects.tables), True) if objects.tables else NeverMap()
-        views: TsType = Obj(tuple(self._view(schema, view, relationships)
+        views: TsType = Obj(tuple(self._relation(schema, view, relationships)
                                   for view, relationships in objects.views), True) if objects.views else NeverMap()
         enums: TsType = Obj(tuple(Prop(enum.name, union(*(Lit(value) for value in enum.enums)))
                                   for enum in objects.enums), True) if objects.enums else NeverMap()
@@ -575,22 +648,21 @@ class _TypescriptGenerator:
             Prop("Enums", enums), Prop("CompositeTypes", composites),
         ), True))
 
-    def _database(self) -> Doc:
-        parts: list[Doc] = []
-        if self.options.postgrest_version:
-            parts.extend([
-                "// Allows to automatically instantiate createClient with right options", HARDLINE,
-                "// instead of createClient<Database, { PostgrestVersion: 'XX' }>(URL, KEY)", HARDLINE,
-                Group(prop_doc(Prop("__InternalSupabase", Obj(
-                    (Prop("PostgrestVersion", Lit(self.options.postgrest_version)),), True)))),
-            ])
-        for schema in self.catalog.schemas:
-            if parts:
-                parts.append([IfBreak("", ";"), LINE])
-            parts.append(Group(prop_doc(self._schema(schema.name))))
-        if not parts:
+    def _database(self) -> str:
+        """The ``Database`` type: one expanded object, printed member by member."""
+        if not self.catalog.schemas and not self.options.postgrest_version:
             return "{}"
-        return Group(["{", Indent([LINE, parts]), LINE, "}"], broken=True)
+        out = ["{"]
+        if self.options.postgrest_version:
+            out.append("\n  // Allows to automatically instantiate createClient with right options"
+                       "\n  // instead of createClient<Database, { PostgrestVersion: 'XX' }>(URL, KEY)\n  ")
+            emit_member(out, Prop("__InternalSupabase", Obj(
+                (Prop("PostgrestVersion", Lit(self.options.postgrest_version)),), True)), 2)
+        for schema in self.catalog.schemas:
+            out.append("\n  ")
+            emit_member(out, self._schema(schema.name), 2)
+        out.append("\n}")
+        return "".join(out)
 
     def _constants(self) -> Doc:
         entries: list[Doc] = []
@@ -604,7 +676,7 @@ class _TypescriptGenerator:
         return _js_object(entries)
 
     def generate(self) -> str:
-        return (JSON_TYPE + "export type Database = " + print_doc(self._database()) + "\n\n" + HELPER_TYPES
+        return (JSON_TYPE + "export type Database = " + self._database() + "\n\n" + HELPER_TYPES
                 + "export const Constants = " + print_doc(self._constants()) + " as const\n\n")
 
 
