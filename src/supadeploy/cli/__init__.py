@@ -62,6 +62,9 @@ def _register() -> None:
     register_verify(app)
     from supadeploy.cli.types_command import register as register_types
     register_types(app)
+    from supadeploy.cli import diff_command, promote_command
+    app.command("promote", help=promote_command.HELP, epilog=promote_command.EXIT_CODES_HELP)(promote_command.promote)
+    app.command("diff", help=diff_command.HELP, epilog=diff_command.EXIT_CODES_HELP)(diff_command.diff)
 
 
 _register()

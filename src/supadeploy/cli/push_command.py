@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,24 +14,25 @@ from supadeploy.cli.common import (
     JsonOption,
     WorkdirOption,
     YesOption,
-    confirm_or_refuse,
     echo_err,
     print_json,
     user_errors,
 )
+from supadeploy.cli.deploy_support import (
+    backup_taker,
+    confirmation,
+    deploy_secrets,
+    exit_if_failed,
+    push_options_for,
+    report_to_github,
+)
 
 if TYPE_CHECKING:
-    from supadeploy.backup import Backup
     from supadeploy.cli.common import Resolved
     from supadeploy.deploy import DeployOptions, DeployOutcome
     from supadeploy.deploylog import DeploymentContext
-    from supadeploy.lint.report import LintFinding
     from supadeploy.migrations.files import Discovery
-    from supadeploy.migrations.plan import Plan
     from supadeploy.pipeline import PushOptions, PushResult
-    from supadeploy.targets.base import Target
-
-EXIT_VERIFY_FAILED = 3
 
 HELP = """Apply the pending migrations in supabase/migrations/ to an environment, then verify RLS and
 regenerate types.
@@ -78,7 +78,7 @@ def push(
         "--no-backup", help="Protected environments: deploy without taking a backup first.")] = False,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output, _secrets):
+    with user_errors(json_output, deploy_secrets):
         from supadeploy.deploy import DeployOptions
 
         resolved, discovery, push_options = _prepare(flags, dry_run=dry_run, include_all=include_all,
@@ -89,34 +89,17 @@ def push(
         _render(flags, resolved, discovery, outcome, description)
 
 
-def _secrets() -> tuple[str, ...]:
-    import os
-
-    return tuple(os.environ[name] for name in ("SUPABASE_ACCESS_TOKEN", "SUPABASE_DB_PASSWORD") if os.environ.get(name))
-
-
 def _prepare(flags: DatabaseFlags, *, dry_run: bool, include_all: bool, allow_drift: bool,
              engine: str) -> tuple[Resolved, Discovery, PushOptions]:
-    from supadeploy.config import postgres_duration
     from supadeploy.engines import resolve_for_engine
     from supadeploy.migrations.files import discover_migrations
-    from supadeploy.pipeline import PushOptions
-    from supadeploy.targets.base import SessionLimits
 
     resolved = resolve_for_engine(flags, engine)
     discovery = discover_migrations(resolved.project.migrations_dir)
     if not flags.json:
         for warning in discovery.warnings:
             echo_err(f"warning: {warning}")
-    settings = resolved.project.push
-    options = PushOptions(
-        dry_run=dry_run, include_all=include_all, allow_drift=allow_drift,
-        deploy_lock_wait_seconds=settings.deploy_lock_wait_seconds,
-        limits=SessionLimits(
-            lock_timeout=postgres_duration(settings.lock_timeout, where="[push] lock_timeout"),
-            statement_timeout=postgres_duration(settings.statement_timeout, where="[push] statement_timeout"),
-        ),
-    )
+    options = push_options_for(resolved.project, dry_run=dry_run, include_all=include_all, allow_drift=allow_drift)
     return resolved, discovery, options
 
 
@@ -137,19 +120,14 @@ def _deploy(flags: DatabaseFlags, resolved: Resolved, discovery: Discovery, opti
                          application_name=default_application_name("push"), api_url=api_url, on_note=note)
     environment = resolved.environment
 
-    def confirm(plan: Plan, findings: list[LintFinding]) -> None:
-        if not flags.json:
-            echo_err(human.plan_text(plan, target.description))
-        confirm_or_refuse(f"Apply {len(plan.pending)} migration(s) to protected environment '{environment.name}'?",
-                          yes=flags.yes, refuse_message=f"environment '{environment.name}' is protected")
-
     def apply_with_cli(push_options: PushOptions, deployment: DeploymentContext | None) -> PushResult:
         return push_with_cli(resolved, discovery, push_options, None, api_url=api_url,  # the CLI shows progress
                              on_output=None if flags.json else echo_err)
 
     hooks = DeployHooks(
-        confirm=confirm,
-        take_backup=_backup_taker(resolved, target, engine, api_url),
+        confirm=confirmation(flags, target, environment, lambda plan: (
+            f"Apply {len(plan.pending)} migration(s) to protected environment '{environment.name}'?")),
+        take_backup=backup_taker(resolved, target, engine, api_url),
         listener=None if flags.json or engine == "cli" else human.ProgressPrinter(),
         deployment=DeploymentContext.detect("push", environment.name, resolved.project.workdir),
         apply=apply_with_cli if engine == "cli" else None,
@@ -158,30 +136,6 @@ def _deploy(flags: DatabaseFlags, resolved: Resolved, discovery: Discovery, opti
         return deploy(target, resolved.project, environment, discovery, options, hooks), target.description
     finally:
         target.close()
-
-
-def _backup_taker(resolved: Resolved, target: Target, engine: str, api_url: str | None) -> Callable[[], Backup]:
-    """pg_dump over a direct connection; a restore point over the Management API."""
-
-    def take() -> Backup:
-        if engine == "api":
-            from supadeploy.backup import restore_point_backup
-            from supadeploy.engines import open_client
-
-            client = open_client(resolved.project, api_url)
-            try:
-                return restore_point_backup(client.create_restore_point, resolved.environment.project_ref or "",
-                                            resolved.environment.name)
-            finally:
-                client.close()
-        from supadeploy.backup import pg_dump_backup
-
-        (server_version,) = target.query("SHOW server_version_num")[0]
-        url = getattr(target, "connection_url", None) or resolved.url
-        directory = resolved.project.workdir / resolved.project.push.backup_dir
-        return pg_dump_backup(url, int(server_version) // 10000, directory, resolved.environment.name)
-
-    return take
 
 
 def _render(flags: DatabaseFlags, resolved: Resolved, discovery: Discovery, outcome: DeployOutcome,
@@ -199,23 +153,4 @@ def _render(flags: DatabaseFlags, resolved: Resolved, discovery: Discovery, outc
         if text:
             typer.echo(text)
     report_to_github(outcome, target=description, environment=environment, json_output=flags.json)
-    if outcome.push.failed is not None:
-        echo_err(f"error: {outcome.push.failed.render()}")
-        raise typer.Exit(1)
-    if outcome.verify_failing:
-        echo_err(f"error: the migrations were applied, but verification found {len(outcome.verify_failing)} "
-                 "problem(s) at or above --fail-on (listed above); fix them in a new migration")
-        raise typer.Exit(EXIT_VERIFY_FAILED)
-
-
-def report_to_github(outcome: DeployOutcome, *, target: str, environment: str | None, json_output: bool) -> None:
-    """Annotations (on stderr with --json, which keeps stdout for the document), the step summary and step
-    outputs, when running in GitHub Actions."""
-    from supadeploy.report import github
-
-    if not github.in_github_actions():
-        return
-    for line in github.deploy_annotations(outcome):
-        typer.echo(line, err=json_output)
-    github.append_step_summary(github.deploy_markdown(outcome, target=target, environment=environment))
-    github.write_outputs(github.deploy_outputs(outcome))
+    exit_if_failed(outcome)

@@ -1,0 +1,174 @@
+"""`supadeploy promote SOURCE TARGET`: flags → supadeploy.promote.promote → render."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from supadeploy.cli.common import (
+    DatabaseFlags,
+    JsonOption,
+    WorkdirOption,
+    YesOption,
+    echo_err,
+    print_json,
+    user_errors,
+)
+from supadeploy.cli.deploy_support import (
+    backup_taker,
+    confirmation,
+    deploy_secrets,
+    exit_if_failed,
+    push_options_for,
+    report_to_github,
+)
+
+if TYPE_CHECKING:
+    from supadeploy.cli.common import Resolved
+    from supadeploy.deploy import DeployOptions
+    from supadeploy.migrations.files import Discovery
+    from supadeploy.migrations.plan import Plan
+    from supadeploy.promote import PromotionOutcome
+
+HELP = """Apply to TARGET exactly the migrations SOURCE ran (`supadeploy promote staging production`), through the
+same deploy as push, then check that both schemas match.
+
+Reads both migration histories: TARGET's must be a prefix of SOURCE's (same versions, names and stored
+statements), otherwise nothing is applied and the divergence is listed (versions only TARGET ran, versions
+recorded differently, versions that would run out of order). The migrations applied are those SOURCE ran and
+TARGET lacks; the files in supabase/migrations/ must hold exactly the statements SOURCE recorded for every
+version it ran ("what was tested on staging is not what is in your folder" otherwise, naming the files).
+Local files SOURCE has not run are not promoted.
+
+The deploy is the one of `supadeploy push --env TARGET`: a protected TARGET shows the plan and asks for
+confirmation (--yes in CI), refuses lint errors and destructive statements (--allow-destructive) and is backed
+up first (--no-backup); each migration runs in one transaction with its history row, under the deploy lock,
+recorded in the deploy log as a promotion from SOURCE; then RLS verification (--no-verify) and the configured
+type files (--no-types).
+
+Finally the schema fingerprints of SOURCE and TARGET are compared over the exposed schemas (public plus the
+[verify] schemas): tables, columns, defaults, constraints, indexes, RLS flags, policies, functions, views,
+triggers, enums. A difference (a hand-made change on either side) is reported as drift.
+"""
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 promoted and both schemas identical; 1 failure (diverged histories or files that differ from "
+    "what SOURCE ran: nothing applied; a failed migration); 2 wrong usage; 3 applied, but RLS verification "
+    "failed; 4 promoted, but the schemas differ (drift); 130 interrupted."
+)
+
+
+def promote(
+    source: Annotated[str, typer.Argument(
+        metavar="SOURCE", help="Environment whose applied migrations are promoted (e.g. staging).",
+        show_default=False)],
+    target: Annotated[str, typer.Argument(
+        metavar="TARGET", help="Environment that receives them (e.g. production).", show_default=False)],
+    workdir: WorkdirOption = Path("."),
+    json_output: JsonOption = False,
+    yes: YesOption = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what would be promoted and the lint findings; apply nothing.")] = False,
+    allow_destructive: Annotated[bool, typer.Option(
+        "--allow-destructive", help="Protected TARGET: allow DROP, TRUNCATE, type changes, renames.")] = False,
+    no_backup: Annotated[bool, typer.Option(
+        "--no-backup", help="Protected TARGET: deploy without taking a backup first.")] = False,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip RLS verification after the apply.")] = False,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Verification findings that fail the run: error (default), warn or none.",
+        show_default=False)] = None,
+    no_types: Annotated[bool, typer.Option("--no-types", help="Skip regenerating the configured type files.")] =
+        False,
+) -> None:
+    flags = DatabaseFlags(env=target, db_url=None, workdir=workdir, json=json_output, yes=yes)
+    with user_errors(json_output, deploy_secrets):
+        from supadeploy.deploy import DeployOptions
+        from supadeploy.engines import resolve_for_engine
+        from supadeploy.migrations.files import discover_migrations
+
+        source_resolved = resolve_for_engine(replace(flags, env=source), "native")
+        target_resolved = resolve_for_engine(flags, "native")
+        discovery = discover_migrations(target_resolved.project.migrations_dir)
+        if not json_output:
+            for warning in discovery.warnings:
+                echo_err(f"warning: {warning}")
+        options = DeployOptions(push=push_options_for(target_resolved.project, dry_run=dry_run),
+                                verify=not no_verify, fail_on=fail_on, types=not no_types,
+                                allow_destructive=allow_destructive, backup=not no_backup)
+        outcome, descriptions = _promote(flags, source_resolved, target_resolved, discovery, options)
+        _render(flags, outcome, descriptions, discovery)
+
+
+def _promote(flags: DatabaseFlags, source: Resolved, target: Resolved, discovery: Discovery,
+             options: DeployOptions) -> tuple[PromotionOutcome, tuple[str, str]]:
+    from supadeploy.deploy import DeployHooks
+    from supadeploy.deploylog import DeploymentContext
+    from supadeploy.engines import open_target
+    from supadeploy.environment_diff import exposed_schemas
+    from supadeploy.promote import promote as promote_environments
+    from supadeploy.report import human
+    from supadeploy.targets.postgres import default_application_name
+
+    note = None if flags.json else (lambda text: echo_err(f"note: {text}"))
+    application_name = default_application_name("promote")
+    source_target = open_target(source, "native", application_name=application_name, for_push=False, on_note=note)
+    try:
+        target_target = open_target(target, "native", application_name=application_name, on_note=note)
+        try:
+            environment = target.environment
+
+            def question(plan: Plan) -> str:
+                return (f"Promote {len(plan.pending)} migration(s) from '{source.environment.name}' to protected "
+                        f"environment '{environment.name}'?")
+
+            hooks = DeployHooks(
+                confirm=confirmation(flags, target_target, environment, question),
+                take_backup=backup_taker(target, target_target, "native", None),
+                listener=None if flags.json else human.ProgressPrinter(),
+                deployment=DeploymentContext.detect("promote", environment.name, target.project.workdir,
+                                                    source_environment=source.environment.name),
+            )
+            outcome = promote_environments(source_target, target_target, target.project, source.environment,
+                                           environment, discovery, options, hooks,
+                                           schemas=exposed_schemas(target.project))
+            return outcome, (source_target.description, target_target.description)
+        finally:
+            target_target.close()
+    finally:
+        source_target.close()
+
+
+def _render(flags: DatabaseFlags, outcome: PromotionOutcome, descriptions: tuple[str, str],
+            discovery: Discovery) -> None:
+    from supadeploy.promote import EXIT_SCHEMA_DRIFT
+    from supadeploy.report import human
+    from supadeploy.report.deploy_text import deploy_document, deploy_text
+    from supadeploy.report.environments_text import (
+        drift_text,
+        promotion_document,
+        promotion_header,
+        promotion_markdown,
+    )
+
+    source_description, target_description = descriptions
+    plan = outcome.plan
+    if flags.json:
+        document = deploy_document(outcome.deploy, target=target_description, environment=plan.target,
+                                   warnings=discovery.warnings)
+        print_json(promotion_document(outcome, document, source_database=source_description))
+    else:
+        typer.echo(promotion_header(outcome))
+        typer.echo(human.push_summary(outcome.deploy.push, target_description))
+        for text in (deploy_text(outcome.deploy), drift_text(outcome)):
+            if text:
+                typer.echo(text)
+    report_to_github(outcome.deploy, target=target_description, environment=plan.target, json_output=flags.json,
+                     extra_markdown=promotion_markdown(outcome))
+    exit_if_failed(outcome.deploy)
+    if outcome.drift:
+        echo_err(f"error: promoted, but the schemas differ: {plan.target} has drifted from {plan.source} "
+                 f"(listed above); `supadeploy diff {plan.source} {plan.target}` shows it again")
+        raise typer.Exit(EXIT_SCHEMA_DRIFT)
