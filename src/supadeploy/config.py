@@ -275,7 +275,7 @@ def resolve_database_url(environment: EnvironmentConfig, override: str | None) -
             return value
         raise ConfigError(
             f"environment '{environment.name}' reads its database URL from ${environment.db_url_env}, which is not set",
-            fix=f"export {environment.db_url_env}=postgresql://... (or pass --db-url)",
+            fix=f"export {environment.db_url_env}=postgresql://... (single-environment commands also take --db-url)",
         )
     if environment.db_url:
         return environment.db_url

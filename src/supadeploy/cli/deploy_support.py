@@ -88,7 +88,7 @@ def backup_taker(resolved: Resolved, target: Target, engine: str, api_url: str |
 
 
 def report_to_github(outcome: DeployOutcome, *, target: str, environment: str | None, json_output: bool,
-                     extra_markdown: str | None = None) -> None:
+                     extra_markdown: str | None = None, command: str = "push") -> None:
     """Annotations (on stderr with --json, which keeps stdout for the document), the step summary and step
     outputs, when running in GitHub Actions."""
     from supadeploy.report import github
@@ -97,7 +97,7 @@ def report_to_github(outcome: DeployOutcome, *, target: str, environment: str | 
         return
     for line in github.deploy_annotations(outcome):
         typer.echo(line, err=json_output)
-    markdown = github.deploy_markdown(outcome, target=target, environment=environment)
+    markdown = github.deploy_markdown(outcome, target=target, environment=environment, command=command)
     github.append_step_summary(markdown + ("\n\n" + extra_markdown if extra_markdown else ""))
     github.write_outputs(github.deploy_outputs(outcome))
 

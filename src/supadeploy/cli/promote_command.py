@@ -166,6 +166,7 @@ def _render(flags: DatabaseFlags, outcome: PromotionOutcome, descriptions: tuple
             if text:
                 typer.echo(text)
     report_to_github(outcome.deploy, target=target_description, environment=plan.target, json_output=flags.json,
+                     command="promote",
                      extra_markdown=promotion_markdown(outcome))
     exit_if_failed(outcome.deploy)
     if outcome.drift:

@@ -76,9 +76,9 @@ def write_outputs(outputs: Mapping[str, str | int]) -> None:
                 handle.write(f"{key}={text}\n")
 
 
-def push_markdown(result: PushResult, *, target: str, environment: str | None) -> str:
+def push_markdown(result: PushResult, *, target: str, environment: str | None, command: str = "push") -> str:
     """The plan and what was applied, with durations, as a step-summary section."""
-    title = f"### supadeploy push → `{environment or 'database'}`"
+    title = f"### supadeploy {command} → `{environment or 'database'}`"
     lines = [title, "", f"Database: `{target}`", ""]
     if result.dry_run:
         lines.append(f"Dry run: {len(result.plan.pending)} migration(s) would be applied.")
@@ -133,9 +133,9 @@ def deploy_annotations(outcome: DeployOutcome) -> list[str]:
     return lines
 
 
-def deploy_markdown(outcome: DeployOutcome, *, target: str, environment: str | None) -> str:
+def deploy_markdown(outcome: DeployOutcome, *, target: str, environment: str | None, command: str = "push") -> str:
     """Plan, applied migrations with durations, backup, RLS access matrix, types changed."""
-    sections = [push_markdown(outcome.push, target=target, environment=environment)]
+    sections = [push_markdown(outcome.push, target=target, environment=environment, command=command)]
     if outcome.backup is not None:
         sections.append(f"**Backup:** {outcome.backup.location}")
     if outcome.verify is not None:
