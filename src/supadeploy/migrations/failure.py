@@ -95,7 +95,30 @@ def _error_offset(statement: Statement, diag: Any) -> int:
             body_start = statement.offset + body.end()
             # Line 1 of a PL/pgSQL body is the line that holds the opening quote.
             return _offset_of_line(statement.text, body.end(), plpgsql_line - 1, statement.offset, body_start)
-    return statement.offset
+    return statement.offset + _code_start(statement.text)
+
+
+def _code_start(text: str) -> int:
+    """Where the statement's code starts: after the comments and blank lines the splitter keeps in front of it."""
+    index = 0
+    while index < len(text):
+        if text[index].isspace():
+            index += 1
+        elif text.startswith("--", index):
+            newline = text.find("\n", index)
+            index = len(text) if newline < 0 else newline + 1
+        elif text.startswith("/*", index):
+            depth, index = 1, index + 2
+            while depth and index < len(text):
+                if text.startswith("/*", index):
+                    depth, index = depth + 1, index + 2
+                elif text.startswith("*/", index):
+                    depth, index = depth - 1, index + 2
+                else:
+                    index += 1
+        else:
+            return index
+    return 0  # nothing but comments: point at the statement itself
 
 
 def _offset_of_line(text: str, start: int, lines_down: int, base: int, fallback: int) -> int:

@@ -47,7 +47,7 @@ from supadeploy.migrations.history import (
 )
 from supadeploy.migrations.splitter import split_statements
 from supadeploy.targets.base import SessionLimits
-from supadeploy.targets.postgres import DEPLOY_LOCK_ID, DEPLOY_LOCK_NAMESPACE
+from supadeploy.targets.postgres import DEPLOY_LOCK_ID, DEPLOY_LOCK_NAMESPACE, LOCK_HOLDER, describe_lock_holder
 
 ALREADY_APPLIED = "SD001"
 DEPLOY_LOCK_TIMEOUT = "SD003"
@@ -160,16 +160,25 @@ class ManagementApiTarget:
                     raise self._lock_timeout() from None
                 raise MigrationFailed(self._failure(migration, request, failure.error, limits)) from None
             # The request may or may not have committed: look before sending it again.
-            if migration.version in {row.version for row in self.read_history()}:
+            try:
+                history = self.read_history()
+            except ManagementApiError as error:  # e.g. the API went away: say what is known, not only that
+                raise AmbiguousOutcome(f"{migration.file_name}: {ambiguous[-1]}; then reading the history back "
+                                       f"failed: {error.what}") from None
+            if migration.version in {row.version for row in history}:
                 return True
             if len(ambiguous) >= MAX_AMBIGUOUS_ATTEMPTS:
                 raise AmbiguousOutcome(f"{migration.file_name}: {ambiguous[-1]} ({len(ambiguous)} attempts; "
                                        "it is not in the history)")
 
     def _lock_timeout(self) -> LockTimeout:
+        try:
+            holder = describe_lock_holder(self.query(LOCK_HOLDER, (DEPLOY_LOCK_NAMESPACE, DEPLOY_LOCK_ID)))
+        except ManagementApiError:
+            holder = "holder unknown"
         return LockTimeout(f"another deploy held the deploy lock on {self.description} for longer than "
-                           f"{self._lock_wait_seconds:g}s", fix="rerun when it has finished, or raise [push] "
-                                                                "deploy_lock_wait")
+                           f"{self._lock_wait_seconds:g}s: {holder}",
+                           fix="rerun when it has finished, or raise [push] deploy_lock_wait")
 
     def _apply_statement_by_statement(self, migration: Migration) -> bool:
         if migration.version in {row.version for row in self.read_history()}:

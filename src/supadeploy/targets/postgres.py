@@ -6,6 +6,7 @@ advisory lock for its whole run; session state is reset between migrations.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Sequence
@@ -45,11 +46,26 @@ RESET_SESSION = (
     "DISCARD PLANS; DISCARD SEQUENCES; DISCARD TEMP"
 )
 LOCK_HOLDER = """
-SELECT a.pid, a.application_name, a.usename, a.client_addr::text, a.backend_start, a.state
+SELECT a.pid, a.application_name, a.usename, host(a.client_addr), a.backend_start, a.state
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 2
   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 """
+
+
+def describe_lock_holder(rows: Sequence[Sequence[Any]]) -> str:
+    """Who holds the deploy lock, from the rows of LOCK_HOLDER (``started`` a datetime, or ISO text over HTTP)."""
+    if not rows:
+        return "holder unknown (it may have just finished)"
+    pid, application, user, client, started, state = rows[0]
+    if isinstance(started, str):
+        try:
+            started = dt.datetime.fromisoformat(started)
+        except ValueError:  # Python 3.10 reads only 3 or 6 fractional digits
+            started = dt.datetime.fromisoformat(started[:19]).replace(tzinfo=None)
+    when = f"{started:%Y-%m-%d %H:%M:%S %Z}".strip()
+    return (f"'{application or '?'}' (pid {pid}, user {user}, from {client or 'local socket'}, "
+            f"connected {when}, {state})")
 
 
 def validate_database_url(url: str) -> None:
@@ -115,8 +131,7 @@ class PostgresTarget:
             connection: psycopg.Connection[tuple[Any, ...]] = psycopg.connect(
                 self._url, autocommit=True, prepare_threshold=None, **options)
         except psycopg.Error as exc:
-            reason = redact_text(str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__,
-                                 self._secrets())
+            reason = redact_text(_connect_failure_reason(exc), self._secrets())
             raise ConnectionFailed(
                 f"cannot connect to {self.description}: {reason}",
                 fix="check the URL, that the server is running and reachable, and the password",
@@ -149,10 +164,25 @@ class PostgresTarget:
             raise self._lost_connection(exc) from None
         return rows
 
-    def _lost_connection(self, exc: Exception) -> SupadeployError:
+    def _lost_connection(self, exc: Exception, migration: Migration | None = None) -> SupadeployError:
+        reason = redact_text((str(exc).strip().splitlines() or [type(exc).__name__])[0], self._secrets())
+        if migration is None:
+            return ConnectionFailed(
+                f"lost the connection to {self.description}: {reason}",
+                fix="each migration is applied in its own transaction, so a rerun is safe and continues where this "
+                    "stopped",
+            )
+        if not migration.transactional:
+            return ConnectionFailed(
+                f"lost the connection to {self.description} while applying {migration.file_name}: {reason}",
+                fix=f"{migration.file_name} runs outside a transaction (supadeploy:no-transaction): some of its "
+                    "statements may have run, its history row was not written; rerun the push (it runs the file "
+                    "again, so its statements must be idempotent)",
+            )
         return ConnectionFailed(
-            f"lost the connection to {self.description}: {redact_text(str(exc).strip(), self._secrets())}",
-            fix="each migration is applied in its own transaction, so a rerun is safe and continues where this stopped",
+            f"lost the connection to {self.description} while applying {migration.file_name}: {reason}",
+            fix=f"{migration.file_name} was applied completely, with its history row, or not at all; rerun the push: "
+                "it reads the history and safely continues where this stopped",
         )
 
     def read_history(self) -> list[HistoryRow]:
@@ -172,32 +202,38 @@ class PostgresTarget:
         (exists,) = self.query(HISTORY_TABLE_EXISTS)[0]
         if exists:
             return
-        with self.connection.transaction():
-            for statement in CREATE_HISTORY_TABLE:
-                self.connection.execute(statement)
+        connection = self.connection
+        try:
+            with connection.transaction():
+                for statement in CREATE_HISTORY_TABLE:
+                    connection.execute(statement)
+        except psycopg.OperationalError as exc:
+            if connection.closed or connection.broken:
+                raise self._lost_connection(exc) from None
+            raise
 
     def acquire_deploy_lock(self, wait_seconds: float) -> None:
         (got,) = self.query("SELECT pg_try_advisory_lock(%s, %s)", (DEPLOY_LOCK_NAMESPACE, DEPLOY_LOCK_ID))[0]
         if got:
             return
         timeout_ms = max(1, round(wait_seconds * 1000))
+        connection = self.connection
         try:
-            with self.connection.transaction():
-                self.connection.execute("SELECT set_config('lock_timeout', %s, true)", (f"{timeout_ms}ms",))
-                self.connection.execute("SELECT pg_advisory_lock(%s, %s)", (DEPLOY_LOCK_NAMESPACE, DEPLOY_LOCK_ID))
+            with connection.transaction():
+                connection.execute("SELECT set_config('lock_timeout', %s, true)", (f"{timeout_ms}ms",))
+                connection.execute("SELECT pg_advisory_lock(%s, %s)", (DEPLOY_LOCK_NAMESPACE, DEPLOY_LOCK_ID))
         except pg_errors.LockNotAvailable:
             raise LockTimeout(
                 f"another deploy holds the deploy lock on {self.description}: {self.describe_lock_holder()}",
                 fix=f"waited {wait_seconds:g}s; rerun when it has finished, or raise [push] deploy_lock_wait",
             ) from None
+        except psycopg.OperationalError as exc:
+            if connection.closed or connection.broken:
+                raise self._lost_connection(exc) from None
+            raise
 
     def describe_lock_holder(self) -> str:
-        rows = self.query(LOCK_HOLDER, (DEPLOY_LOCK_NAMESPACE, DEPLOY_LOCK_ID))
-        if not rows:
-            return "holder unknown (it may have just finished)"
-        pid, application, user, client, started, state = rows[0]
-        return (f"'{application or '?'}' (pid {pid}, user {user}, from {client or 'local socket'}, "
-                f"connected {started:%Y-%m-%d %H:%M:%S %Z}, {state})")
+        return describe_lock_holder(self.query(LOCK_HOLDER, (DEPLOY_LOCK_NAMESPACE, DEPLOY_LOCK_ID)))
 
     def release_deploy_lock(self) -> None:
         if self._connection is not None and not self._connection.closed:
@@ -224,7 +260,7 @@ class PostgresTarget:
         try:
             connection.execute(script.text)
         except psycopg.Error as exc:
-            self._after_failed_script(exc)
+            self._after_failed_script(exc, migration)
             if _is_history_conflict(exc):  # another deploy applied this version meanwhile
                 return False
             raise MigrationFailed(self._failure(migration, limits, script, exc)) from None
@@ -235,10 +271,10 @@ class PostgresTarget:
             return self._apply_one_by_one_in_transaction(migration, limits, durable=durable)
         return True
 
-    def _after_failed_script(self, exc: psycopg.Error) -> None:
-        connection = self.connection
-        if connection.closed or connection.broken:
-            raise self._lost_connection(exc) from None
+    def _after_failed_script(self, exc: psycopg.Error, migration: Migration) -> None:
+        connection = self._connection  # not self.connection, which would reconnect after a lost connection
+        if connection is None or connection.closed or connection.broken:
+            raise self._lost_connection(exc, migration) from None
         if connection.info.transaction_status != TransactionStatus.IDLE:
             connection.execute("ROLLBACK")
         connection.execute(RESET_SESSION)
@@ -271,7 +307,7 @@ class PostgresTarget:
                         raise
         except psycopg.Error as exc:
             if connection.closed or connection.broken:
-                raise self._lost_connection(exc) from None
+                raise self._lost_connection(exc, migration) from None
         connection.execute(RESET_SESSION)
         return found
 
@@ -288,7 +324,7 @@ class PostgresTarget:
                     connection.execute(statement.text)
         except psycopg.Error as exc:
             if connection.closed or connection.broken:
-                raise self._lost_connection(exc) from None
+                raise self._lost_connection(exc, migration) from None
             connection.execute(RESET_SESSION)
             if index == -1 and _is_history_conflict(exc):
                 return False
@@ -307,7 +343,7 @@ class PostgresTarget:
                 connection.execute(statement.text)
             except psycopg.OperationalError as exc:
                 if connection.closed or connection.broken:
-                    raise self._lost_connection(exc) from None
+                    raise self._lost_connection(exc, migration) from None
                 raise MigrationFailed(failure_from_error(migration, index, exc, partially_applied=index > 0)) from None
             except psycopg.Error as exc:
                 raise MigrationFailed(failure_from_error(migration, index, exc, partially_applied=index > 0)) from None
@@ -329,6 +365,13 @@ def _limits_sql(limits: SessionLimits, *, local: bool, durable: bool) -> str:
             raise ValueError(f"unexpected setting value {value!r}")
     calls = ", ".join(f"set_config('{name}', '{value}', {is_local})" for name, value in values)
     return f"SELECT {calls}"
+
+
+def _connect_failure_reason(exc: psycopg.Error) -> str:
+    """libpq's message on one line, without the 'connection to server at "host", port N failed:' preamble."""
+    text = " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
+    return re.sub(r'^connection failed: (connection to server at "[^"]*"(, port \d+)? failed: )?', "", text) \
+        or type(exc).__name__
 
 
 def _is_history_conflict(exc: psycopg.Error) -> bool:
