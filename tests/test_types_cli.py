@@ -60,6 +60,8 @@ def test_prints_typescript_to_stdout(db: str, project_dir: Path) -> None:
                     "--schema", "public,api")
     assert python.exit_code == 0 and python.stdout == native(db, ("public", "api"), "python")
     assert "class ApiWidgets(BaseModel):" in python.stdout
+    document = invoke("types", "--db-url", db, "--workdir", str(project_dir), "--json").json()
+    assert document["content"] == native(db) and document["schemas"] == ["public"]
 
 
 def test_out_writes_only_when_the_content_changes(db: str, project_dir: Path) -> None:

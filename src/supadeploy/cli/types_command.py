@@ -147,6 +147,10 @@ def _types(flags: DatabaseFlags, *, lang: str | None, schema: str | None, out: P
     for output in outputs:
         check_engine(engine, output.lang)
     contents = _generate(resolved, outputs, engine=engine, api_url=api_url, flags_db_url=flags.db_url)
+    if to_stdout and flags.json:
+        print_json({"command": "types", "engine": engine, "lang": outputs[0].lang,
+                    "schemas": list(outputs[0].schemas), "content": contents[0]})
+        return
     if to_stdout:
         import sys
 

@@ -287,8 +287,9 @@ class _PythonGenerator:
             typing_names.add("Any")
         if typing_names:
             standard.append(f"from typing import {', '.join(sorted(typing_names))}")
-        lines += sorted(standard, key=lambda line: (line.startswith("from "), line.split()[1]))
-        lines += ["", f"from pydantic import {', '.join(sorted(self.module.pydantic))}"]
+        if standard:
+            lines += [*sorted(standard, key=lambda line: (line.startswith("from "), line.split()[1])), ""]
+        lines.append(f"from pydantic import {', '.join(sorted(self.module.pydantic))}")
         return "\n".join(lines)
 
 
