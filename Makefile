@@ -39,6 +39,8 @@ lint: install
 
 bench: install tools
 	$(BIN)/python benchmarks/push_benchmark.py
+	$(BIN)/python benchmarks/verify_benchmark.py
+	$(BIN)/python benchmarks/types_benchmark.py
 
 clean:
 	rm -rf $(VENV) .tools/node_modules
