@@ -72,7 +72,9 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
     from supadeploy.pipeline import plan_push, push
 
     plan = plan_push(target, discovery, options.push)
-    findings = lint_pending(project, discovery, plan)
+    # Lint is what a dry run shows and what gates a protected environment; elsewhere it would only cost time.
+    needs_lint = options.push.dry_run or (environment.protected and bool(plan.pending))
+    findings = lint_pending(project, discovery, plan) if needs_lint else []
     if options.push.dry_run:
         return DeployOutcome(push=push(target, discovery, options.push), lint=findings)
     backup: Backup | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,13 @@ class Migration:
     @property
     def statement_texts(self) -> list[str]:
         return [statement.text for statement in self.statements]
+
+    @functools.cached_property
+    def statements_digest(self) -> str:
+        """The digest the drift check compares with the history (see migrations.history.statements_digest)."""
+        from supadeploy.migrations.history import statements_digest
+
+        return statements_digest(self.statement_texts)
 
     @property
     def transactional(self) -> bool:

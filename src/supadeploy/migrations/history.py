@@ -45,12 +45,12 @@ class HistoryRow:
     statements: tuple[str, ...] | None
     digest: str | None = None  # set instead of statements by summary reads
 
-    def same_statements(self, local: Sequence[str]) -> bool | None:
+    def same_statements(self, local: Sequence[str], local_digest: str | None = None) -> bool | None:
         """True/False when the stored statements are known, None when the row has none recorded."""
         if self.statements is not None:
             return tuple(local) == self.statements
         if self.digest is not None:
-            return statements_digest(local) == self.digest
+            return (local_digest or statements_digest(local)) == self.digest
         return None
 
     @classmethod

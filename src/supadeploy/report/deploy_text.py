@@ -9,15 +9,16 @@ from supadeploy.report.json import push_document
 
 
 def deploy_text(outcome: DeployOutcome) -> str:
-    from supadeploy.lint.report import active, findings_text
-
     sections: list[str] = []
+    active_findings = [finding for finding in outcome.lint if not finding.suppressed]
     if outcome.push.dry_run and outcome.lint:
+        from supadeploy.lint.report import findings_text  # pglast: only when there is something to show
+
         sections.append("Lint findings in pending migrations:\n" + findings_text(outcome.lint))
     elif outcome.push.dry_run and outcome.push.plan.pending:
         sections.append("Lint: no findings in pending migrations.")
-    elif active(outcome.lint):
-        sections.append(f"Lint: {len(active(outcome.lint))} finding(s) in the applied migrations "
+    elif active_findings:
+        sections.append(f"Lint: {len(active_findings)} finding(s) in the applied migrations "
                         "(`supadeploy lint` shows them).")
     if outcome.backup is not None:
         sections.append(f"Backup before deploying: {outcome.backup.location}")
