@@ -10,6 +10,7 @@ import pytest
 from tests.support import databases
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.support.secret_scan"]
 
 
 @pytest.fixture(scope="session")

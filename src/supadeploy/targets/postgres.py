@@ -71,8 +71,11 @@ def describe_lock_holder(rows: Sequence[Sequence[Any]]) -> str:
 def validate_database_url(url: str) -> None:
     """Refuse URLs psycopg would misread, with a message that names the problem (never the password)."""
     if not url.startswith(("postgres://", "postgresql://")):
+        # Only the scheme is shown: a malformed URL (postgresql:/user:pw@host) escapes redaction.
+        scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]{0,20}:/{0,2}", url)
+        shown = f" (it starts with '{scheme.group(0)}')" if scheme else ""
         raise ConnectionFailed(
-            f"'{redact_text(url)[:60]}' is not a PostgreSQL URL",
+            f"the database URL is not a PostgreSQL URL{shown}",
             fix="write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
         )
     try:
