@@ -56,7 +56,7 @@ def assert_nothing_behind(url: str) -> None:
     assert scalar(url, "select count(*) from information_schema.columns where table_name = 'busy'") == 1
     assert wait_for_sessions_to_end(url) == 0
     assert scalar(url, "select count(*) from pg_locks l join pg_stat_activity a using (pid) "
-                       "where a.application_name like 'supadeploy%'") == 0
+                       "where a.application_name like 'supadeploy%' and a.datname = current_database()") == 0
 
 
 def test_blocked_migration_fails_at_lock_timeout(busy_project: Path, db_url: str,

@@ -52,9 +52,11 @@ from psycopg.types.string import StrDumperUnknown
 from supadeploy.management_api.sqlerror import format_query_error
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# A copy of the published contract (shared/reference/supabase-management-api.openapi.json), kept in the
+# repository so the tests run on any clone.
 CONTRACT_PATH = Path(os.environ.get(
     "SUPADEPLOY_MANAGEMENT_API_CONTRACT",
-    REPO_ROOT.parent / "shared" / "reference" / "supabase-management-api.openapi.json"))
+    REPO_ROOT / "tests" / "contract" / "supabase-management-api.openapi.json"))
 POSTGRES_META = REPO_ROOT / ".tools" / "node_modules" / "@supabase" / "postgres-meta" / "dist" / "server" / "server.js"
 TEST_TOKEN = "sbp_" + "0123456789abcdef" * 2 + "01234567"   # the CLI's format: sbp_ + 40 hex digits
 
