@@ -99,6 +99,7 @@ def measure_traffic(project: Path, url: str, proxy: FaultProxy, versions: list[s
     return proxy.stats.bytes_up - before_up, proxy.stats.bytes_down - before_down
 
 
+@pytest.mark.slow
 def test_connection_dropped_at_random_bytes(project_dir: Path, db_url: str, proxy: FaultProxy) -> None:
     """Drop the connection at a random byte of either direction of a whole push (connect, lock, plan, each
     migration, deploy log, unlock): 30 trials, seeded."""

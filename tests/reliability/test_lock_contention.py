@@ -123,6 +123,7 @@ def test_api_push_timeout_names_a_native_holder(project_dir: Path, db_url: str,
     assert read_state(db_url).history == versions
 
 
+@pytest.mark.slow
 def test_push_killed_while_holding_the_lock_never_leaves_it_stuck(project_dir: Path, db_url: str,
                                                                   processes: list[subprocess.Popen[str]]) -> None:
     """SIGKILL the holder in the middle of a slow statement, and at random moments: the next push (waiting at most
