@@ -84,7 +84,7 @@ def test_second_push_waits_for_the_holder_then_has_nothing_to_do(project_dir: Pa
 
 
 def test_timeout_names_the_holder(project_dir: Path, db_url: str, processes: list[subprocess.Popen[str]]) -> None:
-    versions = slow_project(project_dir, 1.5)
+    versions = slow_project(project_dir, 3.0)
     (project_dir / "supadeploy.toml").write_text('[push]\ndeploy_lock_wait = "300ms"\n', encoding="utf-8")
     processes.append(start_push(project_dir, db_url))
     holder_name = wait_for_holder(db_url, sleeping=True)
@@ -105,7 +105,7 @@ def test_timeout_names_the_holder(project_dir: Path, db_url: str, processes: lis
 def test_api_push_timeout_names_a_native_holder(project_dir: Path, db_url: str,
                                                 processes: list[subprocess.Popen[str]]) -> None:
     """The API engine's lock is the native one (as a transaction lock): it waits for a native push, and names it."""
-    versions = slow_project(project_dir, 1.5)
+    versions = slow_project(project_dir, 3.0)
     ref = make_ref("lockholder")
     (project_dir / "supadeploy.toml").write_text(
         f'[push]\ndeploy_lock_wait = "300ms"\n[environments.staging]\nproject_ref = "{ref}"\n', encoding="utf-8")
@@ -162,7 +162,9 @@ def test_a_failed_push_releases_the_lock(project_dir: Path, db_url: str) -> None
     with psycopg.connect(db_url, autocommit=True) as watcher:
         failed = invoke("push", "--workdir", str(project_dir), "--db-url", db_url)
         assert failed.exit_code == 1
-        (held,) = watcher.execute("select count(*) from pg_locks where locktype = 'advisory' and classid = %s",
-                                  (DEPLOY_LOCK_NAMESPACE,)).fetchone() or (0,)
+        (held,) = watcher.execute(
+            "select count(*) from pg_locks where locktype = 'advisory' and classid = %s "
+            "and database = (select oid from pg_database where datname = current_database())",
+            (DEPLOY_LOCK_NAMESPACE,)).fetchone() or (0,)
     assert held == 0
     assert read_state(db_url).history == versions
