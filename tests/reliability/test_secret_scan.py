@@ -72,7 +72,7 @@ def test_pytest_capture_leak():
 
 def test_deploy_log_row_leak():
     from tests.support import databases
-    url = databases.create_database(ADMIN)
+    url = databases.create_empty_database(ADMIN)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("create schema if not exists supabase_migrations")
         conn.execute("create table supabase_migrations.supadeploy_deployments (error text)")
@@ -100,7 +100,7 @@ def test_the_scanner_fails_exactly_the_leaking_tests(tmp_path: Path, pg_admin_ur
                     if line.startswith(("FAILED", "ERROR")) and "::" in line)
     assert failed == sorted(["test_cli_stdout_leak", "test_written_file_leak", "test_written_file_name_leak",
                              "test_child_process_leak", "test_pytest_capture_leak", "test_deploy_log_row_leak"]), output
-    assert "secret leak: 1 output(s) of this test contain a secret it used" in output
+    assert output.count("secret leak: 1 output(s) of this test contain a secret it used") == 6, output
     for secret in ("Very-Secret-Pw-99", "s3cr3t-row-pw", "9" * 40):  # the report shows labels, never secrets
         assert secret not in output
     assert "<secret:a CLI argument>" in output
