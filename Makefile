@@ -41,6 +41,7 @@ bench: install tools
 	$(BIN)/python benchmarks/push_benchmark.py
 	$(BIN)/python benchmarks/verify_benchmark.py
 	$(BIN)/python benchmarks/types_benchmark.py
+	$(BIN)/python benchmarks/e2e_benchmark.py
 
 clean:
 	rm -rf $(VENV) .tools/node_modules
