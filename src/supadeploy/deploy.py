@@ -71,23 +71,21 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
            options: DeployOptions, hooks: DeployHooks) -> DeployOutcome:
     from supadeploy.pipeline import plan_push, push
 
-    plan = plan_push(target, discovery, options.push)
-    # Lint is what a dry run shows and what gates a protected environment; elsewhere it would only cost time.
-    needs_lint = options.push.dry_run or (environment.protected and bool(plan.pending))
-    findings = lint_pending(project, discovery, plan) if needs_lint else []
     if options.push.dry_run:
-        return DeployOutcome(push=push(target, discovery, options.push), lint=findings)
+        result = push(target, discovery, options.push)
+        return DeployOutcome(push=result, lint=lint_pending(project, discovery, result.plan))
+    findings: list[LintFinding] = []
     backup: Backup | None = None
-    if plan.pending and environment.protected:
-        gate_protected(environment, findings, allow_destructive=options.allow_destructive)
-        if project.push.require_clean_git:
-            refuse_dirty_work_tree(project.workdir, environment)
-        hooks.confirm(plan, findings)
-        if options.backup:
-            if hooks.take_backup is None:
-                raise SupadeployError(f"no way to back up environment '{environment.name}' before deploying",
-                                      fix="pass --no-backup to deploy without a backup")
-            backup = hooks.take_backup()
+    if environment.protected:  # the gate needs the plan before the lock; push plans again under it
+        plan = plan_push(target, discovery, options.push)
+        if plan.pending:
+            findings = lint_pending(project, discovery, plan)
+            gate_protected(environment, findings, allow_destructive=options.allow_destructive)
+            if project.push.require_clean_git:
+                refuse_dirty_work_tree(project.workdir, environment)
+            hooks.confirm(plan, findings)
+            if options.backup:
+                backup = _take_backup(environment, hooks)
     deployment = hooks.deployment
     if deployment is not None and backup is not None:
         from dataclasses import replace
@@ -103,6 +101,13 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
     if result.ok and options.types:
         outcome.types = regenerate_types(target, project)
     return outcome
+
+
+def _take_backup(environment: EnvironmentConfig, hooks: DeployHooks) -> Backup:
+    if hooks.take_backup is None:
+        raise SupadeployError(f"no way to back up environment '{environment.name}' before deploying",
+                              fix="pass --no-backup to deploy without a backup")
+    return hooks.take_backup()
 
 
 def lint_pending(project: ProjectConfig, discovery: Discovery, plan: Plan) -> list[LintFinding]:
