@@ -17,8 +17,8 @@ from supadeploy.redact import redact_text, redact_url
 
 
 @pytest.mark.parametrize(("url", "expected"), [
-    ("postgresql://postgres:pa%40ss@db.abc.supabase.co:5432/postgres",
-     "postgresql://postgres:****@db.abc.supabase.co:5432/postgres"),
+    ("postgresql://postgres:pa%40ss@db.example.test:5432/postgres",
+     "postgresql://postgres:****@db.example.test:5432/postgres"),
     ("postgres://u:p@[::1]:6543/db?sslmode=require", "postgres://u:****@[::1]:6543/db?sslmode=require"),
     ("postgresql://u@host/db?password=hunter2&sslmode=disable", "postgresql://u@host/db?password=****&sslmode=disable"),
     ("postgresql://host/db", "postgresql://host/db"),
