@@ -11,7 +11,8 @@ peak RSS of:
 * floor-tx: the same with BEGIN/COMMIT around each migration (the tools' transaction shape)
 * supadeploy push --db-url URL --workdir DIR --yes         (the console script, as a subprocess)
 * supabase db push --db-url URL?sslmode=disable --yes --workdir DIR   (the real CLI: node wrapper + Go binary)
-* a second, no-op run of supadeploy and of the CLI (nothing pending)
+* a second, no-op run of supadeploy and of the CLI (nothing pending), and a third of supadeploy without its
+  statement-digest cache (as on a fresh CI runner; $SUPADEPLOY_CACHE_DIR points into the run's temp folder)
 
 and `supadeploy --help` / `supabase --help`. Runs are interleaved (floor, floor-tx, supadeploy, cli, repeat)
 after one unmeasured warm-up of every tool. Every run is verified (exit code 0 and N rows in
@@ -54,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ADMIN_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
 SUPABASE_CLI = ROOT / ".tools" / "node_modules" / ".bin" / "supabase"
 GNU_TIME = Path("/usr/bin/time")
+DIGEST_CACHE_VARIABLE = "SUPADEPLOY_CACHE_DIR"
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 HISTORY_COUNT = "SELECT count(*) FROM supabase_migrations.schema_migrations"
 TABLE_COUNT = "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'public'"
@@ -308,6 +310,7 @@ def child_environment(root: Path, bytecode_cache: bool) -> dict[str, str]:
     caller's environment is used as is (e.g. PYTHONDONTWRITEBYTECODE=1 recompiles src/ on every run).
     """
     env = dict(os.environ)
+    env[DIGEST_CACHE_VARIABLE] = str(root / "digest-cache")  # supadeploy's statement-digest cache, per run
     if bytecode_cache:
         import supadeploy
 
@@ -344,6 +347,7 @@ def bench_size(n: int, admin_url: str, repeats: int, root: Path, run_id: str,
     workdir = prepare_workdir(n, root)
     samples: dict[str, list[Sample]] = {tool.label: [] for tool in tools}
     noop: dict[str, list[Sample]] = {tool.label: [] for tool in tools if tool.kind == "push"}
+    noop_cold: list[Sample] = []  # supadeploy without its digest cache, as on a fresh CI runner
     for rep in range(repeats):
         for tool in tools:  # interleaved, so drift on the machine hits every tool alike
             name = f"sdbench_{run_id}_{n}_{tool.key}_{rep}"
@@ -363,11 +367,19 @@ def bench_size(n: int, admin_url: str, repeats: int, root: Path, run_id: str,
                     noop[tool.label].append(sample)
                     print(f"  N={n} {tool.label} no-op {rep + 1}/{repeats}: {sample.wall:.3f}s "
                           f"{sample.peak_kb / 1024:.1f} MB", file=sys.stderr, flush=True)
+                if tool.key == "supadeploy":
+                    shutil.rmtree(env[DIGEST_CACHE_VARIABLE], ignore_errors=True)
+                    sample = measure(tool.argv(url, workdir), env)
+                    noop_cold.append(sample)
+                    print(f"  N={n} {tool.label} no-op, cold digest cache {rep + 1}/{repeats}: {sample.wall:.3f}s",
+                          file=sys.stderr, flush=True)
     floor = _best_of(samples, tools, "floor")
     floor_tx = _best_of(samples, tools, "floor-tx")
     rows = [Row(n, label, runs, floor_best=floor, floor_tx_best=floor_tx, note=_rss_note(runs))
             for label, runs in samples.items()]
     rows += [Row(n, f"{label}, no-op", runs, note=_rss_note(runs)) for label, runs in noop.items()]
+    if noop_cold:
+        rows.append(Row(n, "supadeploy push, no-op, cold digest cache", noop_cold, note=_rss_note(noop_cold)))
     return rows
 
 

@@ -13,6 +13,19 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.support.secret_scan"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def digest_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The statement-digest cache of every push in the suite (processes included), kept out of ~/.cache."""
+    folder = tmp_path_factory.mktemp("digest-cache")
+    previous = os.environ.get("SUPADEPLOY_CACHE_DIR")
+    os.environ["SUPADEPLOY_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("SUPADEPLOY_CACHE_DIR", None)
+    else:
+        os.environ["SUPADEPLOY_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     url, server = databases.find_or_start_server()

@@ -46,17 +46,52 @@ def test_each_run_is_recorded_with_its_result(project_dir: Path, db_url: str, mo
     assert [row[0] for row in history_rows(db_url)] == ["001"]
 
 
+def statuses(url: str) -> list[str]:
+    target = PostgresTarget(url)
+    try:
+        return [d.status for d in list_deployments(target)]
+    finally:
+        target.close()
+
+
+def simulate_killed_run(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("insert into supabase_migrations.supadeploy_deployments (command, environment) "
+                     "values ('push', 'local')")
+
+
 def test_a_killed_run_is_marked_interrupted_by_the_next(project_dir: Path, db_url: str) -> None:
     write_migration(project_dir, "001_a.sql", "create table public.a (id int);\n")
     run_push(project_dir, db_url, DeploymentContext(command="push", environment="local"))
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("insert into supabase_migrations.supadeploy_deployments (command, environment) "
-                     "values ('push', 'local')")
+    simulate_killed_run(db_url)
+    write_migration(project_dir, "002_b.sql", "create table public.b (id int);\n")
     run_push(project_dir, db_url, DeploymentContext(command="push", environment="local"))
+    assert statuses(db_url) == ["succeeded", "interrupted", "succeeded"]
+
+
+def test_a_push_with_nothing_to_do_records_nothing_but_marks_killed_runs(project_dir: Path, db_url: str) -> None:
+    write_migration(project_dir, "001_a.sql", "create table public.a (id int);\n")
+    assert invoke("push", "--workdir", str(project_dir), "--db-url", db_url).exit_code == 0
+    assert invoke("push", "--workdir", str(project_dir), "--db-url", db_url).exit_code == 0
+    assert statuses(db_url) == ["succeeded"]
+    simulate_killed_run(db_url)
+    again = invoke("push", "--workdir", str(project_dir), "--db-url", db_url)
+    assert again.exit_code == 0, again.output
+    assert "Nothing to push" in again.stdout
+    assert statuses(db_url) == ["interrupted", "succeeded"]
+
+
+def test_a_refused_push_is_recorded_as_failed(project_dir: Path, db_url: str) -> None:
+    path = write_migration(project_dir, "001_a.sql", "create table public.a (id int);\n")
+    assert invoke("push", "--workdir", str(project_dir), "--db-url", db_url).exit_code == 0
+    path.write_text("create table public.a (id bigint);\n", encoding="utf-8")
+    refused = invoke("push", "--workdir", str(project_dir), "--db-url", db_url)
+    assert refused.exit_code == 1 and "edited after they ran" in refused.stderr
     target = PostgresTarget(db_url)
-    statuses = [d.status for d in list_deployments(target)]
+    failed, succeeded = list_deployments(target)
     target.close()
-    assert statuses == ["succeeded", "interrupted", "succeeded"]
+    assert (failed.status, failed.versions_applied, succeeded.status) == ("failed", [], "succeeded")
+    assert failed.error is not None and "001_a.sql" in failed.error
 
 
 def test_history_command_shows_runs(project_dir: Path, db_url: str) -> None:

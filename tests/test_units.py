@@ -9,10 +9,8 @@ import pytest
 from supadeploy.config import parse_duration_seconds, postgres_duration
 from supadeploy.errors import ConfigError, PlanError
 from supadeploy.migrations.files import Migration
-from supadeploy.migrations.header import Directives, RunbookHeader
 from supadeploy.migrations.history import HistoryRow
 from supadeploy.migrations.plan import build_plan, check_plan
-from supadeploy.migrations.splitter import split_statements
 from supadeploy.redact import redact_text, redact_url
 
 
@@ -48,8 +46,7 @@ def test_bad_duration_is_a_config_error() -> None:
 
 
 def migration(version: str, sql: str = "select 1") -> Migration:
-    return Migration(version=version, name=f"m{version}", path=Path(f"{version}_m{version}.sql"), sql=sql,
-                     statements=tuple(split_statements(sql)), header=RunbookHeader(), directives=Directives())
+    return Migration(version=version, name=f"m{version}", path=Path(f"{version}_m{version}.sql"), sql=sql)
 
 
 def row(version: str, *statements: str) -> HistoryRow:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from supadeploy.lint.report import LintFinding
     from supadeploy.migrations.files import Discovery
     from supadeploy.migrations.plan import Plan
-    from supadeploy.pipeline import PushListener, PushOptions, PushResult
+    from supadeploy.push_result import PushListener, PushOptions, PushResult
     from supadeploy.rls.findings import Finding
     from supadeploy.rls.verify import VerifyReport
     from supadeploy.targets.base import Target

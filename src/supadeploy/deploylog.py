@@ -1,6 +1,7 @@
 """The deploy log: who deployed what, where, when, with which result.
 
-One row per push or promotion in ``supabase_migrations.supadeploy_deployments``, next to (and never in)
+One row per push or promotion that had something to apply (or was refused) in
+``supabase_migrations.supadeploy_deployments``, next to (and never in)
 the Supabase CLI's own history table. A row is written when the run starts and updated when it ends, so an
 interrupted run stays visible as ``running`` until the next run under the deploy lock marks it
 ``interrupted``.
@@ -130,8 +131,7 @@ def start_deployment(target: Target, context: DeploymentContext) -> int:
     the row is keyed by a run id made here, and inserted only once.
     """
     ensure_deployments_table(target)
-    # Holding the deploy lock, no other run is alive: rows still 'running' belong to killed runs.
-    target.query(f"UPDATE {DEPLOYMENTS_TABLE} SET status = 'interrupted' WHERE status = 'running'")
+    _mark_interrupted(target)
     run_id = str(uuid.uuid4())
     target.query(
         f"INSERT INTO {DEPLOYMENTS_TABLE} (run_id, command, environment, git_commit, git_branch, actor, "
@@ -142,6 +142,18 @@ def start_deployment(target: Target, context: DeploymentContext) -> int:
     )
     rows = target.query(f"SELECT id FROM {DEPLOYMENTS_TABLE} WHERE run_id = %s", (run_id,))
     return int(rows[0][0])
+
+
+def mark_interrupted_runs(target: Target) -> None:
+    """Mark the rows of killed runs ``interrupted`` (call it while holding the deploy lock), if there is a log."""
+    (exists,) = target.query(DEPLOYMENTS_TABLE_EXISTS)[0]
+    if exists:
+        _mark_interrupted(target)
+
+
+def _mark_interrupted(target: Target) -> None:
+    # Holding the deploy lock, no other run is alive: rows still 'running' belong to killed runs.
+    target.query(f"UPDATE {DEPLOYMENTS_TABLE} SET status = 'interrupted' WHERE status = 'running'")
 
 
 def finish_deployment(target: Target, deployment_id: int, *, status: str, versions_applied: list[str],

@@ -5,61 +5,17 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from supadeploy.deploylog import DeploymentContext, finish_deployment, start_deployment
-from supadeploy.migrations.failure import MigrationFailed, MigrationFailure
+from supadeploy.deploylog import DeploymentContext, finish_deployment, mark_interrupted_runs, start_deployment
+from supadeploy.errors import SupadeployError
+from supadeploy.migrations.failure import MigrationFailed
 from supadeploy.migrations.files import Discovery, Migration
 from supadeploy.migrations.history import HistoryRow
 from supadeploy.migrations.plan import Plan, build_plan, check_plan
-from supadeploy.targets.base import SessionLimits, Target
+from supadeploy.push_result import AppliedMigration, PushListener, PushOptions, PushResult
+from supadeploy.targets.base import Target
 
-
-@dataclass(frozen=True)
-class PushOptions:
-    dry_run: bool = False
-    include_all: bool = False
-    allow_drift: bool = False
-    deploy_lock_wait_seconds: float = 300.0
-    limits: SessionLimits = field(default_factory=SessionLimits)
-
-
-@dataclass(frozen=True)
-class AppliedMigration:
-    version: str
-    name: str
-    file: str
-    duration_seconds: float
-
-
-@dataclass
-class PushResult:
-    plan: Plan
-    dry_run: bool
-    applied: list[AppliedMigration] = field(default_factory=list)
-    skipped: list[Migration] = field(default_factory=list)
-    failed: MigrationFailure | None = None
-    deployment_id: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.failed is None
-
-    @property
-    def not_attempted(self) -> list[Migration]:
-        done = {m.version for m in self.applied} | {m.version for m in self.skipped}
-        failed = {self.failed.version} if self.failed else set()
-        return [m for m in self.plan.pending if m.version not in done | failed]
-
-
-class PushListener:
-    """Progress callbacks; the CLI renders them, the library ignores them."""
-
-    def starting(self, migration: Migration, index: int, total: int) -> None: ...
-
-    def finished(self, migration: Migration, seconds: float, applied: bool) -> None: ...
-
-    def failed(self, migration: Migration) -> None: ...
+__all__ = ["AppliedMigration", "PushListener", "PushOptions", "PushResult", "plan_push", "push"]
 
 
 def plan_push(target: Target, discovery: Discovery, options: PushOptions) -> Plan:
@@ -74,7 +30,8 @@ def push(target: Target, discovery: Discovery, options: PushOptions,
 
     Raises SupadeployError before anything is applied when the plan is unsafe. A failing migration
     stops the run: the result carries the failure, earlier migrations stay applied. With ``deployment``,
-    the run is recorded in the deploy log (supadeploy.deploylog).
+    a run that applies something, or is refused, is recorded in the deploy log (supadeploy.deploylog); one
+    with nothing to do only marks the rows of killed runs.
     """
     listener = listener or PushListener()
     if options.dry_run:
@@ -82,15 +39,23 @@ def push(target: Target, discovery: Discovery, options: PushOptions,
     target.acquire_deploy_lock(options.deploy_lock_wait_seconds)
     try:
         target.ensure_history_table()
-        deployment_id = start_deployment(target, deployment) if deployment else None
-        result: PushResult | None = None
         try:
             plan = plan_push(target, discovery, options)
-            result = PushResult(plan=plan, dry_run=False, deployment_id=deployment_id)
+        except SupadeployError as refused:
+            if deployment:  # a refused push is a run worth recording; it applied nothing
+                _record_refused(target, deployment, refused)
+            raise
+        if not plan.pending:  # nothing to do, nothing recorded (as the quick check in supadeploy.uptodate)
+            if deployment:
+                mark_interrupted_runs(target)
+            return PushResult(plan=plan, dry_run=False)
+        deployment_id = start_deployment(target, deployment) if deployment else None
+        result = PushResult(plan=plan, dry_run=False, deployment_id=deployment_id)
+        try:
             _apply_pending(target, plan.pending, options, listener, result)
         except BaseException as error:
             if deployment_id is not None:
-                applied = [a.version for a in result.applied] if result else []
+                applied = [a.version for a in result.applied]
                 _finish_quietly(target, deployment_id, "failed", applied, str(error) or type(error).__name__)
             raise
         if deployment_id is not None:
@@ -100,6 +65,12 @@ def push(target: Target, discovery: Discovery, options: PushOptions,
         return result
     finally:
         _release_quietly(target.release_deploy_lock)
+
+
+def _record_refused(target: Target, deployment: DeploymentContext, refused: SupadeployError) -> None:
+    with contextlib.suppress(Exception):  # the refusal is what the user must see
+        finish_deployment(target, start_deployment(target, deployment), status="failed", versions_applied=[],
+                          error=str(refused))
 
 
 def _finish_quietly(target: Target, deployment_id: int, status: str, versions: list[str], error: str) -> None:

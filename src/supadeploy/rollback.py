@@ -23,10 +23,9 @@ from pglast.parser import ParseError
 
 from supadeploy.errors import PlanError, SupadeployError
 from supadeploy.migrations.failure import MigrationFailed, failure_from_error
-from supadeploy.migrations.files import DOWN_FILE_SUFFIX, Migration, _read_text
-from supadeploy.migrations.header import HEADER_FIELDS, Directives, RunbookHeader, leading_comment_lines
+from supadeploy.migrations.files import DOWN_FILE_SUFFIX, Migration, read_text
+from supadeploy.migrations.header import HEADER_FIELDS, leading_comment_lines
 from supadeploy.migrations.history import HISTORY_TABLE, HistoryRow
-from supadeploy.migrations.splitter import split_statements
 from supadeploy.targets.base import SessionLimits
 
 DOWN_FOLDER = "down"
@@ -57,7 +56,7 @@ def down_sql_for(migration: Migration) -> DownSql | None:
     """The down SQL of ``migration``, or None when it has none (a header that is not SQL counts as none)."""
     for candidate in down_file_candidates(migration):
         if candidate.is_file():
-            text = _read_text(candidate)
+            text = read_text(candidate)
             return DownSql(migration=_as_migration(migration, candidate, text), source="file")
     header_sql = rollback_header_sql(migration.sql)
     if header_sql is None or not _is_sql(header_sql):
@@ -99,8 +98,7 @@ def _is_sql(text: str) -> bool:
 
 
 def _as_migration(migration: Migration, path: Path, text: str) -> Migration:
-    return Migration(version=migration.version, name=migration.name, path=path, sql=text,
-                     statements=tuple(split_statements(text)), header=RunbookHeader(), directives=Directives())
+    return Migration(version=migration.version, name=migration.name, path=path, sql=text)
 
 
 # --- planning ----------------------------------------------------------------------------------------

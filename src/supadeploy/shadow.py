@@ -44,7 +44,8 @@ from supadeploy.migrations.files import Migration
 from supadeploy.redact import redact_text, redact_url
 from supadeploy.rollback import DownSql, down_sql_for, run_down
 from supadeploy.targets.base import SessionLimits
-from supadeploy.targets.postgres import PostgresTarget, validate_database_url
+from supadeploy.targets.connection_url import validate_database_url
+from supadeploy.targets.postgres import PostgresTarget
 
 SHADOW_PREFIX = "supadeploy_shadow"
 

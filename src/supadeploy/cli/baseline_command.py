@@ -47,7 +47,8 @@ def baseline(
     with user_errors(json_output):
         from supadeploy.baseline import baseline as run_baseline
         from supadeploy.migrations.files import discover_migrations
-        from supadeploy.targets.postgres import PostgresTarget, default_application_name
+        from supadeploy.targets.connection_url import default_application_name
+        from supadeploy.targets.postgres import PostgresTarget
 
         resolved = resolve(flags)
         discovery = discover_migrations(resolved.project.migrations_dir)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from supadeploy.deploy import DeployOutcome
     from supadeploy.lint.report import LintFinding
     from supadeploy.migrations.plan import Plan
-    from supadeploy.pipeline import PushOptions
+    from supadeploy.push_result import PushOptions
     from supadeploy.targets.base import Target
 
 EXIT_VERIFY_FAILED = 3
@@ -34,7 +34,7 @@ def push_options_for(project: ProjectConfig, *, dry_run: bool, include_all: bool
                  allow_drift: bool = False) -> PushOptions:
     """PushOptions with the [push] timeouts of supadeploy.toml."""
     from supadeploy.config import postgres_duration
-    from supadeploy.pipeline import PushOptions
+    from supadeploy.push_result import PushOptions
     from supadeploy.targets.base import SessionLimits
 
     settings = project.push

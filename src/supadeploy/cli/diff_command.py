@@ -46,7 +46,7 @@ def diff(
         from supadeploy.errors import SupadeployError
         from supadeploy.report.environments_text import diff_document, diff_text
         from supadeploy.rls.settings import parse_schema_list
-        from supadeploy.targets.postgres import default_application_name
+        from supadeploy.targets.connection_url import default_application_name
 
         if first == second:
             raise SupadeployError(f"cannot compare environment '{first}' with itself",

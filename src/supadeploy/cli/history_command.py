@@ -35,7 +35,8 @@ def history(
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output):
         from supadeploy.deploylog import list_deployments
-        from supadeploy.targets.postgres import PostgresTarget, default_application_name
+        from supadeploy.targets.connection_url import default_application_name
+        from supadeploy.targets.postgres import PostgresTarget
 
         resolved = resolve(flags)
         target = PostgresTarget(resolved.url, application_name=default_application_name("history"))

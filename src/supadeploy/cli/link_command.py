@@ -91,8 +91,3 @@ def projects(
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
     for row in rows:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-
-
-def register(app: typer.Typer) -> None:
-    app.command("link", help=LINK_HELP)(link)
-    app.command("projects", help=PROJECTS_HELP)(projects)

@@ -81,7 +81,8 @@ def reset(
         from supadeploy.pipeline import PushOptions, push
         from supadeploy.redact import redact_url
         from supadeploy.report.json import push_document
-        from supadeploy.targets.postgres import PostgresTarget, default_application_name
+        from supadeploy.targets.connection_url import default_application_name
+        from supadeploy.targets.postgres import PostgresTarget
 
         project = load_project(workdir)
         discovery = discover_migrations(project.migrations_dir)

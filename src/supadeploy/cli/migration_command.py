@@ -36,7 +36,8 @@ def list_migrations(
     with user_errors(json_output):
         from supadeploy.migrations.files import discover_migrations
         from supadeploy.migrations.listing import compare, listing_table
-        from supadeploy.targets.postgres import PostgresTarget, default_application_name
+        from supadeploy.targets.connection_url import default_application_name
+        from supadeploy.targets.postgres import PostgresTarget
 
         resolved = resolve(flags)
         discovery = discover_migrations(resolved.project.migrations_dir)

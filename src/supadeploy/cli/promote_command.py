@@ -110,7 +110,7 @@ def _promote(flags: DatabaseFlags, source: Resolved, target: Resolved, discovery
     from supadeploy.environment_diff import exposed_schemas
     from supadeploy.promote import promote as promote_environments
     from supadeploy.report import human
-    from supadeploy.targets.postgres import default_application_name
+    from supadeploy.targets.connection_url import default_application_name
 
     note = None if flags.json else (lambda text: echo_err(f"note: {text}"))
     application_name = default_application_name("promote")

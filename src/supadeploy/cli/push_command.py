@@ -31,8 +31,9 @@ if TYPE_CHECKING:
     from supadeploy.cli.common import Resolved
     from supadeploy.deploy import DeployOptions, DeployOutcome
     from supadeploy.deploylog import DeploymentContext
+    from supadeploy.migrations.digest_cache import DigestCache
     from supadeploy.migrations.files import Discovery
-    from supadeploy.pipeline import PushOptions, PushResult
+    from supadeploy.push_result import PushOptions, PushResult
 
 HELP = """Apply the pending migrations in supabase/migrations/ to an environment, then verify RLS and
 regenerate types.
@@ -80,27 +81,56 @@ def push(
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output, deploy_secrets):
         from supadeploy.deploy import DeployOptions
+        from supadeploy.engines import resolve_for_engine
+        from supadeploy.migrations.digest_cache import DigestCache
 
-        resolved, discovery, push_options = _prepare(flags, dry_run=dry_run, include_all=include_all,
-                                                     allow_drift=allow_drift, engine=engine)
+        resolved = resolve_for_engine(flags, engine)
+        digests = DigestCache.for_folder(resolved.project.migrations_dir)
+        discovery = _discover(flags, resolved, digests)
+        push_options = push_options_for(resolved.project, dry_run=dry_run, include_all=include_all,
+                                        allow_drift=allow_drift)
         options = DeployOptions(push=push_options, verify=not no_verify, fail_on=fail_on, types=not no_types,
                                 allow_destructive=allow_destructive, backup=not no_backup)
-        outcome, description = _deploy(flags, resolved, discovery, options, engine=engine, api_url=api_url)
+        outcome, description = (_up_to_date(resolved, discovery, options, engine=engine)
+                                or _deploy(flags, resolved, discovery, options, engine=engine, api_url=api_url))
+        digests.save(discovery.migrations)
         _render(flags, resolved, discovery, outcome, description)
 
 
-def _prepare(flags: DatabaseFlags, *, dry_run: bool, include_all: bool, allow_drift: bool,
-             engine: str) -> tuple[Resolved, Discovery, PushOptions]:
-    from supadeploy.engines import resolve_for_engine
+def _discover(flags: DatabaseFlags, resolved: Resolved, digests: DigestCache) -> Discovery:
     from supadeploy.migrations.files import discover_migrations
 
-    resolved = resolve_for_engine(flags, engine)
-    discovery = discover_migrations(resolved.project.migrations_dir)
+    discovery = discover_migrations(resolved.project.migrations_dir, known_digests=digests.digests)
     if not flags.json:
         for warning in discovery.warnings:
             echo_err(f"warning: {warning}")
-    options = push_options_for(resolved.project, dry_run=dry_run, include_all=include_all, allow_drift=allow_drift)
-    return resolved, discovery, options
+    return discovery
+
+
+def _up_to_date(resolved: Resolved, discovery: Discovery, options: DeployOptions, *,
+                engine: str) -> tuple[DeployOutcome, str] | None:
+    """A push with nothing to do ends here, without loading psycopg (supadeploy.uptodate); None: deploy."""
+    if engine != "native" or not resolved.url or options.verify or (options.types and _has_type_outputs(resolved)):
+        return None
+    from supadeploy.deploy import DeployOutcome
+    from supadeploy.engines import database_url
+    from supadeploy.push_result import PushResult
+    from supadeploy.redact import redact_url
+    from supadeploy.targets.connection_url import default_application_name
+    from supadeploy.uptodate import plan_if_up_to_date
+
+    url = database_url(resolved, for_push=True)
+    plan = plan_if_up_to_date(url, discovery, include_all=options.push.include_all,
+                              allow_drift=options.push.allow_drift, application_name=default_application_name("push"))
+    if plan is None:
+        return None
+    return DeployOutcome(push=PushResult(plan=plan, dry_run=options.push.dry_run)), redact_url(url)
+
+
+def _has_type_outputs(resolved: Resolved) -> bool:
+    from supadeploy.typegen.outputs import configured_outputs
+
+    return bool(configured_outputs(resolved.project))
 
 
 def _deploy(flags: DatabaseFlags, resolved: Resolved, discovery: Discovery, options: DeployOptions, *,
@@ -109,7 +139,7 @@ def _deploy(flags: DatabaseFlags, resolved: Resolved, discovery: Discovery, opti
     from supadeploy.deploylog import DeploymentContext
     from supadeploy.engines import open_target, push_with_cli
     from supadeploy.report import human
-    from supadeploy.targets.postgres import default_application_name
+    from supadeploy.targets.connection_url import default_application_name
 
     if engine == "cli":  # a missing or too old CLI is reported before anything connects
         from supadeploy.targets.supabase_cli import find_supabase_cli

@@ -52,7 +52,8 @@ def reconcile(
         from supadeploy.migrations.files import discover_migrations
         from supadeploy.reconcile import apply_reconcile
         from supadeploy.reconcile import reconcile as classify
-        from supadeploy.targets.postgres import PostgresTarget, default_application_name
+        from supadeploy.targets.connection_url import default_application_name
+        from supadeploy.targets.postgres import PostgresTarget
 
         resolved = resolve(flags)
         discovery = discover_migrations(resolved.project.migrations_dir)

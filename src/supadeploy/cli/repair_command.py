@@ -43,7 +43,8 @@ def repair(
         from supadeploy.migrations.files import discover_migrations
         from supadeploy.repair import check_repair_arguments
         from supadeploy.repair import repair as run_repair
-        from supadeploy.targets.postgres import PostgresTarget, default_application_name
+        from supadeploy.targets.connection_url import default_application_name
+        from supadeploy.targets.postgres import PostgresTarget
 
         check_repair_arguments(versions or [], status)
         resolved = resolve(flags)

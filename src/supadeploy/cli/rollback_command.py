@@ -53,7 +53,8 @@ def rollback(
         from supadeploy.migrations.files import discover_migrations
         from supadeploy.rollback import apply_rollback, plan_rollback
         from supadeploy.targets.base import SessionLimits
-        from supadeploy.targets.postgres import PostgresTarget, default_application_name
+        from supadeploy.targets.connection_url import default_application_name
+        from supadeploy.targets.postgres import PostgresTarget
 
         resolved = resolve(flags)
         discovery = discover_migrations(resolved.project.migrations_dir)

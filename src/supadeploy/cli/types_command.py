@@ -197,7 +197,7 @@ def _generate(resolved: Resolved, outputs: list[TypesOutput], *, engine: str, ap
     """The content of every output, from one introspection (native) or one call per schema set."""
     if engine == "native":
         from supadeploy.engines import open_target
-        from supadeploy.targets.postgres import default_application_name
+        from supadeploy.targets.connection_url import default_application_name
         from supadeploy.typegen.introspect import read_snapshot
         from supadeploy.typegen.outputs import all_schemas, paused_gc, render
 

@@ -68,7 +68,8 @@ def _verify(flags: DatabaseFlags, *, schema: list[str] | None, fail_on: str | No
             markdown: Path | None) -> None:
     from supadeploy.rls.settings import parse_schema_list
     from supadeploy.rls.verify import VerifyOptions, locate_findings, manifest_location, run_verify
-    from supadeploy.targets.postgres import PostgresTarget, default_application_name
+    from supadeploy.targets.connection_url import default_application_name
+    from supadeploy.targets.postgres import PostgresTarget
 
     resolved = resolve(flags)
     options = VerifyOptions.from_project(resolved.project, schemas=list(parse_schema_list(schema)) if schema

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from supadeploy.errors import MigrationFileError
 from supadeploy.migrations.header import Directives, RunbookHeader, parse_directives, parse_header
-from supadeploy.migrations.splitter import Statement, line_and_column, split_statements
+
+if TYPE_CHECKING:
+    from supadeploy.migrations.splitter import Statement
 
 # The Supabase CLI's rule for migration file names.
 MIGRATION_FILE_PATTERN = re.compile(r"^([0-9]+)_(.*)\.sql$")
@@ -23,13 +29,29 @@ class Migration:
     name: str
     path: Path
     sql: str
-    statements: tuple[Statement, ...]
-    header: RunbookHeader
-    directives: Directives
+    source_hash: str = field(default="", compare=False, repr=False)
+    """A hash of the file's bytes (see ``source_hash``): what the digest cache is keyed by."""
+    known_statements_digest: str | None = field(default=None, compare=False, repr=False)
+    """The statements digest, when the digest cache already knows it (spares splitting the file)."""
 
     @property
     def file_name(self) -> str:
         return self.path.name
+
+    @functools.cached_property
+    def header(self) -> RunbookHeader:
+        return parse_header(self.sql)
+
+    @functools.cached_property
+    def directives(self) -> Directives:
+        return parse_directives(self.sql)
+
+    @functools.cached_property
+    def statements(self) -> tuple[Statement, ...]:
+        """The statements as the Supabase CLI splits and stores them (split on first use)."""
+        from supadeploy.migrations.splitter import split_statements
+
+        return tuple(split_statements(self.sql))
 
     @property
     def statement_texts(self) -> list[str]:
@@ -38,6 +60,8 @@ class Migration:
     @functools.cached_property
     def statements_digest(self) -> str:
         """The digest the drift check compares with the history (see migrations.history.statements_digest)."""
+        if self.known_statements_digest is not None:
+            return self.known_statements_digest
         from supadeploy.migrations.history import statements_digest
 
         return statements_digest(self.statement_texts)
@@ -48,6 +72,8 @@ class Migration:
 
     def location(self, offset: int) -> str:
         """file:line:column of a character offset in this file."""
+        from supadeploy.migrations.splitter import line_and_column
+
         line, column = line_and_column(self.sql, offset)
         return f"{self.path}:{line}:{column}"
 
@@ -61,11 +87,12 @@ class Discovery:
         return {migration.version: migration for migration in self.migrations}
 
 
-def discover_migrations(directory: Path) -> Discovery:
+def discover_migrations(directory: Path, known_digests: Mapping[str, str] | None = None) -> Discovery:
     """Read every migration in ``directory``, ordered as the Supabase CLI orders them (by file name).
 
     Files are validated before anything is applied: unreadable or non-UTF-8 files, empty files and two
-    files with the same version raise MigrationFileError naming the file. A ``.sql`` file whose name
+    files with the same version raise MigrationFileError naming the file. ``known_digests`` maps source hashes
+    to statements digests already computed (migrations.digest_cache). A ``.sql`` file whose name
     does not match ``<version>_<name>.sql`` is skipped with a warning, as the CLI does. ``<version>_<name>.down.sql``
     files hold rollback SQL and are not migrations (``supadeploy lint`` warns that the CLI would apply them).
     """
@@ -77,9 +104,12 @@ def discover_migrations(directory: Path) -> Discovery:
     warnings: list[str] = []
     migrations: list[Migration] = []
     seen: dict[str, Path] = {}
-    for path in sorted(directory.iterdir(), key=lambda p: p.name):
-        if not path.name.endswith(".sql") or path.name.endswith(DOWN_FILE_SUFFIX) or path.is_dir():
+    with os.scandir(directory) as entries:  # scandir knows directories without a stat per file
+        files = sorted((entry.name, entry.is_dir()) for entry in entries)
+    for file_name, is_dir in files:
+        if not file_name.endswith(".sql") or file_name.endswith(DOWN_FILE_SUFFIX) or is_dir:
             continue
+        path = directory / file_name
         match = MIGRATION_FILE_PATTERN.match(path.name)
         if not match:
             warnings.append(
@@ -93,28 +123,42 @@ def discover_migrations(directory: Path) -> Discovery:
                 where=str(path), fix="give one of them the next free version number",
             )
         seen[version] = path
-        migrations.append(read_migration(path, version, name))
+        migrations.append(read_migration(path, version, name, known_digests))
     return Discovery(migrations=migrations, warnings=warnings)
 
 
-def read_migration(path: Path, version: str, name: str) -> Migration:
-    sql = _read_text(path)
+def read_migration(path: Path, version: str, name: str, known_digests: Mapping[str, str] | None = None) -> Migration:
+    data = _read_bytes(path)
+    sql = _decode(data, path)
     if not sql.strip().lstrip("\ufeff").strip():
         raise MigrationFileError("migration file is empty", where=str(path),
                                  fix="add the migration's SQL, or delete the file")
+    digest_key = source_hash(data)
     return Migration(
         version=version, name=name, path=path, sql=sql,
-        statements=tuple(split_statements(sql)),
-        header=parse_header(sql), directives=parse_directives(sql),
+        source_hash=digest_key,
+        known_statements_digest=known_digests.get(digest_key) if known_digests else None,
     )
 
 
-def _read_text(path: Path) -> str:
+def source_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def read_text(path: Path) -> str:
+    """A SQL file's text; MigrationFileError naming the file when it cannot be read or is not UTF-8."""
+    return _decode(_read_bytes(path), path)
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise MigrationFileError(f"cannot read migration file: {exc.strerror or exc}", where=str(path),
                                  fix="check that the file exists and is readable") from None
+
+
+def _decode(data: bytes, path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

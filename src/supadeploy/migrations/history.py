@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 HISTORY_SCHEMA = "supabase_migrations"
 HISTORY_TABLE = f"{HISTORY_SCHEMA}.schema_migrations"
@@ -38,6 +39,16 @@ def statements_digest(statements: Sequence[str]) -> str:
     return hashlib.md5(payload.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
+class LocalStatements(Protocol):
+    """What the drift check needs of a local migration (migrations.files.Migration)."""
+
+    @property
+    def statement_texts(self) -> list[str]: ...
+
+    @property
+    def statements_digest(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class HistoryRow:
     version: str
@@ -51,6 +62,15 @@ class HistoryRow:
             return tuple(local) == self.statements
         if self.digest is not None:
             return (local_digest or statements_digest(local)) == self.digest
+        return None
+
+    def matches(self, local: LocalStatements) -> bool | None:
+        """same_statements for a migration, splitting its file only when stored statements must be compared
+        (a digest may come from the digest cache)."""
+        if self.statements is not None:
+            return tuple(local.statement_texts) == self.statements
+        if self.digest is not None:
+            return local.statements_digest == self.digest
         return None
 
     @classmethod

@@ -31,7 +31,7 @@ def compare(local: list[Migration], history: list[HistoryRow]) -> list[ListingEn
     for version in sorted(set(rows) | set(files)):
         migration, row = files.get(version), rows.get(version)
         if migration and row:
-            drifted = row.same_statements(migration.statement_texts) is False
+            drifted = row.matches(migration) is False
             status = "drifted" if drifted else "applied"
         else:
             status = "pending" if migration else "remote-only"

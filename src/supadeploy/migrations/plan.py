@@ -48,7 +48,7 @@ def build_plan(local: list[Migration], history: list[HistoryRow]) -> Plan:
                 out_of_order.append(migration)
             continue
         applied.append(migration)
-        if row.same_statements(migration.statement_texts, migration.statements_digest) is False:
+        if row.matches(migration) is False:
             drifted.append(Drift(migration=migration, stored=row))
     remote_only = [row for row in history if row.version not in local_versions]
     return Plan(pending=pending, applied=applied, out_of_order=out_of_order, remote_only=remote_only,

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from supadeploy.pipeline import PushResult
+from supadeploy.push_result import PushResult
 from supadeploy.redact import redact_text
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ import sys
 
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.plan import Plan
-from supadeploy.pipeline import PushListener, PushResult
+from supadeploy.push_result import PushListener, PushResult
 
 
 def _ms(seconds: float) -> str:

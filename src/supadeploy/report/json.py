@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from supadeploy.errors import SupadeployError
-from supadeploy.migrations.failure import MigrationFailure
-from supadeploy.migrations.files import Migration
-from supadeploy.migrations.plan import Plan
-from supadeploy.pipeline import PushResult
+
+if TYPE_CHECKING:
+    from supadeploy.migrations.failure import MigrationFailure
+    from supadeploy.migrations.files import Migration
+    from supadeploy.migrations.plan import Plan
+    from supadeploy.push_result import PushResult
 
 
 def dumps(document: dict[str, Any]) -> str:

@@ -7,11 +7,9 @@ advisory lock for its whole run; session state is reset between migrations.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -34,6 +32,7 @@ from supadeploy.migrations.history import (
 from supadeploy.migrations.script import MigrationScript, build_script
 from supadeploy.redact import redact_text, redact_url
 from supadeploy.targets.base import SessionLimits
+from supadeploy.targets.connection_url import connection_failed, url_secrets, validate_database_url
 
 # pg_advisory_lock(int4, int4): ('supa' as an int, 1 = the deploy lock). Visible in pg_locks as
 # classid = DEPLOY_LOCK_NAMESPACE, objid = DEPLOY_LOCK_ID, objsubid = 2.
@@ -68,42 +67,10 @@ def describe_lock_holder(rows: Sequence[Sequence[Any]]) -> str:
             f"connected {when}, {state})")
 
 
-def validate_database_url(url: str) -> None:
-    """Refuse URLs psycopg would misread, with a message that names the problem (never the password)."""
-    if not url.startswith(("postgres://", "postgresql://")):
-        # Only the scheme is shown: a malformed URL (postgresql:/user:pw@host) escapes redaction.
-        scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]{0,20}:/{0,2}", url)
-        shown = f" (it starts with '{scheme.group(0)}')" if scheme else ""
-        raise ConnectionFailed(
-            f"the database URL is not a PostgreSQL URL{shown}",
-            fix="write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
-        )
-    try:
-        parts = urlsplit(url)
-        _ = parts.port
-    except ValueError as exc:
-        raise ConnectionFailed(
-            f"the database URL cannot be parsed ({exc})",
-            fix="percent-encode special characters in the password: @ as %40, : as %3A, / as %2F, # as %23",
-        ) from None
-    if "@" in parts.netloc.rpartition("@")[0]:
-        raise ConnectionFailed(
-            "the database URL has an '@' in its user name or password",
-            fix="percent-encode special characters in the password: @ as %40, : as %3A, / as %2F, # as %23",
-        )
-    if parts.password is not None and "%" in parts.password:
-        try:
-            unquote(parts.password, errors="strict")
-        except UnicodeDecodeError:
-            raise ConnectionFailed("the password in the database URL has an invalid %-escape",
-                                   fix="percent-encode '%' itself as %25") from None
-
-
 class PostgresTarget:
     def __init__(self, url: str, *, application_name: str = "supadeploy", connect_timeout: int = 10) -> None:
         validate_database_url(url)
         self._url = url
-        self._password = urlsplit(url).password or ""
         self._application_name = application_name
         self._connect_timeout = connect_timeout
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
@@ -118,7 +85,7 @@ class PostgresTarget:
         return self._url
 
     def _secrets(self) -> tuple[str, ...]:
-        return (self._password, unquote(self._password)) if self._password else ()
+        return url_secrets(self._url)
 
     @property
     def connection(self) -> psycopg.Connection[tuple[Any, ...]]:
@@ -134,11 +101,7 @@ class PostgresTarget:
             connection: psycopg.Connection[tuple[Any, ...]] = psycopg.connect(
                 self._url, autocommit=True, prepare_threshold=None, **options)
         except psycopg.Error as exc:
-            reason = redact_text(_connect_failure_reason(exc), self._secrets())
-            raise ConnectionFailed(
-                f"cannot connect to {self.description}: {reason}",
-                fix="check the URL, that the server is running and reachable, and the password",
-            ) from None
+            raise connection_failed(self._url, str(exc)) from None
         return connection
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -370,13 +333,6 @@ def _limits_sql(limits: SessionLimits, *, local: bool, durable: bool) -> str:
     return f"SELECT {calls}"
 
 
-def _connect_failure_reason(exc: psycopg.Error) -> str:
-    """libpq's message on one line, without the 'connection to server at "host", port N failed:' preamble."""
-    text = " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
-    return re.sub(r'^connection failed: (connection to server at "[^"]*"(, port \d+)? failed: )?', "", text) \
-        or type(exc).__name__
-
-
 def _is_history_conflict(exc: psycopg.Error) -> bool:
     return (isinstance(exc, pg_errors.UniqueViolation)
             and exc.diag.constraint_name == "schema_migrations_pkey"
@@ -388,7 +344,3 @@ def _int_or_none(value: object) -> int | None:
         return int(str(value)) if value is not None else None
     except ValueError:
         return None
-
-
-def default_application_name(command: str) -> str:
-    return f"supadeploy {command} pid={os.getpid()}"[:63]
