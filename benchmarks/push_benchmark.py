@@ -1,6 +1,6 @@
 """Benchmark `supadeploy push` against `supabase db push` and a psql floor (see benchmarks/README.md).
 
-    python benchmarks/push_benchmark.py [--sizes 50,200,1000] [--admin-url URL] [--repeats 3]
+    python benchmarks/push_benchmark.py [--sizes 50,200,1000] [--admin-url URL] [--repeats 3] [--noop-repeats 1]
         [--out benchmarks/results/push.md] [--tools floor,floor-tx,supadeploy,cli] [--no-bytecode-cache]
 
 For each size N, on fresh databases (CREATE DATABASE on the server behind --admin-url or
@@ -342,8 +342,24 @@ def warm_up(admin_url: str, root: Path, run_id: str, tools: Sequence[Tool], env:
     measure([*supadeploy_argv(), "--help"], env)
 
 
+def measure_noops(tool: Tool, url: str, workdir: Path, env: dict[str, str], n: int, times: int, *,
+                  cold: bool) -> list[Sample]:
+    """``times`` runs of ``tool`` with nothing left to push; ``cold``: supadeploy without its digest cache."""
+    label = f"{tool.label} no-op" + (", cold digest cache" if cold else "")
+    samples: list[Sample] = []
+    for _ in range(times):
+        if cold:
+            shutil.rmtree(env[DIGEST_CACHE_VARIABLE], ignore_errors=True)
+        sample = measure(tool.argv(url, workdir), env)
+        if count(url, HISTORY_COUNT) != n:
+            raise RunFailed(f"{label} N={n}: history changed")
+        samples.append(sample)
+        print(f"  N={n} {label}: {sample.wall:.3f}s {sample.peak_kb / 1024:.1f} MB", file=sys.stderr, flush=True)
+    return samples
+
+
 def bench_size(n: int, admin_url: str, repeats: int, root: Path, run_id: str,
-               tools: Sequence[Tool], env: dict[str, str]) -> list[Row]:
+               tools: Sequence[Tool], env: dict[str, str], noop_repeats: int = 1) -> list[Row]:
     workdir = prepare_workdir(n, root)
     samples: dict[str, list[Sample]] = {tool.label: [] for tool in tools}
     noop: dict[str, list[Sample]] = {tool.label: [] for tool in tools if tool.kind == "push"}
@@ -361,18 +377,9 @@ def bench_size(n: int, admin_url: str, repeats: int, root: Path, run_id: str,
                 print(f"  N={n} {tool.label} run {rep + 1}/{repeats}: {sample.wall:.3f}s "
                       f"{sample.peak_kb / 1024:.1f} MB", file=sys.stderr, flush=True)
                 if tool.kind == "push":
-                    sample = measure(tool.argv(url, workdir), env)
-                    if count(url, HISTORY_COUNT) != n:
-                        raise RunFailed(f"{tool.label} no-op N={n}: history changed")
-                    noop[tool.label].append(sample)
-                    print(f"  N={n} {tool.label} no-op {rep + 1}/{repeats}: {sample.wall:.3f}s "
-                          f"{sample.peak_kb / 1024:.1f} MB", file=sys.stderr, flush=True)
+                    noop[tool.label] += measure_noops(tool, url, workdir, env, n, noop_repeats, cold=False)
                 if tool.key == "supadeploy":
-                    shutil.rmtree(env[DIGEST_CACHE_VARIABLE], ignore_errors=True)
-                    sample = measure(tool.argv(url, workdir), env)
-                    noop_cold.append(sample)
-                    print(f"  N={n} {tool.label} no-op, cold digest cache {rep + 1}/{repeats}: {sample.wall:.3f}s",
-                          file=sys.stderr, flush=True)
+                    noop_cold += measure_noops(tool, url, workdir, env, n, noop_repeats, cold=True)
     floor = _best_of(samples, tools, "floor")
     floor_tx = _best_of(samples, tools, "floor-tx")
     rows = [Row(n, label, runs, floor_best=floor, floor_tx_best=floor_tx, note=_rss_note(runs))
@@ -443,6 +450,8 @@ def main(argv: list[str] | None = None) -> None:
                         "(env SUPADEPLOY_BENCH_ADMIN_URL)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "push.md")
     parser.add_argument("--repeats", type=int, default=3, help="runs per tool and size (default: 3)")
+    parser.add_argument("--noop-repeats", type=int, default=1,
+                        help="no-op runs after each push run (default: 1)")
     parser.add_argument("--no-bytecode-cache", action="store_true",
                         help="run supadeploy with the environment as is (no PYTHONPYCACHEPREFIX warm cache)")
     parser.add_argument("--tools", default="floor,floor-tx,supadeploy,cli",
@@ -462,7 +471,7 @@ def main(argv: list[str] | None = None) -> None:
         env = child_environment(Path(tmp), bytecode_cache=not args.no_bytecode_cache)
         warm_up(args.admin_url, Path(tmp), run_id, tools, env)
         for n in sizes:
-            rows += bench_size(n, args.admin_url, args.repeats, Path(tmp), run_id, tools, env)
+            rows += bench_size(n, args.admin_url, args.repeats, Path(tmp), run_id, tools, env, args.noop_repeats)
         rows += bench_help(5, env)
     table = "\n".join([HEADER, *(row.markdown() for row in rows)])
     total = time.perf_counter() - started
@@ -470,7 +479,8 @@ def main(argv: list[str] | None = None) -> None:
     cache = "off (environment as is)" if args.no_bytecode_cache else "warm, via PYTHONPYCACHEPREFIX"
     report = (f"# push benchmark\n\n{environment(args.admin_url)}; bytecode cache {cache}; "
               f"{load}; total {total:.0f} s\n\n"
-              f"Command: `python benchmarks/push_benchmark.py --sizes {args.sizes} --tools {args.tools}`\n\n"
+              f"Command: `python benchmarks/push_benchmark.py --sizes {args.sizes} --repeats {args.repeats} "
+              f"--noop-repeats {args.noop_repeats} --tools {args.tools}`\n\n"
               f"{table}\n")
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)

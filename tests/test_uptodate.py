@@ -164,3 +164,25 @@ def test_read_only_session_returns_text_and_nulls(db_url: str) -> None:
         with pytest.raises(LibpqError, match='relation "no_such_table" does not exist'):
             session.rows("select * from no_such_table")
         assert session.rows("select 2") == [("2",)], "the session survives a failed query"
+
+
+def test_a_bad_file_is_reported_before_an_unreachable_database(project_dir: Path) -> None:
+    """The history is read on a thread while the files are read; the files' errors still come first."""
+    write_migration(project_dir, "001_users.sql", "create table public.users (id int);\n")
+    (project_dir / "supabase" / "migrations" / "002_empty.sql").write_text("\n", encoding="utf-8")
+    for url in ("postgresql://postgres:pw@127.0.0.1:1/postgres", "postgresql://postgres:p%zz@127.0.0.1:1/postgres"):
+        outcome = push(project_dir, url)
+        assert outcome.exit_code == 1
+        assert "002_empty.sql: migration file is empty" in outcome.stderr, outcome.stderr
+        assert "cannot connect" not in outcome.stderr and "%-escape" not in outcome.stderr
+
+
+def test_a_bad_url_is_refused_as_the_full_push_refuses_it(project_dir: Path, request: pytest.FixtureRequest) -> None:
+    write_migration(project_dir, "001_users.sql", "create table public.users (id int);\n")
+    urls = ["postgresql://postgres:p%zz@127.0.0.1:1/postgres", "postgresql://postgres@127.0.0.1:6543/postgres",
+            "mysql://root@127.0.0.1/db"]
+    quick = [push(project_dir, url) for url in urls]
+    request.getfixturevalue("without_quick_check")
+    full = [push(project_dir, url) for url in urls]
+    assert [(o.exit_code, o.stderr) for o in quick] == [(o.exit_code, o.stderr) for o in full]
+    assert all(o.exit_code == 1 and o.stderr.startswith("error: ") for o in quick), [o.stderr for o in quick]

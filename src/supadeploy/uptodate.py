@@ -13,6 +13,8 @@ stay true.
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 
 from supadeploy.errors import PlanError
 from supadeploy.migrations.files import Discovery
@@ -41,6 +43,13 @@ def plan_if_up_to_date(url: str, discovery: Discovery, *, include_all: bool, all
     Raises ConnectionFailed (worded as PostgresTarget words it) when the database cannot be reached: trying
     again with psycopg would only wait a second time.
     """
+    history = read_history(url, application_name=application_name, connect_timeout=connect_timeout)
+    return plan_from_history(history, discovery, include_all=include_all, allow_drift=allow_drift)
+
+
+def read_history(url: str, *, application_name: str, connect_timeout: int = 10) -> list[HistoryRow] | None:
+    """The history summary over libpq; None when the full push must decide (no libpq, no history table yet,
+    a killed run to mark, a failed read). ConnectionFailed when the database cannot be reached."""
     validate_database_url(url)
     try:
         load_libpq()
@@ -55,9 +64,13 @@ def plan_if_up_to_date(url: str, discovery: Discovery, *, include_all: bool, all
         raise connection_failed(url, str(error)) from None
     with session:
         try:
-            history = _read_history(session)
+            return _read_history(session)
         except LibpqError:  # e.g. no privilege, a lost connection: the full push reports it properly
             return None
+
+
+def plan_from_history(history: list[HistoryRow] | None, discovery: Discovery, *, include_all: bool,
+                      allow_drift: bool) -> Plan | None:
     if history is None:
         return None
     plan = build_plan(discovery.migrations, history)
@@ -68,6 +81,42 @@ def plan_if_up_to_date(url: str, discovery: Discovery, *, include_all: bool, all
     except PlanError:
         return None
     return plan
+
+
+class HistoryPrefetch:
+    """read_history on a thread, started before the migration files are read: the server computes the digests
+    while this process reads and hashes the files (ctypes releases the GIL while libpq waits).
+
+    ``url`` is a callable so that its checks (and their errors) run on the thread too, and ``result()`` raises
+    them after the files were read: a bad file is still reported before a bad URL or an unreachable server.
+    """
+
+    def __init__(self, url: Callable[[], str], *, application_name: str, connect_timeout: int = 10) -> None:
+        self._history: list[HistoryRow] | None = None
+        self._error: BaseException | None = None
+        self._url = ""
+        self._thread = threading.Thread(target=self._run, args=(url, application_name, connect_timeout),
+                                        name="supadeploy-history-read", daemon=True)
+        self._thread.start()
+
+    def _run(self, url: Callable[[], str], application_name: str, connect_timeout: int) -> None:
+        try:
+            self._url = url()
+            self._history = read_history(self._url, application_name=application_name,
+                                         connect_timeout=connect_timeout)
+        except BaseException as error:  # handed to the caller by result()
+            self._error = error
+
+    def result(self) -> tuple[str, list[HistoryRow] | None]:
+        """(the URL, the history or None); raises what reading raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._url, self._history
+
+    def wait(self) -> None:
+        """Let the read finish (its session closed) without its result, e.g. when the files were refused."""
+        self._thread.join()
 
 
 def _read_history(session: ReadOnlySession) -> list[HistoryRow] | None:

@@ -26,6 +26,7 @@ from supadeploy.cli.deploy_support import (
     push_options_for,
     report_to_github,
 )
+from supadeploy.errors import SupadeployError
 
 if TYPE_CHECKING:
     from supadeploy.cli.common import Resolved
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from supadeploy.migrations.digest_cache import DigestCache
     from supadeploy.migrations.files import Discovery
     from supadeploy.push_result import PushOptions, PushResult
+    from supadeploy.uptodate import HistoryPrefetch
 
 HELP = """Apply the pending migrations in supabase/migrations/ to an environment, then verify RLS and
 regenerate types.
@@ -85,13 +87,19 @@ def push(
         from supadeploy.migrations.digest_cache import DigestCache
 
         resolved = resolve_for_engine(flags, engine)
-        digests = DigestCache.for_folder(resolved.project.migrations_dir)
-        discovery = _discover(flags, resolved, digests)
-        push_options = push_options_for(resolved.project, dry_run=dry_run, include_all=include_all,
-                                        allow_drift=allow_drift)
-        options = DeployOptions(push=push_options, verify=not no_verify, fail_on=fail_on, types=not no_types,
+        options = DeployOptions(push=push_options_for(resolved.project, dry_run=dry_run, include_all=include_all,
+                                                      allow_drift=allow_drift),
+                                verify=not no_verify, fail_on=fail_on, types=not no_types,
                                 allow_destructive=allow_destructive, backup=not no_backup)
-        outcome, description = (_up_to_date(resolved, discovery, options, engine=engine)
+        prefetch = _start_up_to_date_check(resolved, options, engine=engine)
+        digests = DigestCache.for_folder(resolved.project.migrations_dir)
+        try:
+            discovery = _discover(flags, resolved, digests)
+        except SupadeployError:
+            if prefetch is not None:
+                prefetch.wait()
+            raise
+        outcome, description = (_up_to_date(prefetch, discovery, options)
                                 or _deploy(flags, resolved, discovery, options, engine=engine, api_url=api_url))
         digests.save(discovery.migrations)
         _render(flags, resolved, discovery, outcome, description)
@@ -107,21 +115,32 @@ def _discover(flags: DatabaseFlags, resolved: Resolved, digests: DigestCache) ->
     return discovery
 
 
-def _up_to_date(resolved: Resolved, discovery: Discovery, options: DeployOptions, *,
-                engine: str) -> tuple[DeployOutcome, str] | None:
-    """A push with nothing to do ends here, without loading psycopg (supadeploy.uptodate); None: deploy."""
+def _start_up_to_date_check(resolved: Resolved, options: DeployOptions, *, engine: str) -> HistoryPrefetch | None:
+    """Start reading the history for the quick "nothing to do" answer (supadeploy.uptodate), when this push
+    could end with it: native engine, a database URL, no verify and no types to write after it."""
     if engine != "native" or not resolved.url or options.verify or (options.types and _has_type_outputs(resolved)):
         return None
-    from supadeploy.deploy import DeployOutcome
     from supadeploy.engines import database_url
+    from supadeploy.targets.connection_url import default_application_name
+    from supadeploy.uptodate import HistoryPrefetch
+
+    return HistoryPrefetch(lambda: database_url(resolved, for_push=True),
+                           application_name=default_application_name("push"))
+
+
+def _up_to_date(prefetch: HistoryPrefetch | None, discovery: Discovery,
+                options: DeployOptions) -> tuple[DeployOutcome, str] | None:
+    """A push with nothing to do ends here, without loading psycopg; None: deploy."""
+    if prefetch is None:
+        return None
+    from supadeploy.deploy import DeployOutcome
     from supadeploy.push_result import PushResult
     from supadeploy.redact import redact_url
-    from supadeploy.targets.connection_url import default_application_name
-    from supadeploy.uptodate import plan_if_up_to_date
+    from supadeploy.uptodate import plan_from_history
 
-    url = database_url(resolved, for_push=True)
-    plan = plan_if_up_to_date(url, discovery, include_all=options.push.include_all,
-                              allow_drift=options.push.allow_drift, application_name=default_application_name("push"))
+    url, history = prefetch.result()
+    plan = plan_from_history(history, discovery, include_all=options.push.include_all,
+                             allow_drift=options.push.allow_drift)
     if plan is None:
         return None
     return DeployOutcome(push=PushResult(plan=plan, dry_run=options.push.dry_run)), redact_url(url)
@@ -130,7 +149,10 @@ def _up_to_date(resolved: Resolved, discovery: Discovery, options: DeployOptions
 def _has_type_outputs(resolved: Resolved) -> bool:
     from supadeploy.typegen.outputs import configured_outputs
 
-    return bool(configured_outputs(resolved.project))
+    try:
+        return bool(configured_outputs(resolved.project))
+    except SupadeployError:  # a bad [types] section is reported where the full push reports it
+        return True
 
 
 def _deploy(flags: DatabaseFlags, resolved: Resolved, discovery: Discovery, options: DeployOptions, *,
