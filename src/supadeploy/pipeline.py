@@ -21,7 +21,19 @@ __all__ = ["AppliedMigration", "PushListener", "PushOptions", "PushResult", "pla
 def plan_push(target: Target, discovery: Discovery, options: PushOptions) -> Plan:
     plan = build_plan(discovery.migrations, _history_for_plan(target))
     check_plan(plan, include_all=options.include_all, allow_drift=options.allow_drift)
+    check_executable(target, plan.pending)
     return plan
+
+
+def check_executable(target: Target, pending: list[Migration]) -> None:
+    """Lex and check every pending file as the server will run it, before the first one is applied
+    (MigrationFileError at file:line: transaction control, COPY FROM STDIN, meta-commands, lexer errors)."""
+    if not pending:
+        return
+    setting = getattr(target, "standard_conforming_strings", None)
+    standard_conforming_strings = setting() if callable(setting) else True
+    for migration in pending:
+        migration.executable(standard_conforming_strings=standard_conforming_strings)
 
 
 def push(target: Target, discovery: Discovery, options: PushOptions,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from supadeploy.errors import SupadeployError
 from supadeploy.migrations.files import Migration
-from supadeploy.migrations.splitter import Statement, line_and_column
+from supadeploy.migrations.splitter import line_and_column
 
+LOCK_STATES = ("55P03", "57014")  # lock_not_available (lock_timeout), query_canceled (statement_timeout)
 _PLPGSQL_LINE = re.compile(r"PL/pgSQL function inline_code_block line (\d+)")
 _DOLLAR_QUOTE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 
@@ -28,6 +29,10 @@ class MigrationFailure:
     hint: str | None = None
     context: str | None = None
     partially_applied: bool = False
+    statements_applied: int = 0
+    """No-transaction files: how many statements ran (and stay) before the failing one."""
+    blocked_by: str | None = None
+    """A lock or statement timeout: the session that held the lock, when Postgres could name it."""
 
     @property
     def location(self) -> str:
@@ -40,11 +45,18 @@ class MigrationFailure:
             lines.append(f"  detail: {self.detail}")
         if self.hint:
             lines.append(f"  hint: {self.hint}")
+        if self.blocked_by:
+            lines.append(f"  blocked by: {self.blocked_by}")
         if self.partially_applied:
+            ran = ("no statement before it ran" if self.statements_applied == 0 else
+                   f"the {self.statements_applied} statement(s) before it ran and stay applied")
             lines.append(
-                "  this migration runs outside a transaction (supadeploy:no-transaction): the statements before "
-                "the failing one stay applied; make them idempotent (IF NOT EXISTS), fix the file and rerun"
+                f"  this migration runs outside a transaction (supadeploy:no-transaction): {ran}; its history row "
+                "was not written. Make them idempotent (IF NOT EXISTS), fix the file and rerun"
             )
+        elif self.sqlstate in LOCK_STATES:
+            lines.append(f"  nothing of {self.version}_{self.name} was applied: another session held a lock it "
+                         "needed; rerun when that session is done, or raise [push] lock_timeout / statement_timeout")
         else:
             lines.append(f"  nothing of {self.version}_{self.name} was applied; fix the file and rerun the push")
         return "\n".join(lines)
@@ -59,15 +71,34 @@ class MigrationFailed(SupadeployError):
         return self.failure.render() if hasattr(self, "failure") else super().render()
 
 
+class StatementText(Protocol):
+    """A statement and where it starts in its file (a splitter Statement or a lexer LexedStatement)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def offset(self) -> int: ...
+
+
 def failure_from_error(migration: Migration, statement_index: int, error: Any, *,
                        partially_applied: bool = False, position: int | None = None) -> MigrationFailure:
-    """Map a psycopg error raised by statement ``statement_index`` back to file:line:column.
+    """Map an error raised by the CLI-split statement ``statement_index`` back to file:line:column."""
+    statements = migration.statements
+    statement = statements[statement_index] if statement_index < len(statements) else None
+    return failure_at(migration, statement, statement_index, error, partially_applied=partially_applied,
+                      position=position)
+
+
+def failure_at(migration: Migration, statement: StatementText | None, statement_index: int, error: Any, *,
+               partially_applied: bool = False, position: int | None = None, statements_applied: int = 0,
+               blocked_by: str | None = None) -> MigrationFailure:
+    """Map an error raised by ``statement`` (of ``migration``'s file) back to file:line:column.
 
     ``position`` (1-based, within the statement) replaces the error's own statement position when the
     statement was sent as part of a larger message.
     """
     diag = error.diag
-    statement = migration.statements[statement_index] if statement_index < len(migration.statements) else None
     if statement is None:
         offset = 0
     elif position is not None:
@@ -80,11 +111,11 @@ def failure_from_error(migration: Migration, statement_index: int, error: Any, *
         statement_index=statement_index, sqlstate=diag.sqlstate,
         message=diag.message_primary or str(error).splitlines()[0],
         detail=diag.message_detail, hint=diag.message_hint, context=diag.context,
-        partially_applied=partially_applied,
+        partially_applied=partially_applied, statements_applied=statements_applied, blocked_by=blocked_by,
     )
 
 
-def _error_offset(statement: Statement, diag: Any) -> int:
+def _error_offset(statement: StatementText, diag: Any) -> int:
     position = _int_or_none(diag.statement_position)
     if position is not None and position >= 1:
         return statement.offset + position - 1

@@ -15,6 +15,7 @@ from supadeploy.errors import MigrationFileError
 from supadeploy.migrations.header import Directives, RunbookHeader, parse_directives, parse_header
 
 if TYPE_CHECKING:
+    from supadeploy.migrations.executable import ExecutableSql
     from supadeploy.migrations.splitter import Statement
 
 # The Supabase CLI's rule for migration file names.
@@ -69,6 +70,18 @@ class Migration:
     @property
     def transactional(self) -> bool:
         return not self.directives.no_transaction
+
+    def executable(self, *, standard_conforming_strings: bool = True) -> ExecutableSql:
+        """What runs: the file's statements as PostgreSQL's lexer and psql split them, checked (transaction
+        control, COPY FROM STDIN, meta-commands). MigrationFileError at file:line when refused."""
+        cache: dict[bool, ExecutableSql] = self.__dict__.setdefault("_executable", {})
+        if standard_conforming_strings not in cache:
+            from supadeploy.migrations.executable import prepare_sql
+
+            cache[standard_conforming_strings] = prepare_sql(
+                self.sql, self.path, transactional=self.transactional,
+                standard_conforming_strings=standard_conforming_strings)
+        return cache[standard_conforming_strings]
 
     def location(self, offset: int) -> str:
         """file:line:column of a character offset in this file."""

@@ -7,29 +7,21 @@ advisory lock for its whole run; session state is reset between migrations.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg import sql
-from psycopg.pq import TransactionStatus
 
 from supadeploy.errors import ConnectionFailed, LockTimeout, SupadeployError
-from supadeploy.migrations.failure import MigrationFailed, MigrationFailure, failure_from_error
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.history import (
     CREATE_HISTORY_TABLE,
-    HISTORY_SCHEMA,
     HISTORY_TABLE_EXISTS,
-    INSERT_HISTORY_ROW,
-    INSERT_HISTORY_ROW_LITERAL,
     SELECT_HISTORY,
     SELECT_HISTORY_SUMMARY,
     HistoryRow,
 )
-from supadeploy.migrations.script import MigrationScript, build_script
 from supadeploy.redact import redact_text, redact_url
 from supadeploy.targets.base import SessionLimits
 from supadeploy.targets.connection_url import connection_failed, url_secrets, validate_database_url
@@ -39,11 +31,6 @@ from supadeploy.targets.connection_url import connection_failed, url_secrets, va
 DEPLOY_LOCK_NAMESPACE = 0x73757061
 DEPLOY_LOCK_ID = 1
 
-_SETTING_VALUE = re.compile(r"[A-Za-z0-9.]+")
-RESET_SESSION = (
-    "SET SESSION AUTHORIZATION DEFAULT; RESET ALL; CLOSE ALL; UNLISTEN *; "
-    "DISCARD PLANS; DISCARD SEQUENCES; DISCARD TEMP"
-)
 LOCK_HOLDER = """
 SELECT a.pid, a.application_name, a.usename, host(a.client_addr), a.backend_start, a.state
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -74,6 +61,7 @@ class PostgresTarget:
         self._application_name = application_name
         self._connect_timeout = connect_timeout
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
+        self._standard_conforming_strings: bool | None = None
 
     @property
     def description(self) -> str:
@@ -205,142 +193,32 @@ class PostgresTarget:
         if self._connection is not None and not self._connection.closed:
             self.query("SELECT pg_advisory_unlock(%s, %s)", (DEPLOY_LOCK_NAMESPACE, DEPLOY_LOCK_ID))
 
+    def standard_conforming_strings(self) -> bool:
+        """The server's setting, which decides how backslashes in '...' strings are lexed."""
+        if self._standard_conforming_strings is None:
+            (value,) = self.query("SELECT current_setting('standard_conforming_strings')")[0]
+            self._standard_conforming_strings = str(value) == "on"
+        return self._standard_conforming_strings
+
+    @property
+    def open_connection(self) -> psycopg.Connection[tuple[Any, ...]] | None:
+        """The current connection as it is (possibly closed or broken), without reconnecting."""
+        return self._connection
+
+    def lost_connection(self, exc: Exception, migration: Migration | None = None) -> SupadeployError:
+        return self._lost_connection(exc, migration)
+
     def apply_migration(self, migration: Migration, limits: SessionLimits, *, durable: bool) -> bool:
+        from supadeploy.targets import postgres_apply
+
+        executable = migration.executable(standard_conforming_strings=self.standard_conforming_strings())
         if migration.transactional:
-            return self._apply_in_transaction(migration, limits, durable=durable)
-        applied = self._apply_statement_by_statement(migration, limits)
-        self.connection.execute(RESET_SESSION)
-        return applied
-
-    def _set_limits(self, limits: SessionLimits, *, local: bool, durable: bool = True) -> None:
-        self.connection.execute(_limits_sql(limits, local=local, durable=durable))
-
-    def _apply_in_transaction(self, migration: Migration, limits: SessionLimits, *, durable: bool) -> bool:
-        """One round trip: BEGIN; limits; history row; statements; COMMIT; session reset."""
-        connection = self.connection
-        history_row = sql.SQL(INSERT_HISTORY_ROW_LITERAL).format(
-            sql.Literal(migration.version), sql.Literal(migration.name), sql.Literal(migration.statement_texts)
-        ).as_string(connection)
-        prologue = f"BEGIN;\n{_limits_sql(limits, local=True, durable=durable)};\n{history_row};\n"
-        script = build_script(prologue, migration.statement_texts, f"COMMIT;\n{RESET_SESSION}")
-        try:
-            connection.execute(script.text)
-        except psycopg.Error as exc:
-            self._after_failed_script(exc, migration)
-            if _is_history_conflict(exc):  # another deploy applied this version meanwhile
-                return False
-            raise MigrationFailed(self._failure(migration, limits, script, exc)) from None
-        if connection.info.transaction_status != TransactionStatus.IDLE:
-            # The last statement swallowed the COMMIT (e.g. an unterminated block comment): undo, go slowly.
-            connection.execute("ROLLBACK")
-            connection.execute(RESET_SESSION)
-            return self._apply_one_by_one_in_transaction(migration, limits, durable=durable)
-        return True
-
-    def _after_failed_script(self, exc: psycopg.Error, migration: Migration) -> None:
-        connection = self._connection  # not self.connection, which would reconnect after a lost connection
-        if connection is None or connection.closed or connection.broken:
-            raise self._lost_connection(exc, migration) from None
-        if connection.info.transaction_status != TransactionStatus.IDLE:
-            connection.execute("ROLLBACK")
-        connection.execute(RESET_SESSION)
-
-    def _failure(self, migration: Migration, limits: SessionLimits, script: MigrationScript,
-                 exc: psycopg.Error) -> MigrationFailure:
-        position = _int_or_none(exc.diag.statement_position)
-        located = script.locate(position) if position else None
-        if located is not None:
-            index, position_in_statement = located
-            return failure_from_error(migration, index, exc, position=position_in_statement)
-        # No position (a runtime error): replay statement by statement, rolled back, to find which one.
-        found = self._find_failing_statement(migration, limits)
-        if found is not None:
-            return failure_from_error(migration, found[0], found[1])
-        return failure_from_error(migration, 0, exc)
-
-    def _find_failing_statement(self, migration: Migration,
-                                limits: SessionLimits) -> tuple[int, psycopg.Error] | None:
-        connection = self.connection
-        found: tuple[int, psycopg.Error] | None = None
-        try:
-            with connection.transaction(force_rollback=True):
-                self._set_limits(limits, local=True)
-                for index, statement in enumerate(migration.statements):
-                    try:
-                        connection.execute(statement.text)
-                    except psycopg.Error as exc:
-                        found = (index, exc)
-                        raise
-        except psycopg.Error as exc:
-            if connection.closed or connection.broken:
-                raise self._lost_connection(exc, migration) from None
-        connection.execute(RESET_SESSION)
-        return found
-
-    def _apply_one_by_one_in_transaction(self, migration: Migration, limits: SessionLimits, *,
-                                         durable: bool) -> bool:
-        connection = self.connection
-        index = -1
-        try:
-            with connection.transaction():
-                self._set_limits(limits, local=True, durable=durable)
-                connection.execute(INSERT_HISTORY_ROW,
-                                   (migration.version, migration.name, migration.statement_texts))
-                for index, statement in enumerate(migration.statements):  # noqa: B007 (read by the handlers)
-                    connection.execute(statement.text)
-        except psycopg.Error as exc:
-            if connection.closed or connection.broken:
-                raise self._lost_connection(exc, migration) from None
-            connection.execute(RESET_SESSION)
-            if index == -1 and _is_history_conflict(exc):
-                return False
-            raise MigrationFailed(failure_from_error(migration, max(index, 0), exc)) from None
-        connection.execute(RESET_SESSION)
-        return True
-
-    def _apply_statement_by_statement(self, migration: Migration, limits: SessionLimits) -> bool:
-        connection = self.connection
-        self._set_limits(limits, local=False)
-        applied = {row.version for row in self.read_history()}
-        if migration.version in applied:
-            return False
-        for index, statement in enumerate(migration.statements):
-            try:
-                connection.execute(statement.text)
-            except psycopg.OperationalError as exc:
-                if connection.closed or connection.broken:
-                    raise self._lost_connection(exc, migration) from None
-                raise MigrationFailed(failure_from_error(migration, index, exc, partially_applied=index > 0)) from None
-            except psycopg.Error as exc:
-                raise MigrationFailed(failure_from_error(migration, index, exc, partially_applied=index > 0)) from None
-        connection.execute(INSERT_HISTORY_ROW, (migration.version, migration.name, migration.statement_texts))
-        return True
+            return postgres_apply.apply_in_transaction(self, migration, executable, limits, durable=durable)
+        already = migration.version in {row.version for row in self.read_history()}
+        return postgres_apply.apply_without_transaction(self, migration, executable, limits,
+                                                        already_applied=already)
 
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-
-
-def _limits_sql(limits: SessionLimits, *, local: bool, durable: bool) -> str:
-    is_local = "true" if local else "false"
-    values = (("lock_timeout", limits.lock_timeout), ("statement_timeout", limits.statement_timeout),
-              ("synchronous_commit", "on" if durable else "off"))
-    for _, value in values:
-        if not _SETTING_VALUE.fullmatch(value):
-            raise ValueError(f"unexpected setting value {value!r}")
-    calls = ", ".join(f"set_config('{name}', '{value}', {is_local})" for name, value in values)
-    return f"SELECT {calls}"
-
-
-def _is_history_conflict(exc: psycopg.Error) -> bool:
-    return (isinstance(exc, pg_errors.UniqueViolation)
-            and exc.diag.constraint_name == "schema_migrations_pkey"
-            and exc.diag.schema_name == HISTORY_SCHEMA)
-
-
-def _int_or_none(value: object) -> int | None:
-    try:
-        return int(str(value)) if value is not None else None
-    except ValueError:
-        return None

@@ -1,0 +1,199 @@
+"""What a migration (or down file) executes, checked before anything is sent.
+
+The statements come from PostgreSQL's lexer with psql's boundaries (supadeploy.migrations.lexer), so the
+server runs exactly the text of the file. Before the first statement of a push runs, every pending file is
+checked here; a file that cannot keep supadeploy's promise is refused at file:line:
+
+* transaction control: a transactional file runs in ONE transaction together with its history row. A file
+  wholly wrapped in ``BEGIN; … COMMIT;`` is that transaction (its own BEGIN opens it). Any other COMMIT,
+  END, ROLLBACK, ABORT, ``… AND CHAIN``, ``PREPARE TRANSACTION``, ``COMMIT/ROLLBACK PREPARED``, or a
+  RELEASE / ROLLBACK TO of a savepoint that was never set, is refused. A ``-- supadeploy:no-transaction``
+  file may open and close its own transactions, but must close each one and may not prepare one;
+* ``COPY … FROM STDIN`` / ``TO STDOUT`` (psql streams the data; nothing would here) and psql meta-commands;
+* statements that change ``lock_timeout`` / ``statement_timeout`` (``SET``, ``RESET``, ``RESET ALL``) are
+  allowed, and the configured limits are set again right after them, so they stay in force.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from supadeploy.errors import MigrationFileError
+from supadeploy.migrations.lexer import LexedStatement, LexerError, lex_statements
+from supadeploy.migrations.splitter import line_and_column
+
+__all__ = ["ExecutableSql", "prepare_sql"]
+
+_SPLIT_REMEDY = ("split the file so that each migration is one transaction (supadeploy runs every file in one, "
+                 "together with its history row), or put `-- supadeploy:no-transaction` at its top to run its "
+                 "statements one by one, as written")
+_LIMIT_SETTINGS = ("lock_timeout", "statement_timeout")
+_NO_CLOSE_REMEDY = "close it with COMMIT; before the end of the file"
+
+
+@dataclass(frozen=True)
+class ExecutableSql:
+    """The statements to run, in order, and how."""
+
+    statements: tuple[LexedStatement, ...]
+    """Every statement to run, in order; for a wrapped file without its BEGIN and COMMIT."""
+    begin: LexedStatement | None = None
+    """The file's own ``BEGIN …`` when the whole file is one transaction (it opens supadeploy's)."""
+    commit: LexedStatement | None = None
+    """The file's closing ``COMMIT`` / ``END`` of a wrapped file."""
+    limits_reset_after: frozenset[int] = frozenset()
+    """Indexes of statements that change lock_timeout / statement_timeout: the limits are set again after."""
+
+
+def prepare_sql(source: str, path: Path, *, transactional: bool, standard_conforming_strings: bool = True,
+                what: str = "migration") -> ExecutableSql:
+    """Lex ``source`` (the text of ``path``) and check it; MigrationFileError at file:line if it is refused."""
+    try:
+        statements = lex_statements(source, standard_conforming_strings=standard_conforming_strings)
+    except LexerError as error:
+        raise MigrationFileError(f"the PostgreSQL lexer rejects this {what}: {error.message}",
+                                 where=_where(path, source, error.offset),
+                                 fix="fix the SQL at that position") from None
+    for statement in statements:
+        _refuse_psql_only(statement, path, source)
+    kinds = [_transaction_kind(statement.words) for statement in statements]
+    if transactional:
+        return _transactional(statements, kinds, path, source, what)
+    _check_own_transactions(statements, kinds, path, source)
+    return ExecutableSql(tuple(statements), limits_reset_after=_limit_resets(statements))
+
+
+def _transactional(statements: list[LexedStatement], kinds: list[str | None], path: Path, source: str,
+                   what: str) -> ExecutableSql:
+    begin = commit = None
+    body, body_kinds = statements, kinds
+    if len(statements) >= 2 and kinds[0] == "begin" and kinds[-1] == "commit":
+        begin, commit = statements[0], statements[-1]
+        body, body_kinds = statements[1:-1], kinds[1:-1]
+    savepoints: list[str] = []
+    for statement, kind in zip(body, body_kinds, strict=True):
+        if kind is None:
+            continue
+        if kind in ("savepoint", "release", "rollback_to"):
+            _track_savepoint(statement, kind, savepoints, path, source, inside="the migration's transaction")
+            continue
+        keyword = " ".join(statement.words[:3]).rstrip(" ;").upper()
+        raise MigrationFileError(
+            f"transaction control inside a {what}: `{keyword}` would end or change the transaction supadeploy "
+            f"runs {path.name} in, so the file and its history row would no longer apply all together or not "
+            "at all",
+            where=_where(path, source, statement.offset),
+            fix=f"nothing was applied; {_SPLIT_REMEDY}. A file wholly wrapped in BEGIN; … COMMIT; is accepted",
+        )
+    return ExecutableSql(tuple(body), begin=begin, commit=commit, limits_reset_after=_limit_resets(body))
+
+
+def _check_own_transactions(statements: list[LexedStatement], kinds: list[str | None], path: Path,
+                            source: str) -> None:
+    """A no-transaction file may run its own transactions, each one closed, none prepared."""
+    opened: LexedStatement | None = None
+    savepoints: list[str] = []
+    for statement, kind in zip(statements, kinds, strict=True):
+        where = _where(path, source, statement.offset)
+        if kind in ("prepare", "prepared"):
+            raise MigrationFileError(
+                "two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) in a migration: a prepared "
+                "transaction outlives the deploy and holds its locks until someone resolves it", where=where,
+                fix="nothing was applied; remove it: supadeploy commits each migration itself")
+        if kind == "begin":
+            if opened is not None:
+                raise MigrationFileError("BEGIN inside a transaction that is already open", where=where,
+                                         fix="nothing was applied; close the first transaction with COMMIT; first")
+            opened = statement
+        elif kind in ("commit", "rollback"):
+            opened, savepoints = None, []
+        elif kind in ("savepoint", "release", "rollback_to"):
+            if opened is None:
+                raise MigrationFileError("savepoint outside a transaction", where=where,
+                                         fix="nothing was applied; use savepoints between BEGIN; and COMMIT;")
+            _track_savepoint(statement, kind, savepoints, path, source, inside="this transaction")
+    if opened is not None:
+        raise MigrationFileError(
+            "this no-transaction migration opens a transaction it never closes: the history row would be "
+            "written inside it", where=_where(path, source, opened.offset),
+            fix=f"nothing was applied; {_NO_CLOSE_REMEDY}")
+
+
+def _track_savepoint(statement: LexedStatement, kind: str, savepoints: list[str], path: Path, source: str,
+                     *, inside: str) -> None:
+    name = _savepoint_name(statement.words, kind)
+    if kind == "savepoint":
+        savepoints.append(name)
+        return
+    if name not in savepoints:
+        verb = "RELEASE" if kind == "release" else "ROLLBACK TO"
+        raise MigrationFileError(
+            f"{verb} SAVEPOINT {name}: no savepoint {name} was set in {inside}",
+            where=_where(path, source, statement.offset),
+            fix=f"nothing was applied; add SAVEPOINT {name}; before it, or remove it")
+    index = len(savepoints) - 1 - savepoints[::-1].index(name)
+    del savepoints[index + (1 if kind == "rollback_to" else 0):]
+
+
+def _savepoint_name(words: tuple[str, ...], kind: str) -> str:
+    rest = [word for word in words if word not in (";", "work", "transaction")]
+    rest = rest[2:] if kind == "rollback_to" else rest[1:]  # after "rollback to", "savepoint", "release"
+    if rest[:1] == ["savepoint"]:
+        rest = rest[1:]
+    return rest[0] if rest else "?"
+
+
+def _transaction_kind(words: tuple[str, ...]) -> str | None:
+    """begin | commit | rollback | chain | savepoint | release | rollback_to | prepare | prepared | None."""
+    first = words[0] if words else ""
+    rest = [word for word in words[1:] if word != ";"]
+    if first == "begin" or (first == "start" and rest[:1] == ["transaction"]):
+        return "begin"
+    if first in ("commit", "end", "rollback", "abort"):
+        if rest[:1] == ["prepared"]:
+            return "prepared"
+        if first in ("rollback", "abort") and "to" in rest:
+            return "rollback_to"
+        if "chain" in rest and "no" not in rest:
+            return "chain"
+        return "commit" if first in ("commit", "end") else "rollback"
+    if first == "savepoint":
+        return "savepoint"
+    if first == "release":
+        return "release"
+    if first == "prepare" and rest[:1] == ["transaction"]:
+        return "prepare"
+    return None
+
+
+def _refuse_psql_only(statement: LexedStatement, path: Path, source: str) -> None:
+    where = _where(path, source, statement.offset)
+    if statement.has_backslash_command:
+        raise MigrationFileError(
+            "psql meta-command (a backslash command such as \\set or \\i): supadeploy sends SQL to the server, "
+            "it is not psql", where=where, fix="nothing was applied; replace it with SQL")
+    if statement.words[:1] == ("copy",) and statement.names_std_stream:
+        raise MigrationFileError(
+            "COPY … FROM STDIN / TO STDOUT: psql streams the data lines that follow it; a migration is sent as "
+            "SQL only, so there is no data to read", where=where,
+            fix="nothing was applied; load the rows with INSERT … VALUES, or COPY from a file the server can read")
+
+
+def _limit_resets(statements: tuple[LexedStatement, ...] | list[LexedStatement]) -> frozenset[int]:
+    return frozenset(index for index, statement in enumerate(statements) if _changes_limits(statement.words))
+
+
+def _changes_limits(words: tuple[str, ...]) -> bool:
+    first, rest = (words[0] if words else ""), [word for word in words[1:] if word not in (";", "session", "local")]
+    setting = rest[0] if rest else ""
+    if first == "reset":
+        return setting == "all" or setting in _LIMIT_SETTINGS
+    if first == "set":
+        return setting in _LIMIT_SETTINGS
+    return first == "discard" and setting == "all"
+
+
+def _where(path: Path, source: str, offset: int) -> str:
+    line, column = line_and_column(source, offset)
+    return f"{path}:{line}:{column}"

@@ -1,0 +1,235 @@
+r"""Split a SQL file into the statements ``psql -f`` would send, using PostgreSQL's own lexer.
+
+The Supabase CLI's splitter (supadeploy.migrations.splitter) decides what the history records; this module
+decides what is executed. Its tokens come from libpg_query's scanner (``pglast.parser.scan``: the server's
+``scan.l``), and on top of them it applies psql's rules for where a statement ends (``psqlscan.l``):
+
+* a ``;`` ends a statement outside parentheses and outside the body of a ``CREATE [OR REPLACE] FUNCTION |
+  PROCEDURE … BEGIN … END`` (psql counts ``BEGIN``/``CASE``/``END`` words in such a statement);
+* leading whitespace and ``--`` comments are not part of a statement; the ``;`` is;
+* whatever follows the last ``;`` is the last statement.
+
+``standard_conforming_strings = off`` makes plain ``'…'`` strings take backslash escapes; the scanner always
+lexes them as the setting's default (on), so for text lexed with the setting off every ``\\`` and ``\'``
+pair is masked, same length, before scanning. ``SET standard_conforming_strings`` in the file switches the
+mode for the statements after it, as psql does.
+
+Big files are scanned in windows that end at a statement boundary, so memory stays proportional to one window.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pglast import parser as pg_parser
+
+__all__ = ["LexedStatement", "LexerError", "lex_statements"]
+
+WINDOW_CHARS = 1 << 20
+_SCS_OFF_PAIRS = re.compile(r"\\[\\']")
+_SEMICOLON = "ASCII_59"
+_OPEN_PAREN = "ASCII_40"
+_CLOSE_PAREN = "ASCII_41"
+_BACKSLASH = "ASCII_92"
+_COMMENTS = ("SQL_COMMENT", "C_COMMENT")
+_FIRST_WORDS = 8
+_STD_STREAMS = ("stdin", "stdout")
+_ROUTINE_WORDS = {"create": "c", "function": "f", "procedure": "p", "or": "o", "replace": "r"}
+_TRUE_WORDS = {"on", "true", "yes", "1", "'on'", "'true'", "'yes'", "'1'"}
+_FALSE_WORDS = {"off", "false", "no", "0", "'off'", "'false'", "'no'", "'0'"}
+
+
+@dataclass(frozen=True)
+class LexedStatement:
+    """One statement as psql would send it: ``source[offset:offset + len(text)] == text``."""
+
+    text: str
+    offset: int
+    words: tuple[str, ...]
+    """Its first tokens (comments left out): keywords and identifiers lower-cased, quoted identifiers and
+    constants as written, punctuation as itself."""
+    has_backslash_command: bool = False
+    """A ``\\`` outside strings and comments: a psql meta-command."""
+    names_std_stream: bool = False
+    """The word STDIN or STDOUT appears (COPY ... FROM STDIN needs psql to send the data that follows)."""
+
+
+class LexerError(Exception):
+    """The PostgreSQL lexer rejects the text (e.g. trailing junk after a number): ``offset`` in the source."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+def lex_statements(source: str, *, standard_conforming_strings: bool = True) -> list[LexedStatement]:
+    """The statements of ``source`` as ``psql -f`` splits them, for a server with the given setting."""
+    statements: list[LexedStatement] = []
+    position = 0
+    scs = standard_conforming_strings
+    initial_scs = standard_conforming_strings
+    while position < len(source):
+        size = WINDOW_CHARS
+        while True:
+            window_end = _window_end(source, position, size)
+            found, resume, scs_change = _scan_window(source, position, window_end, scs, initial_scs)
+            if resume is not None:
+                break
+            size *= 2
+        statements.extend(found)
+        position = resume
+        if scs_change is not None:
+            scs = scs_change
+    return statements
+
+
+def _window_end(source: str, start: int, size: int) -> int:
+    """A window end after a newline (so no number or word is cut: only strings and comments span lines)."""
+    if start + size >= len(source):
+        return len(source)
+    newline = source.rfind("\n", start, start + size)
+    return newline + 1 if newline > start else start + size
+
+
+def _scan_window(source: str, start: int, end: int, scs: bool,
+                 initial_scs: bool) -> tuple[list[LexedStatement], int | None, bool | None]:
+    """Statements that end inside ``source[start:end]``, where to resume, and a new scs value if one was SET.
+
+    At the end of the file the unterminated rest is the last statement. Elsewhere, only statements ended by a
+    ``;`` count (the window may cut the next one), and scanning stops after a statement that changes
+    standard_conforming_strings, so the rest is lexed in the new mode.
+    """
+    at_end = end == len(source)
+    text = source[start:end]
+    tokens, error = _tokens(text, scs)
+    if error is not None:
+        message, index = error
+        if not message.startswith("unterminated"):
+            raise LexerError(message, start + index)
+        tokens = _tokens(text[:index], scs)[0]
+        if at_end:  # psql sends the unterminated rest with the statement it belongs to
+            tokens.append(pg_parser.Token(index, len(text) - 1, "UNTERMINATED", "NO_KEYWORD"))
+    statements: list[LexedStatement] = []
+    resume: int | None = None
+    current = _Statement()
+    for token in tokens:
+        if token.name in _COMMENTS:
+            if current.first is None and token.name == "C_COMMENT":
+                current.first = token.start
+            continue
+        word = _word(text, token)
+        if not current.add(token, word):
+            continue
+        if current.words != [";"]:  # an empty statement: psql sends nothing
+            statements.append(current.lexed(text, start, token.end + 1))
+        current = _Statement()
+        resume = start + token.end + 1
+        change = _scs_change(statements[-1].words, initial_scs) if statements else None
+        if change is not None and change != scs:
+            return statements, resume, change
+    if at_end:
+        if current.first is not None and current.words:
+            statements.append(current.lexed(text, start, tokens[-1].end + 1))
+        return statements, len(source), None
+    return statements, resume, None
+
+
+class _Statement:
+    """The statement being read: where it starts, its first words, and psql's end-of-statement state."""
+
+    def __init__(self) -> None:
+        self.first: int | None = None
+        self.words: list[str] = []
+        self.backslash = False
+        self.std_stream = False
+        self.psql = _PsqlState()
+
+    def add(self, token: pg_parser.Token, word: str) -> bool:
+        """Take a token; True when it ends the statement."""
+        if self.first is None:
+            self.first = token.start
+        if len(self.words) < _FIRST_WORDS:
+            self.words.append(word)
+        self.backslash = self.backslash or token.name == _BACKSLASH
+        self.std_stream = self.std_stream or word in _STD_STREAMS
+        return self.psql.ends_statement(token, word)
+
+    def lexed(self, text: str, start: int, end: int) -> LexedStatement:
+        first = self.first if self.first is not None else 0
+        return LexedStatement(text[first:end], start + first, tuple(self.words), self.backslash, self.std_stream)
+
+
+def _tokens(text: str, scs: bool) -> tuple[list[pg_parser.Token], tuple[str, int] | None]:
+    lexed = text if scs else _SCS_OFF_PAIRS.sub("__", text)
+    try:
+        return list(pg_parser.scan(lexed)), None
+    except pg_parser.ParseError as error:
+        message, index = error.args[0], int(error.args[1])
+        return [], (message.split(" at or near ")[0], index)
+
+
+def _word(text: str, token: pg_parser.Token) -> str:
+    value = text[token.start:token.end + 1]
+    if (token.kind != "NO_KEYWORD" or token.name == "IDENT") and not value.startswith('"'):
+        return value.lower()
+    return value
+
+
+class _PsqlState:
+    """psql's statement-end rules (psqlscan.l): parentheses and BEGIN … END of routine bodies."""
+
+    def __init__(self) -> None:
+        self.paren_depth = 0
+        self.begin_depth = 0
+        self.identifiers = ""
+        self.identifier_count = 0
+
+    def ends_statement(self, token: pg_parser.Token, word: str) -> bool:
+        if token.name == _OPEN_PAREN:
+            self.paren_depth += 1
+        elif token.name == _CLOSE_PAREN:
+            self.paren_depth = max(0, self.paren_depth - 1)
+        elif token.name == _SEMICOLON:
+            return self.paren_depth == 0 and self.begin_depth == 0
+        elif token.kind != "NO_KEYWORD" or token.name == "IDENT":
+            self._identifier(word)
+        return False
+
+    def _identifier(self, word: str) -> None:
+        if self.identifier_count < 4:
+            self.identifiers += _ROUTINE_WORDS.get(word, " ")
+        self.identifier_count += 1
+        ids = self.identifiers
+        in_routine = ids[:1] == "c" and (ids[1:2] in ("f", "p") or (ids[1:3] == "or" and ids[3:4] in ("f", "p")))
+        if not in_routine or self.paren_depth:
+            return
+        if word == "begin" or (word == "case" and self.begin_depth >= 1):  # CASE also ends with END
+            self.begin_depth += 1
+        elif word == "end" and self.begin_depth > 0:
+            self.begin_depth -= 1
+
+
+def _scs_change(words: tuple[str, ...], initial: bool) -> bool | None:
+    """The standard_conforming_strings value a SET / RESET statement leaves, or None if it sets nothing."""
+    if not words:
+        return None
+    rest = [word for word in words if word != ";"]
+    if rest[:1] == ["reset"]:
+        return initial if rest[1:2] in (["standard_conforming_strings"], ["all"]) else None
+    if rest[:1] != ["set"]:
+        return None
+    rest = rest[1:]
+    if rest[:1] in (["session"], ["local"]):
+        rest = rest[1:]
+    if rest[:1] != ["standard_conforming_strings"] or len(rest) < 3 or rest[1] not in ("to", "="):
+        return None
+    value = rest[2].lower()
+    if value == "default":
+        return initial
+    if value in _TRUE_WORDS:
+        return True
+    if value in _FALSE_WORDS:
+        return False
+    return None

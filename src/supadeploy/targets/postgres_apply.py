@@ -1,0 +1,220 @@
+"""Applying one migration over a psycopg connection: each statement sent once, failures located exactly.
+
+A transactional migration is one pipeline (one round trip): its BEGIN (the file's own when the file is
+wrapped in one), the limits, the history row, every statement as the file has it, the COMMIT and the session
+reset. The server answers each statement separately, so the failing one is the first without a result: no
+statement is ever executed a second time to find it. A ``-- supadeploy:no-transaction`` migration runs its
+statements one by one, then resets the session and writes its history row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
+
+from supadeploy.errors import SupadeployError
+from supadeploy.migrations.failure import LOCK_STATES, MigrationFailed, failure_at
+from supadeploy.migrations.history import HISTORY_SCHEMA, INSERT_HISTORY_ROW
+
+if TYPE_CHECKING:
+    from supadeploy.migrations.executable import ExecutableSql
+    from supadeploy.migrations.files import Migration
+    from supadeploy.migrations.lexer import LexedStatement
+    from supadeploy.targets.base import SessionLimits
+    from supadeploy.targets.postgres import PostgresTarget
+
+RESET_SESSION_STATEMENTS = ("SET SESSION AUTHORIZATION DEFAULT", "RESET ALL", "CLOSE ALL", "UNLISTEN *",
+                            "DISCARD PLANS", "DISCARD SEQUENCES", "DISCARD TEMP")
+RESET_SESSION = "; ".join(RESET_SESSION_STATEMENTS)
+LOCK_HOLDERS = """
+SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), a.usename, a.state, l.mode, l.relation::regclass::text
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid()
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.relation IN (SELECT to_regclass(name) FROM unnest(%s::text[]) AS name)
+ORDER BY a.backend_start LIMIT 3
+"""
+
+# psycopg logs "error ignored terminating <Pipeline>" when a pipeline ends after an error; the error itself is
+# what this module reports.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
+
+
+@dataclass(frozen=True)
+class _Step:
+    sql: str
+    params: tuple[Any, ...] | None = None
+    statement: int | None = None
+    """Index in ExecutableSql.statements; None for supadeploy's own steps."""
+    role: str = "statement"
+
+
+def apply_in_transaction(target: PostgresTarget, migration: Migration, executable: ExecutableSql,
+                         limits: SessionLimits, *, durable: bool) -> bool:
+    """Apply ``migration`` and its history row in one transaction; False if its version was already there."""
+    steps = _transaction_steps(migration, executable, limits, durable=durable)
+    connection = target.connection
+    cursors: list[psycopg.Cursor[tuple[Any, ...]]] = []
+    try:
+        with connection.pipeline():
+            for step in steps:
+                cursor = connection.cursor()
+                cursor.execute(step.sql, step.params)  # the file's text, as written
+                cursors.append(cursor)
+    except psycopg.Error as exc:
+        failed = next((index for index, cursor in enumerate(cursors) if cursor.pgresult is None),
+                      min(len(cursors), len(steps) - 1))  # or the step whose execute() raised
+        step = steps[failed]
+        _roll_back(target, exc, migration)
+        if step.role == "history" and _is_history_conflict(exc):
+            return False  # another deploy applied this version meanwhile
+        if step.role == "reset":  # committed; only the session reset failed
+            target.close()
+            return True
+        raise _failed(target, migration, executable, step, exc) from None
+    return True
+
+
+def apply_without_transaction(target: PostgresTarget, migration: Migration, executable: ExecutableSql,
+                              limits: SessionLimits, *, already_applied: bool) -> bool:
+    """Run the statements one by one (autocommit), then reset the session and write the history row."""
+    if already_applied:
+        return False
+    connection = target.connection
+    limits_sql = limits_statement(limits, local=False, durable=True)
+    connection.execute(limits_sql)
+    for index, statement in enumerate(executable.statements):
+        try:
+            connection.execute(statement.text)  # the file's text, as written
+            if index in executable.limits_reset_after:
+                connection.execute(limits_sql)
+        except psycopg.Error as exc:
+            if connection.closed or connection.broken:
+                raise target.lost_connection(exc, migration) from None
+            if connection.info.transaction_status != TransactionStatus.IDLE:
+                connection.execute("ROLLBACK")  # the file's own transaction, aborted by the error
+            connection.execute(RESET_SESSION)
+            raise MigrationFailed(failure_at(
+                migration, statement, index, exc, partially_applied=True, statements_applied=index,
+                blocked_by=_lock_holders(target, statement, exc))) from None
+    connection.execute(RESET_SESSION)  # e.g. a file that ends in SET ROLE: the history row is written as us
+    connection.execute(INSERT_HISTORY_ROW, (migration.version, migration.name, migration.statement_texts))
+    return True
+
+
+def limits_statement(limits: SessionLimits, *, local: bool, durable: bool) -> str:
+    is_local = "true" if local else "false"
+    values = (("lock_timeout", limits.lock_timeout), ("statement_timeout", limits.statement_timeout),
+              ("synchronous_commit", "on" if durable else "off"))
+    for _, value in values:
+        if not value.replace(".", "").isalnum():
+            raise ValueError(f"unexpected setting value {value!r}")
+    calls = ", ".join(f"set_config('{name}', '{value}', {is_local})" for name, value in values)
+    return f"SELECT {calls}"
+
+
+def _transaction_steps(migration: Migration, executable: ExecutableSql, limits: SessionLimits, *,
+                       durable: bool) -> list[_Step]:
+    limits_sql = limits_statement(limits, local=True, durable=durable)
+    begin = executable.begin.text if executable.begin else "BEGIN"
+    steps = [_Step(begin, role="begin"), _Step(limits_sql, role="limits"),
+             _Step(INSERT_HISTORY_ROW, (migration.version, migration.name, migration.statement_texts),
+                   role="history")]
+    for index, statement in enumerate(executable.statements):
+        steps.append(_Step(statement.text, statement=index))
+        if index in executable.limits_reset_after:
+            steps.append(_Step(limits_sql, role="limits"))
+    steps.append(_Step(executable.commit.text if executable.commit else "COMMIT", role="commit"))
+    steps.extend(_Step(reset, role="reset") for reset in RESET_SESSION_STATEMENTS)
+    return steps
+
+
+def _roll_back(target: PostgresTarget, exc: psycopg.Error, migration: Migration) -> None:
+    connection = target.open_connection
+    if connection is None or connection.closed or connection.broken:
+        raise target.lost_connection(exc, migration) from None
+    try:
+        if connection.info.transaction_status != TransactionStatus.IDLE:
+            connection.execute("ROLLBACK")
+        connection.execute(RESET_SESSION)
+    except psycopg.Error as again:
+        raise target.lost_connection(again, migration) from None
+
+
+def _failed(target: PostgresTarget, migration: Migration, executable: ExecutableSql, step: _Step,
+            exc: psycopg.Error) -> SupadeployError:
+    statement = _statement_of(executable, step)
+    if step.role in ("limits", "history"):
+        action = "write its history row" if step.role == "history" else "set the limits"
+        return SupadeployError(
+            f"{migration.file_name}: supadeploy could not {action} on {target.description}: "
+            f"{exc.diag.message_primary or exc} [SQLSTATE {exc.diag.sqlstate}]",
+            fix="nothing of it was applied; check the role's privileges on the supabase_migrations schema")
+    index = step.statement if step.statement is not None else max(len(executable.statements) - 1, 0)
+    return MigrationFailed(failure_at(migration, statement, index, exc,
+                                      blocked_by=_lock_holders(target, statement, exc)))
+
+
+def _statement_of(executable: ExecutableSql, step: _Step) -> LexedStatement | None:
+    if step.statement is not None:
+        return executable.statements[step.statement]
+    if step.role == "begin":
+        return executable.begin
+    if step.role == "commit":
+        return executable.commit or (executable.statements[-1] if executable.statements else None)
+    return None
+
+
+def _lock_holders(target: PostgresTarget, statement: LexedStatement | None, exc: psycopg.Error) -> str | None:
+    """Who held a lock on the tables of ``statement``, after a lock or statement timeout."""
+    if exc.diag.sqlstate not in LOCK_STATES or statement is None:
+        return None
+    relations = relations_named(statement.text)
+    if not relations:
+        return None
+    try:
+        rows = target.query(LOCK_HOLDERS, (relations,))
+    except (psycopg.Error, SupadeployError):
+        return None
+    if not rows:
+        return "the session that held the lock has finished"
+    return "; ".join(f"pid {pid} ('{application}', user {user}, {state}) holding {mode} on {relation}"
+                     for pid, application, user, state, mode, relation in rows)
+
+
+def relations_named(sql: str) -> list[str]:
+    """schema.table names a statement refers to (pglast's parse tree), or [] if it does not parse."""
+    from pglast import parser as pg_parser
+
+    try:
+        tree = json.loads(pg_parser.parse_sql_json(sql))
+    except (pg_parser.ParseError, ValueError):
+        return []
+    names: list[str] = []
+    _collect_range_vars(tree, names)
+    return list(dict.fromkeys(names))
+
+
+def _collect_range_vars(node: Any, names: list[str]) -> None:
+    if isinstance(node, dict):
+        range_var = node.get("RangeVar")
+        if isinstance(range_var, dict) and "relname" in range_var:
+            schema = range_var.get("schemaname")
+            names.append(f'"{schema}"."{range_var["relname"]}"' if schema else f'"{range_var["relname"]}"')
+        for value in node.values():
+            _collect_range_vars(value, names)
+    elif isinstance(node, list):
+        for item in node:
+            _collect_range_vars(item, names)
+
+
+def _is_history_conflict(exc: psycopg.Error) -> bool:
+    return (isinstance(exc, pg_errors.UniqueViolation)
+            and exc.diag.constraint_name == "schema_migrations_pkey"
+            and exc.diag.schema_name == HISTORY_SCHEMA)
