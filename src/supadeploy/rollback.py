@@ -16,17 +16,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 from pglast import parse_sql
 from pglast.parser import ParseError
 
 from supadeploy.errors import PlanError, SupadeployError
-from supadeploy.migrations.failure import MigrationFailed, failure_from_error
+from supadeploy.migrations.failure import MigrationFailed, failure_at
 from supadeploy.migrations.files import DOWN_FILE_SUFFIX, Migration, read_text
 from supadeploy.migrations.header import HEADER_FIELDS, leading_comment_lines
 from supadeploy.migrations.history import HISTORY_TABLE, HistoryRow
 from supadeploy.targets.base import SessionLimits
+
+if TYPE_CHECKING:
+    from supadeploy.migrations.executable import ExecutableSql
 
 DOWN_FOLDER = "down"
 _FIELD_LINE = re.compile(r"^--\s*([A-Za-z][A-Za-z ]*?)\s*:")
@@ -142,6 +146,7 @@ def plan_rollback(local: list[Migration], history: list[HistoryRow], to_version:
             raise PlanError(f"{migration.file_name} has no down SQL; nothing was rolled back",
                             where=str(migration.path),
                             fix=f"write {candidates} (or down/{candidates}), or SQL under its -- Rollback: header")
+        check_down(down)
         steps.append(RollbackStep(migration=migration, down=down))
     return RollbackPlan(to_version=to_version, steps=steps)
 
@@ -167,14 +172,27 @@ class RollbackResult:
     rolled_back: list[RolledBack]
 
 
+def check_down(down: DownSql, *, standard_conforming_strings: bool = True) -> None:
+    """Lex and check the down SQL as the server will run it (MigrationFileError at file:line), before any runs."""
+    _executable(down, standard_conforming_strings)
+
+
 def run_down(connection: psycopg.Connection[tuple[object, ...]], down: DownSql) -> None:
-    """Run a migration's down SQL on ``connection`` (inside the caller's transaction); MigrationFailed on error,
-    located in the file that holds the down SQL."""
-    for index, statement in enumerate(down.migration.statements):
+    """Run a migration's down SQL on ``connection`` (inside the caller's transaction), each statement once and
+    exactly as written; MigrationFailed on error, located in the file that holds the down SQL."""
+    executable = _executable(down, connection.info.parameter_status("standard_conforming_strings") != "off")
+    for index, statement in enumerate(executable.statements):
         try:
-            connection.execute(statement.text)
+            connection.execute(statement.text)  # the file's text, as written
         except psycopg.Error as error:
-            raise MigrationFailed(failure_from_error(down.migration, index, error)) from None
+            raise MigrationFailed(failure_at(down.migration, statement, index, error)) from None
+
+
+def _executable(down: DownSql, standard_conforming_strings: bool) -> ExecutableSql:
+    from supadeploy.migrations.executable import prepare_sql
+
+    return prepare_sql(down.migration.sql, down.path, transactional=True, what="down file",
+                       standard_conforming_strings=standard_conforming_strings)
 
 
 def apply_rollback(connection: psycopg.Connection[tuple[object, ...]], plan: RollbackPlan,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from supadeploy.config import ProjectConfig
+from supadeploy.lint.executable_hits import executable_hits
 from supadeploy.lint.parse import ParsedFile, ParsedStatement, parse_file
 from supadeploy.lint.rules import (
     ERROR,
@@ -120,6 +121,7 @@ class _FileLinter:
                 hits.extend(rule(statement, state))
             hits.extend(self._table_without_rls(statement, rls_enabled_in))
             observe(statement, state)
+        hits.extend(executable_hits(self.migration))
         hits.extend(self._missing_header_fields())
         hits.extend(Hit("SD503", invalid.offset, invalid.message) for invalid in self.suppressions.invalid)
         return [self._finding(hit) for hit in hits]

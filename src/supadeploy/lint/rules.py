@@ -118,6 +118,14 @@ _RULE_LIST = (
          "supabase db push applies a NNN_name.down.sql file in supabase/migrations/ as a migration of its own",
          "move it to supabase/migrations/down/ (the Supabase CLI ignores sub-folders), or use the -- Rollback: "
          "header"),
+    Rule("SD505", "not-executable-as-written", ERROR, "hygiene",
+         "the file cannot run as one all-or-nothing migration (transaction control, COPY FROM STDIN, a psql "
+         "meta-command, or text the PostgreSQL lexer rejects); push refuses it before anything is applied",
+         "split the file, or mark it -- supadeploy:no-transaction; see the message"),
+    Rule("SD506", "supabase-cli-splits-differently", WARNING, "hygiene",
+         "the Supabase CLI's splitter ends a statement here, inside what PostgreSQL reads as one string, comment "
+         "or routine body: `supabase db push` would send altered SQL (supadeploy runs the file as psql does)",
+         "use a plain '' string (doubled quotes) or a $$ dollar quote with an ASCII tag"),
 )
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in _RULE_LIST}

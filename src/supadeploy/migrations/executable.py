@@ -18,18 +18,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from supadeploy.errors import MigrationFileError
 from supadeploy.migrations.lexer import LexedStatement, LexerError, lex_statements
 from supadeploy.migrations.splitter import line_and_column
 
-__all__ = ["ExecutableSql", "prepare_sql"]
+if TYPE_CHECKING:
+    from supadeploy.migrations.files import Migration
+
+__all__ = ["ExecutableSql", "NotExecutable", "cli_split_disagreement", "prepare_sql"]
 
 _SPLIT_REMEDY = ("split the file so that each migration is one transaction (supadeploy runs every file in one, "
                  "together with its history row), or put `-- supadeploy:no-transaction` at its top to run its "
                  "statements one by one, as written")
 _LIMIT_SETTINGS = ("lock_timeout", "statement_timeout")
 _NO_CLOSE_REMEDY = "close it with COMMIT; before the end of the file"
+
+
+class NotExecutable(MigrationFileError):
+    """The file cannot be run as written; ``offset`` is where, in its text."""
+
+    def __init__(self, what: str, *, path: Path, source: str, offset: int, fix: str) -> None:
+        self.offset = offset
+        super().__init__(what, where=_where(path, source, offset), fix=fix)
 
 
 @dataclass(frozen=True)
@@ -52,8 +64,8 @@ def prepare_sql(source: str, path: Path, *, transactional: bool, standard_confor
     try:
         statements = lex_statements(source, standard_conforming_strings=standard_conforming_strings)
     except LexerError as error:
-        raise MigrationFileError(f"the PostgreSQL lexer rejects this {what}: {error.message}",
-                                 where=_where(path, source, error.offset),
+        raise NotExecutable(f"the PostgreSQL lexer rejects this {what}: {error.message}",
+                                 path=path, source=source, offset=error.offset,
                                  fix="fix the SQL at that position") from None
     for statement in statements:
         _refuse_psql_only(statement, path, source)
@@ -79,11 +91,11 @@ def _transactional(statements: list[LexedStatement], kinds: list[str | None], pa
             _track_savepoint(statement, kind, savepoints, path, source, inside="the migration's transaction")
             continue
         keyword = " ".join(statement.words[:3]).rstrip(" ;").upper()
-        raise MigrationFileError(
+        raise NotExecutable(
             f"transaction control inside a {what}: `{keyword}` would end or change the transaction supadeploy "
             f"runs {path.name} in, so the file and its history row would no longer apply all together or not "
             "at all",
-            where=_where(path, source, statement.offset),
+            path=path, source=source, offset=statement.offset,
             fix=f"nothing was applied; {_SPLIT_REMEDY}. A file wholly wrapped in BEGIN; … COMMIT; is accepted",
         )
     return ExecutableSql(tuple(body), begin=begin, commit=commit, limits_reset_after=_limit_resets(body))
@@ -95,28 +107,31 @@ def _check_own_transactions(statements: list[LexedStatement], kinds: list[str | 
     opened: LexedStatement | None = None
     savepoints: list[str] = []
     for statement, kind in zip(statements, kinds, strict=True):
-        where = _where(path, source, statement.offset)
+        where: dict[str, Any] = {"path": path, "source": source, "offset": statement.offset}
         if kind in ("prepare", "prepared"):
-            raise MigrationFileError(
-                "two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) in a migration: a prepared "
-                "transaction outlives the deploy and holds its locks until someone resolves it", where=where,
+            raise NotExecutable(
+                "transaction control: two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) in a "
+                "migration: a prepared "
+                "transaction outlives the deploy and holds its locks until someone resolves it", **where,
                 fix="nothing was applied; remove it: supadeploy commits each migration itself")
         if kind == "begin":
             if opened is not None:
-                raise MigrationFileError("BEGIN inside a transaction that is already open", where=where,
+                raise NotExecutable("transaction control: BEGIN inside a transaction that is already open",
+                                         **where,
                                          fix="nothing was applied; close the first transaction with COMMIT; first")
             opened = statement
         elif kind in ("commit", "rollback"):
             opened, savepoints = None, []
         elif kind in ("savepoint", "release", "rollback_to"):
             if opened is None:
-                raise MigrationFileError("savepoint outside a transaction", where=where,
+                raise NotExecutable("transaction control: savepoint outside a transaction", **where,
                                          fix="nothing was applied; use savepoints between BEGIN; and COMMIT;")
             _track_savepoint(statement, kind, savepoints, path, source, inside="this transaction")
     if opened is not None:
-        raise MigrationFileError(
-            "this no-transaction migration opens a transaction it never closes: the history row would be "
-            "written inside it", where=_where(path, source, opened.offset),
+        raise NotExecutable(
+            "transaction control: this no-transaction migration opens a transaction it never closes, so its "
+            "history row would be "
+            "written inside it", path=path, source=source, offset=opened.offset,
             fix=f"nothing was applied; {_NO_CLOSE_REMEDY}")
 
 
@@ -128,10 +143,10 @@ def _track_savepoint(statement: LexedStatement, kind: str, savepoints: list[str]
         return
     if name not in savepoints:
         verb = "RELEASE" if kind == "release" else "ROLLBACK TO"
-        raise MigrationFileError(
-            f"{verb} SAVEPOINT {name}: no savepoint {name} was set in {inside}",
-            where=_where(path, source, statement.offset),
-            fix=f"nothing was applied; add SAVEPOINT {name}; before it, or remove it")
+        raise NotExecutable(
+            f"transaction control: {verb} SAVEPOINT {name}, but no savepoint {name} was set in {inside}",
+            path=path, source=source, offset=statement.offset,
+            fix=f"nothing was applied; add SAVEPOINT {name}; before it, or remove it ({_SPLIT_REMEDY})")
     index = len(savepoints) - 1 - savepoints[::-1].index(name)
     del savepoints[index + (1 if kind == "rollback_to" else 0):]
 
@@ -168,15 +183,15 @@ def _transaction_kind(words: tuple[str, ...]) -> str | None:
 
 
 def _refuse_psql_only(statement: LexedStatement, path: Path, source: str) -> None:
-    where = _where(path, source, statement.offset)
+    where: dict[str, Any] = {"path": path, "source": source, "offset": statement.offset}
     if statement.has_backslash_command:
-        raise MigrationFileError(
+        raise NotExecutable(
             "psql meta-command (a backslash command such as \\set or \\i): supadeploy sends SQL to the server, "
-            "it is not psql", where=where, fix="nothing was applied; replace it with SQL")
+            "it is not psql", **where, fix="nothing was applied; replace it with SQL")
     if statement.words[:1] == ("copy",) and statement.names_std_stream:
-        raise MigrationFileError(
+        raise NotExecutable(
             "COPY … FROM STDIN / TO STDOUT: psql streams the data lines that follow it; a migration is sent as "
-            "SQL only, so there is no data to read", where=where,
+            "SQL only, so there is no data to read", **where,
             fix="nothing was applied; load the rows with INSERT … VALUES, or COPY from a file the server can read")
 
 
@@ -197,3 +212,22 @@ def _changes_limits(words: tuple[str, ...]) -> bool:
 def _where(path: Path, source: str, offset: int) -> str:
     line, column = line_and_column(source, offset)
     return f"{path}:{line}:{column}"
+
+
+def cli_split_disagreement(migration: Migration) -> int | None:
+    """Where the Supabase CLI's split ends a statement that PostgreSQL's lexer does not end (an offset in
+    the file), or None when both agree on every statement (the CLI also runs comment-only statements)."""
+    lexed = migration.executable().statements
+    real_ends = {_code_end(statement) for statement in lexed}
+    begin, commit = migration.executable().begin, migration.executable().commit
+    real_ends.update(_code_end(statement) for statement in (begin, commit) if statement is not None)
+    for statement in migration.statements:
+        end = statement.offset + len(statement.text)
+        if end not in real_ends and lex_statements(statement.text):
+            return end
+    return None
+
+
+def _code_end(statement: LexedStatement) -> int:
+    text = statement.text[:-1] if statement.text.endswith(";") else statement.text
+    return statement.offset + len(text.rstrip())

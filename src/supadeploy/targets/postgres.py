@@ -195,9 +195,9 @@ class PostgresTarget:
 
     def standard_conforming_strings(self) -> bool:
         """The server's setting, which decides how backslashes in '...' strings are lexed."""
-        if self._standard_conforming_strings is None:
-            (value,) = self.query("SELECT current_setting('standard_conforming_strings')")[0]
-            self._standard_conforming_strings = str(value) == "on"
+        if self._standard_conforming_strings is None:  # the server reports it on connecting (ParameterStatus)
+            reported = self.connection.info.parameter_status("standard_conforming_strings")
+            self._standard_conforming_strings = reported != "off"
         return self._standard_conforming_strings
 
     @property

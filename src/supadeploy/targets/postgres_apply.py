@@ -203,8 +203,8 @@ def relations_named(sql: str) -> list[str]:
 
 def _collect_range_vars(node: Any, names: list[str]) -> None:
     if isinstance(node, dict):
-        range_var = node.get("RangeVar")
-        if isinstance(range_var, dict) and "relname" in range_var:
+        range_var = node.get("RangeVar", node)  # typed fields hold a RangeVar without its wrapper
+        if isinstance(range_var, dict) and isinstance(range_var.get("relname"), str):
             schema = range_var.get("schemaname")
             names.append(f'"{schema}"."{range_var["relname"]}"' if schema else f'"{range_var["relname"]}"')
         for value in node.values():
