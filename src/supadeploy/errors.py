@@ -42,3 +42,10 @@ class ConnectionFailed(SupadeployError):
 
 class LockTimeout(SupadeployError):
     """Another deploy held the lock for longer than the configured wait."""
+
+
+class Interrupted(SupadeployError):
+    """Ctrl-C or SIGTERM (a cancelled CI job): says exactly what is applied and what was rolled back."""
+
+    def __init__(self, what: str, *, fix: str | None = None) -> None:
+        super().__init__(what, fix=fix, exit_code=130)

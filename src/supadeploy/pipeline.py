@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from supadeploy.deploylog import DeploymentContext, finish_deployment, mark_interrupted_runs, start_deployment
-from supadeploy.errors import SupadeployError
+from supadeploy.errors import Interrupted, SupadeployError
 from supadeploy.migrations.failure import MigrationFailed
 from supadeploy.migrations.files import Discovery, Migration
 from supadeploy.migrations.history import HistoryRow
@@ -48,7 +48,10 @@ def push(target: Target, discovery: Discovery, options: PushOptions,
     listener = listener or PushListener()
     if options.dry_run:
         return PushResult(plan=plan_push(target, discovery, options), dry_run=True)
-    target.acquire_deploy_lock(options.deploy_lock_wait_seconds)
+    try:
+        target.acquire_deploy_lock(options.deploy_lock_wait_seconds)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted while waiting for the deploy lock: nothing was applied") from None
     try:
         target.ensure_history_table()
         try:
@@ -68,7 +71,8 @@ def push(target: Target, discovery: Discovery, options: PushOptions,
         except BaseException as error:
             if deployment_id is not None:
                 applied = [a.version for a in result.applied]
-                _finish_quietly(target, deployment_id, "failed", applied, str(error) or type(error).__name__)
+                status = "interrupted" if isinstance(error, Interrupted) else "failed"
+                _finish_quietly(target, deployment_id, status, applied, str(error) or type(error).__name__)
             raise
         if deployment_id is not None:
             finish_deployment(target, deployment_id, status="succeeded" if result.ok else "failed",
@@ -103,12 +107,44 @@ def _apply_pending(target: Target, pending: list[Migration], options: PushOption
             listener.failed(migration)
             result.failed = failure.failure
             return
+        except KeyboardInterrupt as interrupt:
+            listener.failed(migration)
+            raise _interrupted(target, migration, result, interrupt) from None
         seconds = time.perf_counter() - started
         listener.finished(migration, seconds, applied)
         if applied:
             result.applied.append(AppliedMigration(migration.version, migration.name, str(migration.path), seconds))
         else:
             result.skipped.append(migration)
+
+
+def _interrupted(target: Target, migration: Migration, result: PushResult,
+                 interrupt: KeyboardInterrupt) -> Interrupted:
+    """What an interruption while applying ``migration`` left: read back from the history, never assumed."""
+    before = ", ".join(f"{a.version}_{a.name}" for a in result.applied)
+    earlier = f"; applied before it in this run, and kept: {before}" if before else ""
+    target.close()  # the server rolls back what the session had not committed
+    try:
+        committed: bool | None = migration.version in {row.version for row in target.read_history()}
+    except (SupadeployError, OSError):
+        committed = None
+    if committed:
+        result.applied.append(AppliedMigration(migration.version, migration.name, str(migration.path), 0.0))
+        return Interrupted(f"interrupted after {migration.file_name} was committed: it is applied{earlier}",
+                           fix="rerun the push to apply the rest")
+    if committed is None:
+        return Interrupted(f"interrupted while applying {migration.file_name}, and the history could not be read "
+                           f"back{earlier}", fix="run `supadeploy migration list` to see what is applied")
+    if not migration.transactional:
+        completed, total = getattr(interrupt, "completed", None), getattr(interrupt, "total", None)
+        ran = (f"{completed} of its {total} statements had completed and stay applied (statement {completed + 1} "
+               "was cancelled)" if completed is not None else "the statements of it that ran stay applied")
+        return Interrupted(
+            f"interrupted while applying {migration.file_name}, which runs outside a transaction "
+            f"(supadeploy:no-transaction): {ran}; its history row was not written{earlier}",
+            fix="rerun the push: it runs the file again, so its statements must be idempotent")
+    return Interrupted(f"interrupted while applying {migration.file_name}: it was rolled back, nothing of it is "
+                       f"applied{earlier}", fix="rerun the push to continue")
 
 
 def _history_for_plan(target: Target) -> list[HistoryRow]:

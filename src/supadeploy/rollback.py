@@ -22,7 +22,7 @@ import psycopg
 from pglast import parse_sql
 from pglast.parser import ParseError
 
-from supadeploy.errors import PlanError, SupadeployError
+from supadeploy.errors import Interrupted, PlanError, SupadeployError
 from supadeploy.migrations.failure import MigrationFailed, failure_at
 from supadeploy.migrations.files import DOWN_FILE_SUFFIX, Migration, read_text
 from supadeploy.migrations.header import HEADER_FIELDS, leading_comment_lines
@@ -205,6 +205,12 @@ def apply_rollback(connection: psycopg.Connection[tuple[object, ...]], plan: Rol
     for step in plan.steps:
         try:
             _undo(connection, step, limits)
+        except KeyboardInterrupt:
+            done = ", ".join(f"{r.version}_{r.name}" for r in result.rolled_back) or "none"
+            raise Interrupted(
+                f"interrupted while rolling back {step.migration.version}_{step.migration.name}: its down SQL was "
+                f"rolled back with it, so it is still applied (rolled back before it: {done})",
+                fix="rerun the rollback to continue") from None
         except MigrationFailed as failed:
             failure = failed.failure
             done = ", ".join(f"{r.version}_{r.name}" for r in result.rolled_back) or "none"

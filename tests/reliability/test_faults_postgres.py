@@ -129,7 +129,7 @@ def test_commit_never_reaches_the_server(project_dir: Path, db_url: str, proxy: 
     tally = Tally()
     for index, version in enumerate(versions):
         reset_database(db_url)
-        proxy.drop("up", before=b"COMMIT;", armed_by=marker(version))
+        proxy.drop("up", before=b"COMMIT\x00", armed_by=marker(version))  # its Parse message
         outcome = push(project_dir, proxy.url(db_url))
         assert proxy.pending_faults() == 0
         tally.faults += 1

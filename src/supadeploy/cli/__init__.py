@@ -181,5 +181,10 @@ def __getattr__(name: str) -> typer.Typer:
 
 
 def main() -> None:
+    import signal
+
+    # A cancelled CI job sends SIGTERM (then SIGKILL): handle it as Ctrl-C, so the migration in flight is
+    # cancelled and rolled back by the server, and the deploy log says what was applied.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     arguments = sys.argv[1:]
     build_app(arguments[0] if arguments and arguments[0] in COMMANDS else None)()

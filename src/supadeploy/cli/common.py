@@ -82,7 +82,8 @@ def user_errors(json_output: bool, secrets: Callable[[], tuple[str, ...]] = lamb
         echo_err(f"error: {message}")
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
-        echo_err("interrupted: the migration in progress was rolled back; rerun to continue")
+        echo_err("interrupted: migrations applied before this point stay applied; see `supadeploy migration list`, "
+                 "then rerun to continue")
         raise typer.Exit(130) from None
 
 

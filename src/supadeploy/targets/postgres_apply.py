@@ -46,6 +46,15 @@ ORDER BY a.backend_start LIMIT 3
 logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 
+class StatementsInterrupted(KeyboardInterrupt):
+    """Ctrl-C / SIGTERM during a no-transaction migration: how many of its statements had completed."""
+
+    def __init__(self, completed: int, total: int) -> None:
+        super().__init__(completed, total)
+        self.completed = completed
+        self.total = total
+
+
 @dataclass(frozen=True)
 class _Step:
     sql: str
@@ -94,6 +103,8 @@ def apply_without_transaction(target: PostgresTarget, migration: Migration, exec
             connection.execute(statement.text)  # the file's text, as written
             if index in executable.limits_reset_after:
                 connection.execute(limits_sql)
+        except KeyboardInterrupt:
+            raise StatementsInterrupted(index, len(executable.statements)) from None
         except psycopg.Error as exc:
             if connection.closed or connection.broken:
                 raise target.lost_connection(exc, migration) from None
