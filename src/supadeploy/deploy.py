@@ -168,18 +168,19 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
 
 
 def _run_after_apply(outcome: DeployOutcome, target: Target, discovery: Discovery, after_apply: AfterApply) -> None:
-    """Verification, then the type files; a failure of either is recorded next to what was applied."""
-    step = "verification"
-    try:
-        if after_apply.verify is not None:
+    """Verification, then the type files: a step that fails is recorded next to what was applied."""
+    if after_apply.verify is not None:
+        try:
             outcome.verify, outcome.verify_failing = run_verification(target, discovery, after_apply.verify)
-        step = "type generation"
-        if after_apply.type_outputs:
-            from supadeploy.typegen.outputs import regenerate_outputs
+        except SupadeployError as error:
+            outcome.failed_after_apply("verification", error)
+    if after_apply.type_outputs:
+        from supadeploy.typegen.outputs import regenerate_outputs
 
+        try:
             outcome.types = regenerate_outputs(target, list(after_apply.type_outputs))
-    except SupadeployError as error:
-        outcome.failed_after_apply(step, error)
+        except SupadeployError as error:
+            outcome.failed_after_apply("type generation", error)
 
 
 def _take_backup(environment: EnvironmentConfig, hooks: DeployHooks) -> Backup:

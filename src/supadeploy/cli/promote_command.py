@@ -57,7 +57,8 @@ triggers, enums. A difference (a hand-made change on either side) is reported as
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 promoted and both schemas identical; 1 failure (diverged histories or files that differ from "
-    "what SOURCE ran: nothing applied; a failed migration); 2 wrong usage; 3 applied, but RLS verification "
+    "what SOURCE ran: nothing applied; a failed migration; a step after the apply that failed, the migrations "
+    "staying applied); 2 wrong usage; 3 applied, but RLS verification "
     "failed; 4 promoted, but the schemas differ (drift); 130 interrupted."
 )
 

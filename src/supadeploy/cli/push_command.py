@@ -49,7 +49,9 @@ is reported as file:line:column; the ones before it stay applied and a rerun con
 
 Protected environments show the plan and ask for confirmation (--yes in CI), refuse lint errors and
 destructive statements (--allow-destructive), and take a backup first (--no-backup to skip).
-After the push: `supadeploy verify` (--no-verify) and the configured type files (--no-types).
+After the push: `supadeploy verify` (--no-verify) and the configured type files (--no-types). The flags and the
+[push], [verify] and [types] settings they use are checked before anything connects; a step that fails after
+the apply says which migrations were applied (they stay applied).
 """
 
 

@@ -59,13 +59,15 @@ def deploy_document(outcome: DeployOutcome, *, target: str, environment: str | N
 def after_apply_failure_text(outcome: DeployOutcome, secrets: tuple[str, ...] = ()) -> str:
     """What was applied, then each step after the apply that failed, and that a rerun applies nothing again."""
     applied = outcome.applied_names
-    lines = [f"{len(applied)} migration(s) were applied and are recorded in the history ({', '.join(applied)}); "
-             + "; ".join(f"then {failure.step} failed: {redact_text(failure.error.render(), secrets)}"
-                         for failure in outcome.after_apply_failures)]
+    failures = [f"then {failure.step} failed: {redact_text(failure.error.render(), secrets)}"
+                for failure in outcome.after_apply_failures]
     reruns = [RERUN_STEP[f.step] for f in outcome.after_apply_failures if f.step in RERUN_STEP]
-    lines.append("  they stay applied: a new push will not apply them again"
-                 + (f"; {' and '.join(reruns)} with the same --env/--db-url reruns what failed" if reruns else ""))
-    return "\n".join(lines)
+    return "\n".join([
+        f"{len(applied)} migration(s) were applied and are recorded in the history ({', '.join(applied)}); "
+        + "\nand ".join(failures),
+        "  they stay applied: a new push will not apply them again"
+        + (f"; {' and '.join(reruns)} with the same --env/--db-url reruns what failed" if reruns else ""),
+    ])
 
 
 def after_apply_document(outcome: DeployOutcome, secrets: tuple[str, ...] = ()) -> dict[str, Any] | None:
