@@ -79,6 +79,22 @@ def test_accept_entry_without_code_names_its_line_not_code_none(project_dir: Pat
     assert "None" not in push(project_dir, "--db-url", CLOSED_PORT_URL).output
 
 
+@pytest.mark.parametrize(("entry", "line", "message"), [
+    ('code = "rls_no_policy"\nobject = "public.notes"\n', 3, "[[verify.accept]] for 'rls_no_policy' on public.notes "
+                                                            "needs a reason"),
+    ('code = "no_such_code"\nobject = "public.notes"\nreason = "x"\n', 3,
+     "[[verify.accept]] code 'no_such_code' is not a verify finding code"),
+    ('code = "rls_no_policy"\nobject = "public.notes"\nreason = "x"\npolicy = 5\n', 6,
+     "'policy' in [[verify.accept]] must be a policy name"),
+    ('code = "rls_no_policy"\nobject = "public.notes"\nreason = "x"\nseverity = "low"\n', 6,
+     "unknown key 'severity' in [[verify.accept]]"),
+])
+def test_a_bad_accept_entry_is_checked_first(project_dir: Path, db_url: str, entry: str, line: int,
+                                             message: str) -> None:
+    config = configure(project_dir, "[verify]\n[[verify.accept]]\n" + entry)
+    assert_refused_before_connecting(project_dir, db_url, exit_code=1, where=f"{config}:{line}", message=message)
+
+
 def test_manifest_that_is_not_a_path_is_checked_first(project_dir: Path, db_url: str) -> None:
     config = configure(project_dir, '[verify]\nmanifest = 5\n')
     assert_refused_before_connecting(project_dir, db_url, exit_code=1, where=f"{config}:2",
