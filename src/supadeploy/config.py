@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,8 @@ EXAMPLE_STRING = '"..."'
 # Sections validated by the capability that owns them.
 CAPABILITY_SECTIONS = ("api", "verify", "types", "lint")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h)?\s*$")
+# INT_MAX milliseconds: the most lock_timeout and statement_timeout accept (the deploy lock wait is a lock_timeout).
+POSTGRES_MAX_TIMEOUT_MS = 2_147_483_647
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,15 @@ class ProjectConfig:
     def section(self, name: str) -> dict[str, Any]:
         return self.extra_sections.get(name, {})
 
-    def section_error(self, message: str, *, key: str, fix: str) -> ConfigError:
-        where = _line_of(self.config_path, key) if self.config_path else CONFIG_FILE_NAME
+    def section_error(self, message: str, *, key: str, fix: str, occurrence: int = 0) -> ConfigError:
+        """A ConfigError at the line of ``key`` (its ``occurrence``-th appearance, from 0: e.g. the third
+        ``[[verify.accept]]`` is key="accept", occurrence=2)."""
+        where = _line_of(self.config_path, key, occurrence) if self.config_path else CONFIG_FILE_NAME
+        return ConfigError(message, where=where, fix=fix)
+
+    def value_error(self, message: str, *, value: str, fix: str) -> ConfigError:
+        """A ConfigError at the first line holding ``value`` (e.g. one of several configured paths)."""
+        where = _line_of_value(self.config_path, value) if self.config_path else CONFIG_FILE_NAME
         return ConfigError(message, where=where, fix=fix)
 
     @property
@@ -115,10 +124,24 @@ def parse_duration_seconds(value: str, *, where: str) -> float:
     return number * factor
 
 
-def postgres_duration(value: str, *, where: str) -> str:
-    """A duration as Postgres settings accept it ('10s', '500ms', '0')."""
-    seconds = parse_duration_seconds(value, where=where)
-    return f"{round(seconds * 1000)}ms" if seconds else "0"
+def postgres_duration(value: str, *, where: str, key: str = "timeout") -> str:
+    """A duration as Postgres settings accept it ('10s', '500ms', '0'); ConfigError for one Postgres would refuse,
+    or read as 'no limit' when it is not 0."""
+    milliseconds = postgres_milliseconds(value, where=where, key=key)
+    if milliseconds == 0 and parse_duration_seconds(value, where=where):
+        raise ConfigError(f"{key} = '{value}' is less than a millisecond, which Postgres reads as no limit",
+                          where=where, fix=f"write {key} = \"1ms\" or more (\"0\" for no limit)")
+    return f"{milliseconds}ms" if milliseconds else "0"
+
+
+def postgres_milliseconds(value: str, *, where: str, key: str = "timeout") -> int:
+    """A duration in whole milliseconds, refused above what Postgres's timeouts accept."""
+    milliseconds = round(parse_duration_seconds(value, where=where) * 1000)
+    if milliseconds > POSTGRES_MAX_TIMEOUT_MS:
+        raise ConfigError(f"{key} = '{value}' is more than Postgres allows "
+                          f"({POSTGRES_MAX_TIMEOUT_MS}ms, about 24 days)", where=where,
+                          fix=f"write a shorter {key}, e.g. \"10min\"")
+    return milliseconds
 
 
 def load_project(workdir: Path) -> ProjectConfig:
@@ -154,14 +177,27 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return document
 
 
-def _line_of(path: Path, key: str) -> str:
-    """Best-effort file:line for a key, for error messages."""
+def _line_of(path: Path, key: str, occurrence: int = 0) -> str:
+    """Best-effort file:line for a key (a ``key =`` line, or a ``[...key]`` / ``[[...key]]`` header), for error
+    messages; ``occurrence`` counts earlier appearances to skip."""
+    def names_key(stripped: str) -> bool:
+        return stripped.startswith((f"{key} ", f"{key}=")) or stripped.endswith((f".{key}]", f".{key}]]")) \
+            or stripped in (f"[{key}]", f"[[{key}]]")
+
+    return _first_line(path, names_key, occurrence)
+
+
+def _line_of_value(path: Path, value: str) -> str:
+    return _first_line(path, lambda stripped: value in stripped)
+
+
+def _first_line(path: Path, matches: Callable[[str], bool], skip: int = 0) -> str:
     try:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            stripped = line.strip()
-            if stripped.startswith(f"{key} ") or stripped.startswith(f"{key}=") or stripped.endswith(f".{key}]") \
-                    or stripped == f"[{key}]":
-                return f"{path}:{number}"
+            if matches(line.strip()):
+                if not skip:
+                    return f"{path}:{number}"
+                skip -= 1
     except OSError:
         pass
     return str(path)
@@ -210,16 +246,17 @@ def _project_from_document(workdir: Path, path: Path, document: dict[str, Any]) 
     environments = {
         name: _environment(path, name, table) for name, table in environments_table.items()
     }
+    deploy_lock_wait = push_table.get("deploy_lock_wait", "300s")
     push = PushSettings(
         lock_timeout=push_table.get("lock_timeout", PushSettings.lock_timeout),
         statement_timeout=push_table.get("statement_timeout", PushSettings.statement_timeout),
-        deploy_lock_wait_seconds=parse_duration_seconds(
-            push_table.get("deploy_lock_wait", "300s"), where=_line_of(path, "deploy_lock_wait")),
+        deploy_lock_wait_seconds=postgres_milliseconds(
+            deploy_lock_wait, where=_line_of(path, "deploy_lock_wait"), key="deploy_lock_wait") / 1000,
         backup_dir=push_table.get("backup_dir", PushSettings.backup_dir),
         require_clean_git=push_table.get("require_clean_git", PushSettings.require_clean_git),
     )
     for key in ("lock_timeout", "statement_timeout"):
-        postgres_duration(getattr(push, key), where=_line_of(path, key))
+        postgres_duration(getattr(push, key), where=_line_of(path, key), key=key)
     default_environment = project.get("default_environment", DEFAULT_ENVIRONMENT)
     extra_sections = {
         name: _check_table(path, name, document[name], _ANY_KEYS) for name in CAPABILITY_SECTIONS if name in document

@@ -8,7 +8,7 @@ git tree when configured) and the backup.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,11 +23,20 @@ if TYPE_CHECKING:
     from supadeploy.migrations.plan import Plan
     from supadeploy.push_result import PushListener, PushOptions, PushResult
     from supadeploy.rls.findings import Finding
-    from supadeploy.rls.verify import VerifyReport
+    from supadeploy.rls.verify import VerifyOptions, VerifyReport
     from supadeploy.targets.base import Target
-    from supadeploy.typegen.outputs import TypesFileResult
+    from supadeploy.typegen.outputs import TypesFileResult, TypesOutput
 
 DESTRUCTIVE_CODE_PREFIX = "SD2"
+
+
+@dataclass(frozen=True)
+class AfterApply:
+    """What runs after the apply, loaded and checked by :func:`check_deploy` before anything connects."""
+
+    verify: VerifyOptions | None = None
+    """None: no verification (--no-verify)."""
+    type_outputs: tuple[TypesOutput, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,16 @@ class DeployOptions:
     allow_destructive: bool = False
     backup: bool = True
     backup_dir: Path | None = None
+    after_apply: AfterApply | None = None
+    """Set by :func:`check_deploy`; :func:`deploy` checks the options itself when it is None."""
+
+
+@dataclass(frozen=True)
+class AfterApplyFailure:
+    """A step after the apply (verification, types, reporting) that failed: the migrations stay applied."""
+
+    step: str
+    error: SupadeployError
 
 
 @dataclass
@@ -49,10 +68,58 @@ class DeployOutcome:
     verify: VerifyReport | None = None
     verify_failing: list[Finding] = field(default_factory=list)
     types: list[TypesFileResult] = field(default_factory=list)
+    after_apply_failures: list[AfterApplyFailure] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.push.ok and not self.verify_failing
+        return self.push.ok and not self.verify_failing and not self.after_apply_failures
+
+    @property
+    def applied_names(self) -> list[str]:
+        return [f"{applied.version}_{applied.name}" for applied in self.push.applied]
+
+    def failed_after_apply(self, step: str, error: SupadeployError) -> None:
+        """Record ``error`` of ``step`` next to what was applied; with nothing applied, it is a plain error."""
+        if not self.push.applied:
+            raise error
+        self.after_apply_failures.append(AfterApplyFailure(step=step, error=error))
+
+
+def check_deploy(project: ProjectConfig, options: DeployOptions) -> DeployOptions:
+    """Every flag and configuration section the deploy will use, checked before anything connects: --fail-on,
+    [verify] and its manifest when verifying, [types] and that each output can be written when writing types
+    ([push] is checked when supadeploy.toml is loaded). Returns ``options`` with what was loaded."""
+    return replace(options, after_apply=_checked_after_apply(project, options))
+
+
+def _checked_after_apply(project: ProjectConfig, options: DeployOptions) -> AfterApply:
+    from supadeploy.rls.settings import check_fail_on
+
+    if options.fail_on is not None:
+        check_fail_on(options.fail_on)
+    return AfterApply(verify=_verify_options(project, options), type_outputs=_type_outputs(project, options))
+
+
+def _verify_options(project: ProjectConfig, options: DeployOptions) -> VerifyOptions | None:
+    if not options.verify:
+        return None
+    from supadeploy.rls.manifest import load_manifest
+    from supadeploy.rls.verify import VerifyOptions
+
+    verify = VerifyOptions.from_project(project, fail_on=options.fail_on)
+    if verify.manifest_path is not None:
+        load_manifest(verify.manifest_path)
+    return verify
+
+
+def _type_outputs(project: ProjectConfig, options: DeployOptions) -> tuple[TypesOutput, ...]:
+    if not options.types:
+        return ()
+    from supadeploy.typegen.outputs import check_writable, configured_outputs
+
+    outputs = tuple(configured_outputs(project))
+    check_writable(project, outputs)
+    return outputs
 
 
 @dataclass(frozen=True)
@@ -71,6 +138,7 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
            options: DeployOptions, hooks: DeployHooks) -> DeployOutcome:
     from supadeploy.pipeline import plan_push, push
 
+    after_apply = options.after_apply or _checked_after_apply(project, options)
     if options.push.dry_run:
         result = push(target, discovery, options.push)
         return DeployOutcome(push=result, lint=lint_pending(project, discovery, result.plan))
@@ -88,19 +156,31 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
                 backup = _take_backup(environment, hooks)
     deployment = hooks.deployment
     if deployment is not None and backup is not None:
-        from dataclasses import replace
-
         deployment = replace(deployment, backup_location=backup.location)
     if hooks.apply is not None:
         result = hooks.apply(options.push, deployment)
     else:
         result = push(target, discovery, options.push, hooks.listener, deployment=deployment)
     outcome = DeployOutcome(push=result, lint=findings, backup=backup)
-    if result.ok and options.verify:
-        outcome.verify, outcome.verify_failing = run_verification(target, project, discovery, options.fail_on)
-    if result.ok and options.types:
-        outcome.types = regenerate_types(target, project)
+    if result.ok:
+        _run_after_apply(outcome, target, discovery, after_apply)
     return outcome
+
+
+def _run_after_apply(outcome: DeployOutcome, target: Target, discovery: Discovery, after_apply: AfterApply) -> None:
+    """Verification, then the type files: a step that fails is recorded next to what was applied."""
+    if after_apply.verify is not None:
+        try:
+            outcome.verify, outcome.verify_failing = run_verification(target, discovery, after_apply.verify)
+        except SupadeployError as error:
+            outcome.failed_after_apply("verification", error)
+    if after_apply.type_outputs:
+        from supadeploy.typegen.outputs import regenerate_outputs
+
+        try:
+            outcome.types = regenerate_outputs(target, list(after_apply.type_outputs))
+        except SupadeployError as error:
+            outcome.failed_after_apply("type generation", error)
 
 
 def _take_backup(environment: EnvironmentConfig, hooks: DeployHooks) -> Backup:
@@ -160,18 +240,10 @@ def refuse_dirty_work_tree(workdir: Path, environment: EnvironmentConfig) -> Non
         )
 
 
-def run_verification(target: Target, project: ProjectConfig, discovery: Discovery,
-                     fail_on: str | None) -> tuple[VerifyReport, list[Finding]]:
-    from supadeploy.rls.verify import VerifyOptions, locate_findings, run_verify
+def run_verification(target: Target, discovery: Discovery,
+                     options: VerifyOptions) -> tuple[VerifyReport, list[Finding]]:
+    from supadeploy.rls.verify import locate_findings, run_verify
 
-    options = VerifyOptions.from_project(project, fail_on=fail_on)
     report = run_verify(target, options)
     locate_findings(report, discovery.migrations)
     return report, report.failing(options.fail_on)
-
-
-def regenerate_types(target: Target, project: ProjectConfig) -> list[TypesFileResult]:
-    from supadeploy.typegen.outputs import configured_outputs, regenerate_outputs
-
-    outputs = configured_outputs(project)
-    return regenerate_outputs(target, outputs) if outputs else []

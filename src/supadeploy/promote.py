@@ -158,5 +158,8 @@ def promote(source: Target, target: Target, project: ProjectConfig, source_envir
     deployed = deploy(target, project, target_environment, plan.discovery, options, hooks)
     outcome = PromotionOutcome(plan=plan, deploy=deployed)
     if not options.push.dry_run and deployed.push.ok:
-        outcome.schema = compare_schemas(source, target, schemas)
+        try:
+            outcome.schema = compare_schemas(source, target, schemas)
+        except SupadeployError as error:
+            deployed.failed_after_apply("schema comparison", error)
     return outcome

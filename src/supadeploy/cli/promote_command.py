@@ -22,8 +22,9 @@ from supadeploy.cli.deploy_support import (
     confirmation,
     deploy_secrets,
     exit_if_failed,
+    print_github_annotations,
     push_options_for,
-    report_to_github,
+    write_github_reports,
 )
 
 if TYPE_CHECKING:
@@ -56,7 +57,8 @@ triggers, enums. A difference (a hand-made change on either side) is reported as
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 promoted and both schemas identical; 1 failure (diverged histories or files that differ from "
-    "what SOURCE ran: nothing applied; a failed migration); 2 wrong usage; 3 applied, but RLS verification "
+    "what SOURCE ran: nothing applied; a failed migration; a step after the apply that failed, the migrations "
+    "staying applied); 2 wrong usage; 3 applied, but RLS verification "
     "failed; 4 promoted, but the schemas differ (drift); 130 interrupted."
 )
 
@@ -85,29 +87,30 @@ def promote(
 ) -> None:
     flags = DatabaseFlags(env=target, db_url=None, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output, deploy_secrets):
-        from supadeploy.deploy import DeployOptions
+        from supadeploy.deploy import DeployOptions, check_deploy
         from supadeploy.engines import resolve_for_engine
+        from supadeploy.environment_diff import exposed_schemas
         from supadeploy.migrations.files import discover_migrations
 
         source_resolved = resolve_for_engine(replace(flags, env=source), "native")
         target_resolved = resolve_for_engine(flags, "native")
+        options = check_deploy(target_resolved.project, DeployOptions(
+            push=push_options_for(target_resolved.project, dry_run=dry_run), verify=not no_verify, fail_on=fail_on,
+            types=not no_types, allow_destructive=allow_destructive, backup=not no_backup))
+        schemas = exposed_schemas(target_resolved.project)
         discovery = discover_migrations(target_resolved.project.migrations_dir)
         if not json_output:
             for warning in discovery.warnings:
                 echo_err(f"warning: {warning}")
-        options = DeployOptions(push=push_options_for(target_resolved.project, dry_run=dry_run),
-                                verify=not no_verify, fail_on=fail_on, types=not no_types,
-                                allow_destructive=allow_destructive, backup=not no_backup)
-        outcome, descriptions = _promote(flags, source_resolved, target_resolved, discovery, options)
+        outcome, descriptions = _promote(flags, source_resolved, target_resolved, discovery, options, schemas)
         _render(flags, outcome, descriptions, discovery)
 
 
 def _promote(flags: DatabaseFlags, source: Resolved, target: Resolved, discovery: Discovery,
-             options: DeployOptions) -> tuple[PromotionOutcome, tuple[str, str]]:
+             options: DeployOptions, schemas: tuple[str, ...]) -> tuple[PromotionOutcome, tuple[str, str]]:
     from supadeploy.deploy import DeployHooks
     from supadeploy.deploylog import DeploymentContext
     from supadeploy.engines import open_target
-    from supadeploy.environment_diff import exposed_schemas
     from supadeploy.promote import promote as promote_environments
     from supadeploy.report import human
     from supadeploy.targets.connection_url import default_application_name
@@ -133,7 +136,7 @@ def _promote(flags: DatabaseFlags, source: Resolved, target: Resolved, discovery
             )
             outcome = promote_environments(source_target, target_target, target.project, source.environment,
                                            environment, discovery, options, hooks,
-                                           schemas=exposed_schemas(target.project))
+                                           schemas=schemas)
             return outcome, (source_target.description, target_target.description)
         finally:
             target_target.close()
@@ -155,9 +158,11 @@ def _render(flags: DatabaseFlags, outcome: PromotionOutcome, descriptions: tuple
 
     source_description, target_description = descriptions
     plan = outcome.plan
+    write_github_reports(outcome.deploy, target=target_description, environment=plan.target, command="promote",
+                         extra_markdown=promotion_markdown(outcome))
     if flags.json:
         document = deploy_document(outcome.deploy, target=target_description, environment=plan.target,
-                                   warnings=discovery.warnings)
+                                   warnings=discovery.warnings, secrets=deploy_secrets())
         print_json(promotion_document(outcome, document, source_database=source_description))
     else:
         typer.echo(promotion_header(outcome))
@@ -165,9 +170,7 @@ def _render(flags: DatabaseFlags, outcome: PromotionOutcome, descriptions: tuple
         for text in (deploy_text(outcome.deploy), drift_text(outcome)):
             if text:
                 typer.echo(text)
-    report_to_github(outcome.deploy, target=target_description, environment=plan.target, json_output=flags.json,
-                     command="promote",
-                     extra_markdown=promotion_markdown(outcome))
+    print_github_annotations(outcome.deploy, json_output=flags.json)
     exit_if_failed(outcome.deploy)
     if outcome.drift:
         echo_err(f"error: promoted, but the schemas differ: {plan.target} has drifted from {plan.source} "

@@ -23,8 +23,9 @@ from supadeploy.cli.deploy_support import (
     confirmation,
     deploy_secrets,
     exit_if_failed,
+    print_github_annotations,
     push_options_for,
-    report_to_github,
+    write_github_reports,
 )
 from supadeploy.errors import SupadeployError
 
@@ -48,7 +49,9 @@ is reported as file:line:column; the ones before it stay applied and a rerun con
 
 Protected environments show the plan and ask for confirmation (--yes in CI), refuse lint errors and
 destructive statements (--allow-destructive), and take a backup first (--no-backup to skip).
-After the push: `supadeploy verify` (--no-verify) and the configured type files (--no-types).
+After the push: `supadeploy verify` (--no-verify) and the configured type files (--no-types). The flags and the
+[push], [verify] and [types] settings they use are checked before anything connects; a step that fails after
+the apply says which migrations were applied (they stay applied).
 """
 
 
@@ -82,15 +85,15 @@ def push(
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output, deploy_secrets):
-        from supadeploy.deploy import DeployOptions
+        from supadeploy.deploy import DeployOptions, check_deploy
         from supadeploy.engines import resolve_for_engine
         from supadeploy.migrations.digest_cache import DigestCache
 
         resolved = resolve_for_engine(flags, engine)
-        options = DeployOptions(push=push_options_for(resolved.project, dry_run=dry_run, include_all=include_all,
-                                                      allow_drift=allow_drift),
-                                verify=not no_verify, fail_on=fail_on, types=not no_types,
-                                allow_destructive=allow_destructive, backup=not no_backup)
+        options = check_deploy(resolved.project, DeployOptions(
+            push=push_options_for(resolved.project, dry_run=dry_run, include_all=include_all, allow_drift=allow_drift),
+            verify=not no_verify, fail_on=fail_on, types=not no_types, allow_destructive=allow_destructive,
+            backup=not no_backup))
         prefetch = _start_up_to_date_check(resolved, options, engine=engine)
         digests = DigestCache.for_folder(resolved.project.migrations_dir)
         try:
@@ -118,7 +121,9 @@ def _discover(flags: DatabaseFlags, resolved: Resolved, digests: DigestCache) ->
 def _start_up_to_date_check(resolved: Resolved, options: DeployOptions, *, engine: str) -> HistoryPrefetch | None:
     """Start reading the history for the quick "nothing to do" answer (supadeploy.uptodate), when this push
     could end with it: native engine, a database URL, no verify and no types to write after it."""
-    if engine != "native" or not resolved.url or options.verify or (options.types and _has_type_outputs(resolved)):
+    after_apply = options.after_apply
+    if engine != "native" or not resolved.url or after_apply is None or after_apply.verify is not None \
+            or after_apply.type_outputs:
         return None
     from supadeploy.engines import database_url
     from supadeploy.targets.connection_url import default_application_name
@@ -144,15 +149,6 @@ def _up_to_date(prefetch: HistoryPrefetch | None, discovery: Discovery,
     if plan is None:
         return None
     return DeployOutcome(push=PushResult(plan=plan, dry_run=options.push.dry_run)), redact_url(url)
-
-
-def _has_type_outputs(resolved: Resolved) -> bool:
-    from supadeploy.typegen.outputs import configured_outputs
-
-    try:
-        return bool(configured_outputs(resolved.project))
-    except SupadeployError:  # a bad [types] section is reported where the full push reports it
-        return True
 
 
 def _deploy(flags: DatabaseFlags, resolved: Resolved, discovery: Discovery, options: DeployOptions, *,
@@ -196,13 +192,14 @@ def _render(flags: DatabaseFlags, resolved: Resolved, discovery: Discovery, outc
     from supadeploy.report.deploy_text import deploy_document, deploy_text
 
     environment = resolved.environment.name
+    write_github_reports(outcome, target=description, environment=environment)
     if flags.json:
-        document = deploy_document(outcome, target=description, environment=environment, warnings=discovery.warnings)
-        print_json(document)
+        print_json(deploy_document(outcome, target=description, environment=environment,
+                                   warnings=discovery.warnings, secrets=deploy_secrets()))
     else:
         typer.echo(human.push_summary(outcome.push, description))
         text = deploy_text(outcome)
         if text:
             typer.echo(text)
-    report_to_github(outcome, target=description, environment=environment, json_output=flags.json)
+    print_github_annotations(outcome, json_output=flags.json)
     exit_if_failed(outcome)

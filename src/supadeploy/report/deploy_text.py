@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from supadeploy.deploy import DeployOutcome
-from supadeploy.report.json import push_document
+from supadeploy.redact import redact_text
+from supadeploy.report.json import error_document, push_document
+
+# What reruns a step after the apply (the migrations themselves stay applied).
+RERUN_STEP = {"verification": "`supadeploy verify`", "type generation": "`supadeploy types`",
+              "schema comparison": "`supadeploy diff SOURCE TARGET`"}
 
 
 def deploy_text(outcome: DeployOutcome) -> str:
@@ -38,7 +43,7 @@ def deploy_text(outcome: DeployOutcome) -> str:
 
 
 def deploy_document(outcome: DeployOutcome, *, target: str, environment: str | None,
-                    warnings: list[str]) -> dict[str, Any]:
+                    warnings: list[str], secrets: tuple[str, ...] = ()) -> dict[str, Any]:
     document = push_document(outcome.push, target=target, environment=environment, warnings=warnings)
     document["ok"] = outcome.ok
     document["lint"] = [finding.as_dict() for finding in outcome.lint]
@@ -47,4 +52,30 @@ def deploy_document(outcome: DeployOutcome, *, target: str, environment: str | N
     document["verify"] = outcome.verify.to_dict() if outcome.verify is not None else None
     document["verify_failing"] = [finding.to_dict() for finding in outcome.verify_failing]
     document["types"] = [{"path": str(r.path), "lang": r.lang, "changed": r.changed} for r in outcome.types]
+    document["after_apply"] = after_apply_document(outcome, secrets)
     return document
+
+
+def after_apply_failure_text(outcome: DeployOutcome, secrets: tuple[str, ...] = ()) -> str:
+    """What was applied, then each step after the apply that failed, and that a rerun applies nothing again."""
+    applied = outcome.applied_names
+    failures = [f"then {failure.step} failed: {redact_text(failure.error.render(), secrets)}"
+                for failure in outcome.after_apply_failures]
+    reruns = [RERUN_STEP[f.step] for f in outcome.after_apply_failures if f.step in RERUN_STEP]
+    return "\n".join([
+        f"{len(applied)} migration(s) were applied and are recorded in the history ({', '.join(applied)}); "
+        + "\nand ".join(failures),
+        "  they stay applied: a new push will not apply them again"
+        + (f"; {' and '.join(reruns)} with the same --env/--db-url reruns what failed" if reruns else ""),
+    ])
+
+
+def after_apply_document(outcome: DeployOutcome, secrets: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    if not outcome.after_apply_failures:
+        return None
+    failures = []
+    for failure in outcome.after_apply_failures:
+        error = error_document(failure.error)["error"]
+        error["message"] = redact_text(error["message"], secrets)
+        failures.append({"step": failure.step, **error})
+    return {"applied": outcome.applied_names, "failures": failures}

@@ -99,6 +99,7 @@ def _accepted(project: ProjectConfig, entries: Any) -> tuple[AcceptedFinding, ..
     if not isinstance(entries, list):
         raise project.section_error("[verify] accept must be an array of tables", key="accept",
                                     fix='write [[verify.accept]] with code, object and reason')
+    require_accept_code(project, entries)
     accepted = []
     for entry in entries:
         if not isinstance(entry, dict):
@@ -124,3 +125,13 @@ def _accepted(project: ProjectConfig, entries: Any) -> tuple[AcceptedFinding, ..
                                         fix='for example: policy = "Anyone can read prices"')
         accepted.append(AcceptedFinding(code=code, object=name, reason=reason.strip(), policy=policy))
     return tuple(accepted)
+
+
+def require_accept_code(project: ProjectConfig, entries: list[Any]) -> None:
+    """Every [[verify.accept]] table names a code (reported at that table's header line, not as code 'None')."""
+    for index, entry in enumerate(entries):
+        if isinstance(entry, dict) and "code" not in entry:
+            subject = entry.get("object") or f"entry {index + 1}"
+            raise project.section_error(f"[[verify.accept]] for {subject} needs a code", key="accept",
+                                        occurrence=index,
+                                        fix='add code = "rls_no_policy" (copied from `supadeploy verify` output)')

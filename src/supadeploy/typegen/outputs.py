@@ -209,6 +209,38 @@ def _resolve(project: ProjectConfig, path: str) -> Path:
     return candidate if candidate.is_absolute() else project.workdir / candidate
 
 
+def check_writable(project: ProjectConfig, outputs: Iterable[TypesOutput]) -> None:
+    """Refuse an output that cannot be written, at its line in supadeploy.toml, before anything is generated."""
+    for output in outputs:
+        problem = _write_problem(output.path)
+        if problem:
+            configured = output.path.relative_to(project.workdir) if output.path.is_relative_to(project.workdir) \
+                else output.path
+            raise project.value_error(f"cannot write {output.path}: {problem}", value=str(configured),
+                                      fix="change the path in [types] or make its folder writable; "
+                                          "--no-types skips the type files")
+
+
+def _write_problem(path: Path) -> str | None:
+    """Why ``write_if_changed`` could not write ``path`` (it creates missing folders, and writes a temporary file
+    in the folder that it then renames over the file), or None."""
+    if path.is_dir():
+        return "it is a folder"
+    if path.exists() and not path.is_file():
+        return "it is not a regular file"
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return f"no file can be created in {folder} ({exc.strerror or exc.__class__.__name__})"
+    return None
+
+
 # --- generating and writing -------------------------------------------------------------------------------
 
 
