@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from supadeploy.config import ProjectConfig
+from supadeploy.lint.parse import ParsedStatement
 from supadeploy.lint.rules import LEVELS, RULES, rule_for
 from supadeploy.migrations.splitter import line_and_column
 
@@ -150,3 +151,33 @@ def _level(project: ProjectConfig, key: str, value: Any) -> str:
         raise project.section_error(f"[lint.levels] {key} must be one of {', '.join(LEVELS)}", key=key,
                                     fix=f'for example: {key} = "warning"')
     return str(value)
+
+
+class FileSuppressions:
+    """The inline suppressions of one file, and which statement each one covers."""
+
+    def __init__(self, source: str, statements: list[ParsedStatement]) -> None:
+        self.comments = inline_suppressions(source)
+        self.source = source
+        self.statements = statements
+
+    def reason(self, code: str, offset: int) -> str | None:
+        """The reason of the comment that suppresses ``code`` at file offset ``offset``, if one does."""
+        for suppression in self.comments.valid:
+            if code in suppression.codes and self._covers(suppression, offset):
+                return suppression.reason
+        return None
+
+    def _covers(self, suppression: InlineSuppression, offset: int) -> bool:
+        if suppression.whole_file:
+            return True
+        target = self._target(suppression)
+        return target is not None and target.start <= offset <= target.start + len(target.text)
+
+    def _target(self, suppression: InlineSuppression) -> ParsedStatement | None:
+        if suppression.trailing:
+            covering = [s for s in self.statements if s.start <= suppression.offset <= s.start + len(s.text) + 1
+                        or line_and_column(self.source, s.start)[0] == suppression.line]
+            return min(covering, key=lambda s: len(s.text), default=None)
+        following = [s for s in self.statements if s.start > suppression.offset]
+        return min(following, key=lambda s: (s.start, -len(s.text)), default=None)
