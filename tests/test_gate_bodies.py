@@ -138,6 +138,19 @@ CASES = {
         "end $$;\n"                                                      # 10
         "do $$ begin perform public.outer_wipe(1); end $$;\n",           # 11
         "SD206", 11, 4, kept_rows, emptied),
+    "trigger-fired": Case(
+        "create table public.audit (id int);\n"                            # 1
+        "alter table public.audit enable row level security;\n"            # 2
+        "create or replace function public.purge() returns trigger\n"     # 3
+        "language plpgsql as $$\n"                                         # 4
+        "begin\n"                                                          # 5
+        "  delete from public.acct;\n"                                     # 6
+        "  return null;\n"                                                 # 7
+        "end $$;\n"                                                        # 8
+        "create trigger audit_purge after insert on public.audit\n"       # 9
+        "  for each statement execute function public.purge();\n"         # 10
+        "insert into public.audit values (1);\n",                          # 11
+        "SD206", 11, 6, kept_rows, emptied),
 }
 
 

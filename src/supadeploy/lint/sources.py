@@ -4,9 +4,9 @@ For each top-level statement of a file, :meth:`StatementSources.file_sources` yi
 itself, the data-modifying members of its ``WITH`` (``WITH d AS (DELETE ...) SELECT ...``), what its
 ``DO`` body runs (see :mod:`supadeploy.lint.bodies`: embedded statements, SQL built by a constant
 ``EXECUTE``, and :class:`~supadeploy.lint.bodies.UncheckedSql` for dynamic SQL), and the body of every
-function the pending migrations define and the statement calls, as if it were written at the call
-(transitively). Each :class:`Source` knows where its text is, so a finding names the file and line of the
-statement that runs it and of the body line.
+function the pending migrations define that the statement calls (or fires as a trigger the pending
+migrations created), as if it were written at the call, transitively. Each :class:`Source` knows where its
+text is, so a finding names the file and line of the statement that runs it and of the body line.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pglast import ast
 
 from supadeploy.lint.bodies import BodyItem, UncheckedSql, body_items
-from supadeploy.lint.functions import FunctionDefinition, FunctionRegistry, SourceFile, function_calls
+from supadeploy.lint.functions import FunctionDefinition, FunctionRegistry, SourceFile
 from supadeploy.lint.parse import ParsedStatement
 
 _MODIFYING = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)
@@ -29,6 +29,8 @@ class Call:
     offset: int
     """File offset of the call, in the file of the statement that makes it."""
     function: FunctionDefinition
+    how: str
+    """``calls public.wipe()``, ``fires trigger t on public.acct, which runs public.audit()``."""
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,9 @@ class Source:
         built = isinstance(self.item, ParsedStatement) and self.item.pinned
         inner = f"the SQL built by EXECUTE: {message}" if built else message
         if self.calls:
-            chain = ", which calls ".join(f"{c.function.name}() (defined at "
-                                          f"{c.function.file.where(c.function.statement.start)})" for c in self.calls)
-            return self.calls[0].offset, f"calls {chain}: {inner} ({self.file.where(offset)})"
+            chain = ", which ".join(f"{c.how} (defined at {c.function.file.where(c.function.statement.start)})"
+                                    for c in self.calls)
+            return self.calls[0].offset, f"{chain}: {inner} ({self.file.where(offset)})"
         container = self.item.container
         if container is not None:
             return offset, f"{inner} (DO block at {self.file.where(container)})"
@@ -107,11 +109,11 @@ class StatementSources:
                 ) -> Iterator[Source]:
         if len(calls) >= _DEEPEST_CALL_CHAIN:
             return
-        for call in function_calls(statement):
+        for call in self.registry.calls(statement, before):
             definition = self.registry.resolve(call, before)
             if definition is None or any(c.function is definition for c in calls):
                 continue
-            chain = (*calls, Call(call.offset, definition))
+            chain = (*calls, Call(call.offset, definition, call.described))
             for body_item in self.body(definition.statement):
                 if isinstance(body_item, UncheckedSql):
                     yield Source(body_item, definition.file, chain)
