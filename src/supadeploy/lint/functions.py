@@ -149,7 +149,9 @@ class FunctionRegistry:
     def calls(self, statement: ParsedStatement, before: tuple[str, int]) -> list[FunctionCall]:
         """The functions ``statement`` runs: those it calls, and those of the triggers created before
         ``before`` that it fires."""
-        found = list(function_calls(statement))
+        text = statement.text.lower()
+        mentioned = any(name.rsplit(".", 1)[-1] in text for name in self.definitions)
+        found = list(function_calls(statement)) if mentioned else []
         for table, event in written_tables(statement):
             for trigger in self.triggers.get(table, ()):
                 if trigger.events & event and trigger.position < before:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ def lint_migrations(migrations: list[Migration], project: ProjectConfig, *,
     pending = [m for m in everything if m.path.resolve() in linted]
     sources = StatementSources(FunctionRegistry([files[m.path.resolve()] for m in pending]))
     rls_enabled_in = _rls_enabled(everything, files, sources)
-    suppressions = {path: FileSuppressions(files[path].parsed.source, sources.written_in(files[path]))
+    suppressions = {path: FileSuppressions(files[path].parsed.source, partial(sources.written_in, files[path]))
                     for path in linted}
     by_name = {files[path].name: suppressions[path] for path in linted}
     findings: list[LintFinding] = []

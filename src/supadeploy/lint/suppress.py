@@ -29,6 +29,7 @@ Per project, in ``supadeploy.toml``::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,10 +157,18 @@ def _level(project: ProjectConfig, key: str, value: Any) -> str:
 class FileSuppressions:
     """The inline suppressions of one file, and which statement each one covers."""
 
-    def __init__(self, source: str, statements: list[ParsedStatement]) -> None:
+    def __init__(self, source: str, statements: Callable[[], list[ParsedStatement]]) -> None:
+        """``statements``: the statements whose text is in the file, read when a comment is first matched."""
         self.comments = inline_suppressions(source)
         self.source = source
-        self.statements = statements
+        self._read_statements = statements
+        self._statements: list[ParsedStatement] | None = None
+
+    @property
+    def statements(self) -> list[ParsedStatement]:
+        if self._statements is None:
+            self._statements = self._read_statements()
+        return self._statements
 
     def reason(self, code: str, offset: int) -> str | None:
         """The reason of the comment that suppresses ``code`` at file offset ``offset``, if one does."""
