@@ -304,3 +304,30 @@ def test_expressions_that_are_not_constant_sql_are_dynamic(expression: str) -> N
     from supadeploy.lint.execute import executed_sql
 
     assert executed_sql(expression) is None
+
+
+def lint_file(project: Path, sql: str) -> list[dict[str, object]]:
+    write_migration(project, "001_acct.sql", ACCOUNTS)
+    write_migration(project, "002_change.sql", sql)
+    outcome = invoke("lint", "--workdir", str(project), "--json", "--show-suppressed", str(project / PENDING))
+    findings: list[dict[str, object]] = outcome.json()["findings"]
+    return [f for f in findings if str(f["code"]).startswith("SD2")]
+
+
+def test_comments_inside_a_do_block_suppress_the_execute_they_precede(project_dir: Path) -> None:
+    findings = lint_file(project_dir, "do $$\n"
+                                      "declare target text := 'acct';\n"
+                                      "begin\n"
+                                      "  -- supadeploy:ignore SD290 target is the constant above\n"
+                                      "  execute 'truncate public.' || target;\n"
+                                      "  execute format('drop table %I', target);\n"
+                                      "end $$;\n")
+    assert [(f["code"], f["line"], f["suppressed_reason"]) for f in findings] == [
+        ("SD290", 5, "target is the constant above"), ("SD290", 6, None)]
+
+
+def test_a_trailing_suppression_after_a_string_literal_is_read(project_dir: Path) -> None:
+    findings = lint_file(project_dir, "update public.acct set legacy = 'x'; -- supadeploy:ignore SD207 backfill\n"
+                                      "select '-- supadeploy:ignore SD206 not a comment'; delete from public.acct;\n")
+    assert [(f["code"], f["line"], f["suppressed_reason"]) for f in findings] == [
+        ("SD207", 1, "backfill"), ("SD206", 2, None)]

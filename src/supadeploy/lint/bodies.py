@@ -26,6 +26,7 @@ _DOLLAR_QUOTE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 _BEGIN_ATOMIC = re.compile(r"\bbegin\s+atomic\b", re.IGNORECASE)
 _END = re.compile(r"\bend\b", re.IGNORECASE)
 _SELECT = "SELECT "
+_NATIVE_LANGUAGES = {"c", "internal"}
 # PL/pgSQL statements whose expression is the text of SQL to EXECUTE.
 _DYNAMIC_KEYS = {"PLpgSQL_stmt_dynexecute": "query", "PLpgSQL_stmt_dynfors": "query",
                  "PLpgSQL_stmt_open": "dynquery", "PLpgSQL_stmt_return_query": "dynquery"}
@@ -41,6 +42,12 @@ class UncheckedSql:
     message: str
     container: int
     guards: tuple[Guard, ...] = ()
+    text: str = ""
+    """The SQL expression as written in the file ("" when it is not in the file)."""
+
+    @property
+    def start(self) -> int:
+        return self.offset
 
 
 BodyItem = ParsedStatement | UncheckedSql
@@ -76,6 +83,8 @@ def body_items(statement: ParsedStatement) -> list[BodyItem]:
         return _PlpgsqlBody(statement, body).items()
     if language == "sql":
         return _sql_items(statement, body)
+    if language in _NATIVE_LANGUAGES:
+        return []  # compiled code, not SQL: no statement to check
     return [_unchecked(statement.start, f"a body in language {language}", statement)]
 
 
@@ -230,7 +239,8 @@ class _PlpgsqlBody:
         if sql is None:
             where = self.statement.start if offset is None else offset
             message = "dynamic SQL that cannot be checked: EXECUTE " + " ".join(query.split())
-            self.found.append(UncheckedSql(where, message, self.statement.start, guards))
+            self.found.append(UncheckedSql(where, message, self.statement.start, guards,
+                                           "" if offset is None else query))
             return
         executed = _located(sql, None, 0, _pinned_at(self.statement, offset), guards)
         self.found.extend(_contained(item, self.statement.start) for item in executed)
@@ -259,7 +269,7 @@ def _pinned_at(statement: ParsedStatement, offset: int | None) -> ParsedStatemen
 
 def _contained(item: BodyItem, container: int) -> BodyItem:
     if isinstance(item, UncheckedSql):
-        return UncheckedSql(item.offset, item.message, container, item.guards)
+        return UncheckedSql(item.offset, item.message, container, item.guards, item.text)
     return ParsedStatement(node=item.node, start=item.start, text=item.text, base=item.base, guards=item.guards,
                            container=container, pinned=True)
 

@@ -89,10 +89,10 @@ class StatementSources:
             self._bodies[key] = body_items(statement)
         return self._bodies[key]
 
-    def written_in(self, file: SourceFile) -> list[ParsedStatement]:
-        """The statements whose text is in ``file`` (DO and function bodies included): what an inline
-        suppression comment can cover."""
-        written: list[ParsedStatement] = []
+    def written_in(self, file: SourceFile) -> list[BodyItem]:
+        """The statements (and dynamic SQL) whose text is in ``file``, DO and function bodies included: what
+        an inline suppression comment can cover."""
+        written: list[BodyItem] = []
         for statement in file.parsed.statements:
             written.append(statement)
             if isinstance(statement.node, ast.DoStmt):
@@ -102,8 +102,8 @@ class StatementSources:
         return written
 
     @staticmethod
-    def _located(items: list[BodyItem]) -> list[ParsedStatement]:
-        return [item for item in items if isinstance(item, ParsedStatement) and not item.pinned]
+    def _located(items: list[BodyItem]) -> list[BodyItem]:
+        return [item for item in items if item.text and (isinstance(item, UncheckedSql) or not item.pinned)]
 
     def _called(self, statement: ParsedStatement, calls: tuple[Call, ...], before: tuple[str, int]
                 ) -> Iterator[Source]:

@@ -29,12 +29,11 @@ Per project, in ``supadeploy.toml``::
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from supadeploy.config import ProjectConfig
-from supadeploy.lint.parse import ParsedStatement
 from supadeploy.lint.rules import LEVELS, RULES, rule_for
 from supadeploy.migrations.splitter import line_and_column
 
@@ -74,7 +73,7 @@ def inline_suppressions(source: str) -> InlineSuppressions:
         kind, code_list, reason = match.group(1), match.group(2), match.group(3).strip()
         line_start = source.rfind("\n", 0, match.start()) + 1
         before = source[line_start:match.start()]
-        if "--" in before or "'" in before:  # inside another comment or a string: not a directive
+        if "--" in before or before.count("'") % 2:  # inside another comment or a string: not a directive
             continue
         codes: list[str] = []
         unknown: list[str] = []
@@ -154,18 +153,28 @@ def _level(project: ProjectConfig, key: str, value: Any) -> str:
     return str(value)
 
 
+class Located(Protocol):
+    """Something written in the file that a comment can cover: a statement, an EXECUTE."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+
 class FileSuppressions:
     """The inline suppressions of one file, and which statement each one covers."""
 
-    def __init__(self, source: str, statements: Callable[[], list[ParsedStatement]]) -> None:
+    def __init__(self, source: str, statements: Callable[[], Sequence[Located]]) -> None:
         """``statements``: the statements whose text is in the file, read when a comment is first matched."""
         self.comments = inline_suppressions(source)
         self.source = source
         self._read_statements = statements
-        self._statements: list[ParsedStatement] | None = None
+        self._statements: Sequence[Located] | None = None
 
     @property
-    def statements(self) -> list[ParsedStatement]:
+    def statements(self) -> Sequence[Located]:
         if self._statements is None:
             self._statements = self._read_statements()
         return self._statements
@@ -183,7 +192,7 @@ class FileSuppressions:
         target = self._target(suppression)
         return target is not None and target.start <= offset <= target.start + len(target.text)
 
-    def _target(self, suppression: InlineSuppression) -> ParsedStatement | None:
+    def _target(self, suppression: InlineSuppression) -> Located | None:
         if suppression.trailing:
             covering = [s for s in self.statements if s.start <= suppression.offset <= s.start + len(s.text) + 1
                         or line_and_column(self.source, s.start)[0] == suppression.line]
