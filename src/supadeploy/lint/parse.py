@@ -2,9 +2,8 @@
 
 Every statement keeps the character offset where it starts in the file, and every node location the
 parser reports is turned into an offset in the file, so a finding can name the exact line and column.
-Statements inside ``DO`` blocks are parsed too: the PL/pgSQL body is parsed with libpg_query's
-PL/pgSQL parser, each embedded SQL statement is found back in the file and parsed on its own, and
-it carries the conditions that guard it (``IF NOT EXISTS (...)``, ``EXCEPTION WHEN duplicate_object``).
+This module parses the top-level statements; :mod:`supadeploy.lint.sources` finds the statements inside
+them that will run too (``DO`` blocks, functions called, ``EXECUTE``, data-modifying ``WITH``).
 
 A file the parser rejects yields a syntax error at the exact position; the file is then parsed again
 statement by statement (split the way the Supabase CLI splits it) so the other statements are still
@@ -13,14 +12,13 @@ linted.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pglast import ast, parse_sql
-from pglast.parser import ParseError, parse_plpgsql_json
+from pglast.parser import ParseError
 
 from supadeploy.migrations.splitter import line_and_column, split_statements
 
@@ -51,20 +49,25 @@ class ParsedStatement:
     base: int
     """Offset to add to the parser's node locations to get an offset in the file."""
     guards: tuple[Guard, ...] = ()
-    in_do_block: bool = False
+    container: int | None = None
+    """File offset of the DO block or function definition whose body holds the statement."""
+    pinned: bool = False
+    """True when the text is not in the file (SQL built by EXECUTE): every location is ``start``."""
 
     def offset_of(self, node: ast.Node | None) -> int:
         """File offset of ``node`` (the statement's start when the node has no location)."""
         location = getattr(node, "location", None) if node is not None else None
-        if isinstance(location, int) and location >= 0:
+        if isinstance(location, int) and location >= 0 and not self.pinned:
             return self.base + location
         return self.start
 
     def find(self, pattern: str, nth: int = 0, after: int | None = None) -> int:
         """File offset of the ``nth`` case-insensitive match of ``pattern`` in the statement's text
         (after file offset ``after``), for clauses the parser does not locate; the start if none."""
+        if self.pinned:
+            return self.start
         begin = max(0, (after - self.start) if after is not None else 0)
-        matches = list(re.finditer(pattern, _blank_comments(self.text), re.IGNORECASE))
+        matches = list(re.finditer(pattern, blank_comments(self.text), re.IGNORECASE))
         matches = [m for m in matches if m.start() >= begin]
         return self.start + matches[nth].start() if nth < len(matches) else self.start
 
@@ -101,7 +104,7 @@ def parse_file(source: str) -> ParsedFile:
         start = raw.stmt_location or 0
         length = raw.stmt_len or (len(text) - start)
         start, statement_text = _trim(text, start, start + length)
-        _add(parsed, ParsedStatement(node=raw.stmt, start=start, text=statement_text, base=0), text)
+        parsed.statements.append(ParsedStatement(node=raw.stmt, start=start, text=statement_text, base=0))
     return parsed
 
 
@@ -121,7 +124,8 @@ def _parse_statement_by_statement(text: str, parsed: ParsedFile) -> None:
             start = piece.offset + (raw.stmt_location or 0)
             end = start + (raw.stmt_len or (len(piece.text) - (raw.stmt_location or 0)))
             start, statement_text = _trim(text, start, end)
-            _add(parsed, ParsedStatement(node=raw.stmt, start=start, text=statement_text, base=piece.offset), text)
+            parsed.statements.append(ParsedStatement(node=raw.stmt, start=start, text=statement_text,
+                                                     base=piece.offset))
     parsed.syntax_errors.sort(key=lambda p: p.offset)
 
 
@@ -148,148 +152,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, str]:
     return start, text[start:end]
 
 
-def _add(parsed: ParsedFile, statement: ParsedStatement, text: str) -> None:
-    parsed.statements.append(statement)
-    if isinstance(statement.node, ast.DoStmt):
-        parsed.statements.extend(do_block_statements(statement, text))
-
-
-# --- DO blocks ---------------------------------------------------------------------------------------
-
-
-def do_block_statements(statement: ParsedStatement, text: str) -> list[ParsedStatement]:
-    """The SQL statements inside a PL/pgSQL DO block, located in the file, with their guards."""
-    node = statement.node
-    assert isinstance(node, ast.DoStmt)
-    body, language = None, "plpgsql"
-    for option in node.args or ():
-        if option.defname == "as" and isinstance(option.arg, ast.String):
-            body = option.arg.sval
-        elif option.defname == "language" and isinstance(option.arg, ast.String):
-            language = (option.arg.sval or "").lower()
-    if body is None or language != "plpgsql":
-        return []
-    body_start = _body_offset(statement, body)
-    try:
-        functions = json.loads(parse_plpgsql_json(statement.text))
-    except (ParseError, ValueError):
-        return []  # the server reports PL/pgSQL errors when the block runs
-    found: list[ParsedStatement] = []
-    for function in functions:
-        action = function.get("PLpgSQL_function", {}).get("action")
-        if action:
-            _walk_plpgsql(action, (), body, body_start, text, found)
-    return found
-
-
-def _body_offset(statement: ParsedStatement, body: str) -> int | None:
-    for quote in _DOLLAR_QUOTE.finditer(statement.text):
-        if statement.text.startswith(body, quote.end()):
-            return statement.start + quote.end()
-    index = statement.text.find(body)
-    return statement.start + index if index >= 0 else None
-
-
-def _walk_plpgsql(item: Any, guards: tuple[Guard, ...], body: str, body_start: int | None, text: str,
-                  found: list[ParsedStatement]) -> None:
-    if isinstance(item, list):
-        for element in item:
-            _walk_plpgsql(element, guards, body, body_start, text, found)
-        return
-    if not isinstance(item, dict):
-        return
-    for kind, value in item.items():
-        if not isinstance(value, dict):
-            continue
-        if kind == "PLpgSQL_stmt_execsql":
-            query = value.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
-            if query:
-                found.extend(_embedded(query, value.get("lineno", 1), guards, body, body_start, text))
-        elif kind == "PLpgSQL_stmt_if":
-            _walk_if(value, guards, body, body_start, text, found)
-        elif kind == "PLpgSQL_stmt_block":
-            inner = guards + _exception_guards(value)
-            _walk_plpgsql(value.get("body", []), inner, body, body_start, text, found)
-            for handler in _handlers(value):
-                _walk_plpgsql(handler.get("action", []), guards, body, body_start, text, found)
-        else:
-            for child in ("body", "stmts", "action"):
-                if child in value:
-                    _walk_plpgsql(value[child], guards, body, body_start, text, found)
-
-
-def _walk_if(value: dict[str, Any], guards: tuple[Guard, ...], body: str, body_start: int | None, text: str,
-             found: list[ParsedStatement]) -> None:
-    conditions: list[str] = []
-    condition = _expr_text(value.get("cond"))
-    conditions.append(condition)
-    _walk_plpgsql(value.get("then_body", []), (*guards, Guard("if", condition)), body, body_start, text, found)
-    for elsif in value.get("elsif_list", []):
-        branch = elsif.get("PLpgSQL_if_elsif", {})
-        condition = _expr_text(branch.get("cond"))
-        negated = tuple(Guard("if", c, negated=True) for c in conditions)
-        conditions.append(condition)
-        _walk_plpgsql(branch.get("stmts", []), (*guards, *negated, Guard("if", condition)), body, body_start,
-                      text, found)
-    negated = tuple(Guard("if", c, negated=True) for c in conditions)
-    _walk_plpgsql(value.get("else_body", []), (*guards, *negated), body, body_start, text, found)
-
-
-def _handlers(block: dict[str, Any]) -> list[dict[str, Any]]:
-    exceptions = block.get("exceptions", {}).get("PLpgSQL_exception_block", {})
-    return [entry.get("PLpgSQL_exception", {}) for entry in exceptions.get("exc_list", [])]
-
-
-def _exception_guards(block: dict[str, Any]) -> tuple[Guard, ...]:
-    names: list[str] = []
-    for handler in _handlers(block):
-        for condition in handler.get("conditions", []):
-            name = condition.get("PLpgSQL_condition", {}).get("condname")
-            if name:
-                names.append(str(name))
-    return (Guard("exception", " ".join(names)),) if names else ()
-
-
-def _expr_text(expression: Any) -> str:
-    if isinstance(expression, dict):
-        return str(expression.get("PLpgSQL_expr", {}).get("query", ""))
-    return ""
-
-
-def _embedded(query: str, lineno: int, guards: tuple[Guard, ...], body: str, body_start: int | None,
-              text: str) -> Iterator[ParsedStatement]:
-    query_offset = _query_offset(query, lineno, body, body_start)
-    try:
-        raw_statements = parse_sql(query)
-    except ParseError:
-        return
-    for raw in raw_statements:
-        if raw.stmt is None:
-            continue
-        location = raw.stmt_location or 0
-        start = query_offset + location
-        length = raw.stmt_len or (len(query) - location)
-        statement_text = text[start:start + length] if body_start is not None else query[location:location + length]
-        yield ParsedStatement(node=raw.stmt, start=start, text=statement_text, base=query_offset, guards=guards,
-                              in_do_block=True)
-
-
-def _query_offset(query: str, lineno: int, body: str, body_start: int | None) -> int:
-    if body_start is None:
-        return 0
-    line_start = 0
-    for _ in range(max(lineno - 1, 0)):
-        newline = body.find("\n", line_start)
-        if newline < 0:
-            break
-        line_start = newline + 1
-    index = body.find(query, line_start)
-    if index < 0:
-        index = body.find(query)
-    return body_start + (index if index >= 0 else line_start)
-
-
-def _blank_comments(text: str) -> str:
+def blank_comments(text: str) -> str:
     """The text with comments and string literals replaced by spaces (same length), for keyword search."""
     return re.sub(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", lambda m: " " * len(m.group(0)), text, flags=re.DOTALL)
 

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from supadeploy.config import ProjectConfig
+from supadeploy.lint.bodies import UncheckedSql
 from supadeploy.lint.executable_hits import executable_hits
-from supadeploy.lint.parse import ParsedFile, ParsedStatement, parse_file
+from supadeploy.lint.functions import FunctionRegistry, SourceFile
+from supadeploy.lint.parse import ParsedStatement, parse_file
 from supadeploy.lint.rules import (
+    DYNAMIC_SQL,
     ERROR,
     INFO,
     RULES,
@@ -27,7 +31,8 @@ from supadeploy.lint.rules import (
     tables_created,
     tables_with_rls_enabled,
 )
-from supadeploy.lint.suppress import InlineSuppression, LintSettings, inline_suppressions, lint_settings
+from supadeploy.lint.sources import Source, StatementSources
+from supadeploy.lint.suppress import FileSuppressions, LintSettings, lint_settings
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.header import HEADER_FIELDS
 
@@ -67,35 +72,46 @@ def lint_migrations(migrations: list[Migration], project: ProjectConfig, *,
                     context: Sequence[Migration] = ()) -> list[LintFinding]:
     """Lint ``migrations``; the result is sorted by file, line and column.
 
-    ``context`` are other migrations of the project (typically every file of supabase/migrations/):
-    they are not reported on, but rules that look across files read them (a table created in one migration
-    may get ENABLE ROW LEVEL SECURITY in a later one). The ``[lint]`` section of ``project`` sets exposed
-    schemas, project-wide ignores and level overrides; raises SupadeployError when it is invalid.
+    Every statement that will run is linted: top-level statements, what DO blocks run (constant EXECUTEs
+    included), data-modifying WITH members, and the bodies of functions these migrations define and call
+    (see :mod:`supadeploy.lint.sources`). ``context`` are other migrations of the project (typically every
+    file of supabase/migrations/): they are not reported on, but rules that look across files read them (a
+    table created in one migration may get ENABLE ROW LEVEL SECURITY in a later one). The ``[lint]``
+    section of ``project`` sets exposed schemas, project-wide ignores and level overrides; raises
+    SupadeployError when it is invalid.
     """
     settings = lint_settings(project)
     linted = {m.path.resolve() for m in migrations}
     everything = sorted({m.path.resolve(): m for m in [*context, *migrations]}.values(), key=lambda m: m.path.name)
-    parsed = {m.path.resolve(): parse_file(m.sql) for m in everything}
-    rls_enabled_in = _rls_enabled(everything, parsed)
+    files = {m.path.resolve(): SourceFile(name=m.path.name, display=display_path(m.path, project.workdir),
+                                          parsed=parse_file(m.sql)) for m in everything}
+    pending = [m for m in everything if m.path.resolve() in linted]
+    sources = StatementSources(FunctionRegistry([files[m.path.resolve()] for m in pending]))
+    rls_enabled_in = _rls_enabled(everything, files, sources)
+    suppressions = {path: FileSuppressions(files[path].parsed.source, partial(sources.written_in, files[path]))
+                    for path in linted}
+    by_name = {files[path].name: suppressions[path] for path in linted}
     findings: list[LintFinding] = []
-    for migration in everything:
-        if migration.path.resolve() not in linted:
-            continue
-        linter = _FileLinter(migration, parsed[migration.path.resolve()], settings, project.workdir)
+    for migration in pending:
+        linter = _FileLinter(migration, files[migration.path.resolve()], settings, sources, by_name)
         findings.extend(linter.run(rls_enabled_in))
     findings.extend(_down_files_in_folder(migrations, settings, project.workdir))
     return sorted(findings, key=lambda f: (f.file, f.line, f.column, f.code))
 
 
-def _rls_enabled(migrations: list[Migration], parsed: dict[Path, ParsedFile]) -> dict[str, list[str]]:
+def _rls_enabled(migrations: list[Migration], files: dict[Path, SourceFile],
+                 sources: StatementSources) -> dict[str, list[str]]:
     """table → file names of the migrations that enable RLS on it (under this name or a later one)."""
     enabled: dict[str, list[str]] = {}
     renamed_to: dict[str, str] = {}
     for migration in migrations:
-        for statement in parsed[migration.path.resolve()].statements:
-            for table in tables_with_rls_enabled(statement):
-                enabled.setdefault(table, []).append(migration.path.name)
-            renamed_to.update(table_renames(statement))
+        for top_level in files[migration.path.resolve()].parsed.statements:
+            for statement in sources.running(top_level):
+                if not isinstance(statement, ParsedStatement):
+                    continue
+                for table in tables_with_rls_enabled(statement):
+                    enabled.setdefault(table, []).append(migration.path.name)
+                renamed_to.update(table_renames(statement))
     for old in renamed_to:
         seen, name = {old}, old
         while name in renamed_to and renamed_to[name] not in seen:
@@ -106,25 +122,39 @@ def _rls_enabled(migrations: list[Migration], parsed: dict[Path, ParsedFile]) ->
 
 
 class _FileLinter:
-    def __init__(self, migration: Migration, parsed: ParsedFile, settings: LintSettings, workdir: Path) -> None:
+    def __init__(self, migration: Migration, file: SourceFile, settings: LintSettings, sources: StatementSources,
+                 suppressions: dict[str, FileSuppressions]) -> None:
         self.migration = migration
-        self.parsed = parsed
+        self.source_file = file
+        self.parsed = file.parsed
         self.settings = settings
-        self.file = display_path(migration.path, workdir)
-        self.suppressions = inline_suppressions(migration.sql)
+        self.file = file.display
+        self.sources = sources
+        self.suppressions = suppressions
 
     def run(self, rls_enabled_in: dict[str, list[str]]) -> list[LintFinding]:
-        hits: list[Hit] = [Hit("SD501", problem.offset, problem.message) for problem in self.parsed.syntax_errors]
+        findings = [self._finding(Hit("SD501", problem.offset, problem.message))
+                    for problem in self.parsed.syntax_errors]
         state = FileState(exposed_schemas=self.settings.exposed_schemas, transactional=self.migration.transactional)
-        for statement in self.parsed.statements:
-            for rule in STATEMENT_RULES:
-                hits.extend(rule(statement, state))
-            hits.extend(self._table_without_rls(statement, rls_enabled_in))
-            observe(statement, state)
-        hits.extend(executable_hits(self.migration))
-        hits.extend(self._missing_header_fields())
-        hits.extend(Hit("SD503", invalid.offset, invalid.message) for invalid in self.suppressions.invalid)
-        return [self._finding(hit) for hit in hits]
+        for source in self.sources.file_sources(self.source_file):
+            for hit in self._hits(source, state, rls_enabled_in):
+                offset, message = source.placed(hit.offset, hit.message)
+                body = (source.file.name, hit.offset) if source.calls else None
+                findings.append(self._finding(Hit(hit.code, offset, message), body))
+        findings.extend(self._finding(hit) for hit in executable_hits(self.migration))
+        findings.extend(self._finding(hit) for hit in self._missing_header_fields())
+        invalid = self.suppressions[self.source_file.name].comments.invalid
+        findings.extend(self._finding(Hit("SD503", i.offset, i.message)) for i in invalid)
+        return findings
+
+    def _hits(self, source: Source, state: FileState, rls_enabled_in: dict[str, list[str]]) -> list[Hit]:
+        item = source.item
+        if isinstance(item, UncheckedSql):
+            return [Hit(DYNAMIC_SQL, item.offset, item.message)]
+        hits = [hit for rule in STATEMENT_RULES for hit in rule(item, state)]
+        hits.extend(self._table_without_rls(item, rls_enabled_in))
+        observe(item, state)
+        return hits
 
     def _table_without_rls(self, statement: ParsedStatement, rls_enabled_in: dict[str, list[str]]) -> list[Hit]:
         hits = []
@@ -146,37 +176,24 @@ class _FileLinter:
         fields = ", ".join(f"-- {label}:" for label in missing)
         return [Hit("SD502", 0, f"the runbook header has no {fields}")]
 
-    def _finding(self, hit: Hit) -> LintFinding:
+    def _finding(self, hit: Hit, body: tuple[str, int] | None = None) -> LintFinding:
         rule = RULES[hit.code]
         line, column = self.parsed.line_column(hit.offset)
         return LintFinding(code=hit.code, level=self.settings.levels.get(hit.code, rule.level), file=self.file,
                            line=line, column=column, message=hit.message, fix=rule.fix,
-                           suppressed_reason=self._suppressed_reason(hit))
+                           suppressed_reason=self._suppressed_reason(hit, body))
 
-    def _suppressed_reason(self, hit: Hit) -> str | None:
+    def _suppressed_reason(self, hit: Hit, body: tuple[str, int] | None) -> str | None:
+        """``body``: (file name, offset) of the statement in a called function's body the finding is about;
+        a comment there suppresses it too."""
         if hit.code in self.settings.ignored:
             return f"[lint.ignore] {self.settings.ignored[hit.code]}"
         if hit.code == "SD503":
             return None
-        for suppression in self.suppressions.valid:
-            if hit.code in suppression.codes and self._covers(suppression, hit.offset):
-                return suppression.reason
-        return None
-
-    def _covers(self, suppression: InlineSuppression, offset: int) -> bool:
-        if suppression.whole_file:
-            return True
-        target = self._target(suppression)
-        return target is not None and target.start <= offset <= target.start + len(target.text)
-
-    def _target(self, suppression: InlineSuppression) -> ParsedStatement | None:
-        statements = self.parsed.statements
-        if suppression.trailing:
-            covering = [s for s in statements if s.start <= suppression.offset <= s.start + len(s.text) + 1
-                        or self.parsed.line_column(s.start)[0] == suppression.line]
-            return min(covering, key=lambda s: len(s.text), default=None)
-        following = [s for s in statements if s.start > suppression.offset]
-        return min(following, key=lambda s: (s.start, -len(s.text)), default=None)
+        reason = self.suppressions[self.source_file.name].reason(hit.code, hit.offset)
+        if reason is None and body is not None:
+            reason = self.suppressions[body[0]].reason(hit.code, body[1])
+        return reason
 
 
 def _down_files_in_folder(migrations: list[Migration], settings: LintSettings, workdir: Path) -> list[LintFinding]:

@@ -20,6 +20,7 @@ from pglast.enums import AlterTableType, ConstrType, ObjectType, RoleSpecType
 from supadeploy.lint.parse import ParsedStatement, walk
 
 ERROR, WARNING, INFO = "error", "warning", "info"
+DYNAMIC_SQL = "SD290"
 LEVELS = (ERROR, WARNING, INFO)
 
 
@@ -75,6 +76,10 @@ _RULE_LIST = (
          "create the new table (or a view with the old name) and migrate clients first"),
     Rule("SD210", "rename-column", ERROR, "destructive", "renaming a column breaks every deployed client using it",
          "add the new column, write both, switch clients, then drop the old one"),
+    Rule("SD290", "dynamic-sql", ERROR, "destructive",
+         "an EXECUTE whose SQL is not a constant (or a body no parser reads) runs SQL no rule can check",
+         "build the SQL from constants (format() with constant arguments is read), or acknowledge with "
+         "-- supadeploy:ignore SD290 <reason>"),
     # locking hazards on existing tables
     Rule("SD301", "index-without-concurrently", WARNING, "locking",
          "CREATE INDEX on an existing table blocks writes to it while the index builds",
@@ -493,7 +498,8 @@ def policy_trusts_user_metadata(statement: ParsedStatement, state: FileState) ->
                 mentioned = names[-1] if names else None
             if mentioned and mentioned.lower() in ("user_metadata", "raw_user_meta_data"):
                 # A_Const carries no location in the parse tree: find the literal in the statement's text.
-                literal = statement.text.find(f"'{mentioned}'") if isinstance(child, ast.A_Const) else -1
+                literal = statement.text.find(f"'{mentioned}'") if isinstance(child, ast.A_Const) \
+                    and not statement.pinned else -1
                 offset = statement.start + literal if literal >= 0 else statement.offset_of(child)
                 yield Hit("SD402", offset, f'policy "{node.policy_name}" trusts {mentioned}, '
                           "which users can set for themselves")

@@ -29,8 +29,9 @@ Per project, in ``supadeploy.toml``::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from supadeploy.config import ProjectConfig
 from supadeploy.lint.rules import LEVELS, RULES, rule_for
@@ -72,7 +73,7 @@ def inline_suppressions(source: str) -> InlineSuppressions:
         kind, code_list, reason = match.group(1), match.group(2), match.group(3).strip()
         line_start = source.rfind("\n", 0, match.start()) + 1
         before = source[line_start:match.start()]
-        if "--" in before or "'" in before:  # inside another comment or a string: not a directive
+        if "--" in before or before.count("'") % 2:  # inside another comment or a string: not a directive
             continue
         codes: list[str] = []
         unknown: list[str] = []
@@ -150,3 +151,51 @@ def _level(project: ProjectConfig, key: str, value: Any) -> str:
         raise project.section_error(f"[lint.levels] {key} must be one of {', '.join(LEVELS)}", key=key,
                                     fix=f'for example: {key} = "warning"')
     return str(value)
+
+
+class Located(Protocol):
+    """Something written in the file that a comment can cover: a statement, an EXECUTE."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+class FileSuppressions:
+    """The inline suppressions of one file, and which statement each one covers."""
+
+    def __init__(self, source: str, statements: Callable[[], Sequence[Located]]) -> None:
+        """``statements``: the statements whose text is in the file, read when a comment is first matched."""
+        self.comments = inline_suppressions(source)
+        self.source = source
+        self._read_statements = statements
+        self._statements: Sequence[Located] | None = None
+
+    @property
+    def statements(self) -> Sequence[Located]:
+        if self._statements is None:
+            self._statements = self._read_statements()
+        return self._statements
+
+    def reason(self, code: str, offset: int) -> str | None:
+        """The reason of the comment that suppresses ``code`` at file offset ``offset``, if one does."""
+        for suppression in self.comments.valid:
+            if code in suppression.codes and self._covers(suppression, offset):
+                return suppression.reason
+        return None
+
+    def _covers(self, suppression: InlineSuppression, offset: int) -> bool:
+        if suppression.whole_file:
+            return True
+        target = self._target(suppression)
+        return target is not None and target.start <= offset <= target.start + len(target.text)
+
+    def _target(self, suppression: InlineSuppression) -> Located | None:
+        if suppression.trailing:
+            covering = [s for s in self.statements if s.start <= suppression.offset <= s.start + len(s.text) + 1
+                        or line_and_column(self.source, s.start)[0] == suppression.line]
+            return min(covering, key=lambda s: len(s.text), default=None)
+        following = [s for s in self.statements if s.start > suppression.offset]
+        return min(following, key=lambda s: (s.start, -len(s.text)), default=None)
