@@ -1,0 +1,2 @@
+SET lock_timeout = '5s';
+COMMENT ON TABLE public.trades IS E'one row per fill; don\'t edit';
