@@ -8,7 +8,7 @@ finding with a reason passes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 import pytest
@@ -241,7 +241,7 @@ def test_evaluation_is_one_round_trip_and_never_runs_volatile_or_request_depende
     """)
 
     class Counting(PostgresTarget):
-        scripts: list[str] = []
+        scripts: ClassVar[list[str]] = []
 
         def query_rolled_back(self, script: str) -> list[tuple[Any, ...]]:
             Counting.scripts.append(script)
