@@ -1,7 +1,8 @@
 """Which tables and views a function's body reads, for the SECURITY DEFINER lint.
 
 SQL bodies are parsed with pglast; PL/pgSQL bodies with its PL/pgSQL parser, then each embedded query as SQL.
-Every table reference (``RangeVar``) counts, whatever the statement. When a body cannot be parsed (another
+Every table reference (``RangeVar``) counts, whatever the statement, also in the SQL of a string constant
+(``EXECUTE 'select … from auth.users'``). When a body cannot be parsed (another
 language, or PL/pgSQL the parser does not accept, e.g. ``auth.users%ROWTYPE``), its ``schema.name`` words
 are taken instead. Unqualified names resolve through the function's ``SET search_path`` (``public``
 without one).
@@ -17,9 +18,10 @@ from typing import Any
 
 from pglast.parser import ParseError, parse_plpgsql_json, parse_sql_json
 
-from supadeploy.rls import expressions
 from supadeploy.rls.catalog import DefinerBody
 
+_IDENTIFIER = r'(?:[A-Za-z_][\w$]*|"[^"]+")'
+_QUALIFIED_NAME = re.compile(rf"({_IDENTIFIER})\s*\.\s*({_IDENTIFIER})")
 _ASSIGNMENT = re.compile(r'^\s*[\w."$]+(?:\[[^\]]*\])?\s*:?=\s*', re.DOTALL)
 # The PL/pgSQL parser checks RETURN against the declared result: try the three shapes a body can have.
 _PLPGSQL_RESULTS = ("SETOF record", "record", "void")
@@ -50,7 +52,29 @@ def _range_vars(value: Any) -> Iterator[tuple[str | None, str]]:
 
 
 def _sql_references(sql: str) -> list[tuple[str | None, str]]:
-    return list(_range_vars(json.loads(parse_sql_json(sql))))
+    """The tables ``sql`` names, and those of the SQL in its string constants (``EXECUTE 'select …'``)."""
+    tree = json.loads(parse_sql_json(sql))
+    references = list(_range_vars(tree))
+    for constant in _string_constants(tree):
+        try:
+            references += _range_vars(json.loads(parse_sql_json(constant)))
+        except ParseError:
+            continue
+    return references
+
+
+def _string_constants(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name == "A_Const" and isinstance(item, dict) and isinstance(item.get("sval"), dict):
+                text = item["sval"].get("sval", "")
+                if " " in text:
+                    yield text
+            else:
+                yield from _string_constants(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _string_constants(item)
 
 
 def _plpgsql_query_references(query: str) -> list[tuple[str | None, str]]:
@@ -92,9 +116,10 @@ def _plpgsql_tree(source: str) -> Any:
 
 
 def _qualified_words(source: str) -> list[tuple[str | None, str]]:
-    tokens = expressions.tokenize(source)
-    return [(tokens[i].text.lower(), tokens[i + 2].text.lower()) for i in range(len(tokens) - 2)
-            if tokens[i].kind == "word" and tokens[i + 1].text == "." and tokens[i + 2].kind == "word"]
+    """Every ``schema.name`` of the text, in strings and comments too (over-approximating is the safe side)."""
+    return [(schema.strip('"') if schema.startswith('"') else schema.lower(),
+             name.strip('"') if name.startswith('"') else name.lower())
+            for schema, name in _QUALIFIED_NAME.findall(source)]
 
 
 def _search_path(setting: str | None) -> tuple[str, ...]:
