@@ -31,6 +31,62 @@ def test_always_true(expression: str | None, expected: bool) -> None:
     assert expressions.is_always_true(expression) is expected
 
 
+@pytest.mark.parametrize(("expression", "expected"), [
+    ("(( SELECT auth.uid() AS uid) IS NOT NULL)", True),
+    ("(auth.uid() IS NOT NULL)", True),
+    ("(NOT (auth.uid() IS NULL))", True),
+    ("(auth.role() = 'authenticated'::text)", True),
+    ("((auth.jwt() IS NOT NULL) AND true)", True),
+    ("((auth.uid() IS NOT NULL) AND (owner = auth.uid()))", False),
+    ("(auth.uid() = owner)", False),
+    ("(auth.role() = 'service_role'::text)", False),
+    (None, False),
+])
+def test_true_for_every_signed_in_user(expression: str | None, expected: bool) -> None:
+    assert expressions.true_for_every_signed_in_user(expression) is expected
+
+
+@pytest.mark.parametrize(("expression", "evaluable"), [
+    ("COALESCE(true, false)", True),
+    ("(EXISTS ( SELECT 1))", True),
+    ("(length('x'::text) = 1)", True),
+    ("(CURRENT_USER = CURRENT_USER)", True),
+    ("(2 BETWEEN 1 AND 3)", True),
+    ("(id > 0)", False),  # a column of the row
+    ("(EXISTS ( SELECT 1 FROM public.admins))", False),  # a table: data, not a constant
+    ("(( SELECT auth.uid() AS uid) IS NOT NULL)", False),  # the request
+    ("(current_setting('request.jwt.claims'::text, true) IS NULL)", False),
+    ("(true) ; DROP TABLE x; SELECT (true", False),  # not one expression
+    ("(1 = ", False),
+])
+def test_constant_candidates(expression: str, evaluable: bool) -> None:
+    from supadeploy.rls.constant_expressions import candidate
+
+    assert (candidate(expression) is not None) is evaluable
+
+
+def test_function_reads() -> None:
+    from supadeploy.rls.catalog import DefinerBody
+    from supadeploy.rls.function_reads import relations_read
+
+    plpgsql = """
+    declare total bigint; r record;
+    begin
+      total := (select count(*) from notes);
+      select email into r from auth.users limit 1;
+      if exists (select 1 from private.members) then return total; end if;
+      execute 'select count(*) from public.secrets' into total;
+      return total;
+    end"""
+    assert relations_read(DefinerBody("plpgsql", plpgsql, '"", public', None)) == {
+        "public.notes", "auth.users", "private.members", "public.secrets"}
+    assert relations_read(DefinerBody("sql", "select * from profiles p join auth.users u using (id)", None, None)) \
+        == {"public.profiles", "auth.users"}
+    # a language without a parser: the schema.name words of its body
+    assert relations_read(DefinerBody("plv8", "return plv8.execute('select * from auth.users')", None, None)) \
+        >= {"auth.users"}
+
+
 @pytest.mark.parametrize(("expression", "calls"), [
     ("(( SELECT auth.uid() AS uid) = owner)", []),
     ("(owner = auth.uid())", ["auth.uid()"]),

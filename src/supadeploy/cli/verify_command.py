@@ -38,7 +38,8 @@ probe fails.
 """
 
 SchemaOption = Annotated[list[str] | None, typer.Option(
-    "--schema", help="Exposed schemas, comma-separated (default: public plus [verify] schemas).",
+    "--schema", help="More exposed schemas, comma-separated (always checked: the [api] schemas of "
+    "supabase/config.toml, else public, plus [verify] schemas).",
     show_default=False)]
 FailOnOption = Annotated[str | None, typer.Option(
     "--fail-on", help="Fail on findings at or above this level: error (default), warn, none.", show_default=False)]

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from supadeploy.errors import SupadeployError
+from supadeploy.rls import expressions
 from supadeploy.rls.sqltext import literal, text_array
 from supadeploy.targets.base import Target
 
@@ -30,8 +32,11 @@ MANAGED_SCHEMAS = (
     "storage", "supabase_functions", "supabase_migrations", "tiger", "tiger_data", "topology", "vault",
 )
 
-# Column names that look sensitive: a whole word of the name (words are separated by '_' or '-').
+# Column names that look personal or secret: a whole word of the name (words are separated by '_' or '-'),
+# e.g. email, billing_address, date_of_birth, api_key. [verify] sensitive_columns adds exact column names.
 SENSITIVE_COLUMN_WORDS = (
+    "email", "e_mail", "address", "street", "postal_code", "zip_code", "birth", "birthday",
+    "birthdate", "dob", "first_name", "last_name", "full_name", "surname", "salary",
     "password", "passwd", "pwd", "passphrase", "secret", "secret_key", "private_key", "api_key", "apikey",
     "auth_key", "auth_code", "token", "jwt", "session_id", "session_key", "otp", "totp", "two_factor",
     "2fa_secret", "2fa_code", "recovery_code", "backup_code", "verification_code", "ssn", "social_security",
@@ -43,6 +48,14 @@ SENSITIVE_COLUMN_WORDS = (
     "license_key", "activation_key", "facial_recognition",
 )
 SENSITIVE_COLUMN_PATTERN = "(^|_)(" + "|".join(SENSITIVE_COLUMN_WORDS) + ")(_|$)"
+
+
+def sensitive_column_pattern(extra_names: tuple[str, ...] = ()) -> str:
+    """The regular expression a lower-cased column name (with '-' read as '_') is matched against."""
+    if not extra_names:
+        return SENSITIVE_COLUMN_PATTERN
+    exact = "|".join(re.escape(name.lower().replace("-", "_")) for name in extra_names)
+    return f"{SENSITIVE_COLUMN_PATTERN}|^({exact})$"
 
 RELATION_KINDS = {"r": "table", "p": "partitioned table", "v": "view", "m": "materialized view",
                   "f": "foreign table"}
@@ -72,6 +85,10 @@ class Relation:
     reads: tuple[str, ...]
     """views and materialized views: the relations their query reads (schema.name)"""
     sensitive_columns: tuple[str, ...]
+    """tables: the columns that look personal or secret (SENSITIVE_COLUMN_WORDS) that anon or authenticated may
+    select"""
+    sensitive_columns_by_role: dict[str, tuple[str, ...]]
+    """role -> those it may select"""
 
     @property
     def qualified_name(self) -> str:
@@ -145,10 +162,23 @@ class Function:
     owner: str
     exposed: bool
     kind: str
+    body: DefinerBody | None = None
+    """SECURITY DEFINER functions only: what is needed to tell which relations they read."""
 
     @property
     def signature(self) -> str:
         return f"{self.schema}.{self.name}({self.arguments})"
+
+
+@dataclass(frozen=True)
+class DefinerBody:
+    language: str
+    source: str
+    """prosrc, or the BEGIN ATOMIC body as Postgres prints it"""
+    search_path: str | None
+    """the function's SET search_path value, when it has one"""
+    returns_relation: str | None
+    """schema.name of the table or view whose row type it returns (RETURNS [SETOF] auth.users)"""
 
 
 @dataclass(frozen=True)
@@ -174,9 +204,22 @@ class Catalog:
     role_bypasses_rls: dict[str, bool]
     """role name -> superuser or BYPASSRLS (anon, authenticated and every role named in a policy)"""
     relation_by_name: dict[str, Relation] = field(default_factory=dict)
+    constant_true: dict[str, frozenset[str]] = field(default_factory=dict)
+    """role -> the policy expressions without a column that Postgres evaluated to true as that role
+    (rls/constant_expressions.py)"""
 
     def __post_init__(self) -> None:
         self.relation_by_name.update({relation.qualified_name: relation for relation in self.relations})
+
+    def every_row(self, expression: str | None, role: str) -> bool:
+        """``expression`` lets every row through for every request of ``role``: it is always true (read from its
+        structure, or evaluated by Postgres), or, for authenticated, true for every signed-in user
+        (``(select auth.uid()) IS NOT NULL``). A missing clause is not: it lets nothing through."""
+        if expression is None:
+            return False
+        if expressions.is_always_true(expression) or expression in self.constant_true.get(role, ()):
+            return True
+        return role == "authenticated" and expressions.true_for_every_signed_in_user(expression)
 
     def policies_by_table(self) -> dict[str, list[Policy]]:
         grouped: dict[str, list[Policy]] = {}
@@ -188,10 +231,10 @@ class Catalog:
 _COMMANDS = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE", "*": "ALL"}
 
 
-def catalog_query(exposed_schemas: tuple[str, ...]) -> str:
+def catalog_query(exposed_schemas: tuple[str, ...], sensitive_columns: tuple[str, ...] = ()) -> str:
     exposed = text_array(exposed_schemas)
     managed = text_array(MANAGED_SCHEMAS)
-    sensitive = literal(SENSITIVE_COLUMN_PATTERN)
+    sensitive = literal(sensitive_column_pattern(sensitive_columns))
 
     def privileges(role: str) -> str:
         return (
@@ -230,8 +273,12 @@ WITH api AS (
       JOIN pg_catalog.pg_class AS rc ON rc.oid = d.refobjid AND rc.relkind IN ('r', 'p', 'v', 'm', 'f')
       JOIN pg_catalog.pg_namespace AS rn ON rn.oid = rc.relnamespace
       WHERE rw.ev_class = c.oid) END,
-    CASE WHEN c.relkind IN ('r', 'p') AND NOT c.relrowsecurity THEN ARRAY(
-      SELECT a.attname::text FROM pg_catalog.pg_attribute AS a
+    CASE WHEN c.relkind IN ('r', 'p') THEN ARRAY(
+      SELECT json_build_array(a.attname,
+        ns.anon_usage AND coalesce(has_column_privilege(api.anon, c.oid, a.attnum, 'SELECT'), false),
+        ns.authenticated_usage
+          AND coalesce(has_column_privilege(api.authenticated, c.oid, a.attnum, 'SELECT'), false))
+      FROM pg_catalog.pg_attribute AS a
       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         AND replace(lower(a.attname), '-', '_') ~ {sensitive}
       ORDER BY a.attnum) END
@@ -257,10 +304,19 @@ WITH api AS (
     EXISTS (SELECT 1 FROM unnest(p.proconfig) AS setting WHERE setting ~ '^search_path='),
     ns.anon_usage AND coalesce(has_function_privilege(api.anon, p.oid, 'EXECUTE'), false),
     ns.authenticated_usage AND coalesce(has_function_privilege(api.authenticated, p.oid, 'EXECUTE'), false),
-    pg_catalog.pg_get_userbyid(p.proowner), ns.exposed, p.prokind
+    pg_catalog.pg_get_userbyid(p.proowner), ns.exposed, p.prokind,
+    CASE WHEN p.prosecdef THEN json_build_array(
+      l.lanname,
+      CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) ELSE p.prosrc END,
+      (SELECT substr(setting, 13) FROM unnest(p.proconfig) AS setting WHERE setting ~ '^search_path=' LIMIT 1),
+      (SELECT rn.nspname || '.' || rc.relname FROM pg_catalog.pg_type AS t
+       JOIN pg_catalog.pg_class AS rc ON rc.oid = t.typrelid
+       JOIN pg_catalog.pg_namespace AS rn ON rn.oid = rc.relnamespace
+       WHERE t.oid = p.prorettype)) END
   ) AS item
   FROM pg_catalog.pg_proc AS p
   JOIN ns ON ns.oid = p.pronamespace
+  JOIN pg_catalog.pg_language AS l ON l.oid = p.prolang
   CROSS JOIN api
   WHERE p.prokind IN ('f', 'p')
     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d WHERE d.classid = 'pg_catalog.pg_proc'::regclass
@@ -309,9 +365,9 @@ SELECT json_build_object(
 """
 
 
-def read_catalog(target: Target, exposed_schemas: tuple[str, ...]) -> Catalog:
-    """Run the catalog query on ``target`` and parse it."""
-    rows = target.query(catalog_query(exposed_schemas))
+def read_catalog(target: Target, exposed_schemas: tuple[str, ...], sensitive_columns: tuple[str, ...] = ()) -> Catalog:
+    """Run the catalog query on ``target`` and parse it (``sensitive_columns``: [verify] sensitive_columns)."""
+    rows = target.query(catalog_query(exposed_schemas, sensitive_columns))
     document = rows[0][0]
     data: dict[str, Any] = json.loads(document) if isinstance(document, str) else document
     return parse_catalog(data, exposed_schemas)
@@ -357,7 +413,9 @@ def _relation(item: list[Any]) -> Relation:
         privileges={"anon": anon_privileges, "authenticated": authenticated_privileges},
         api_role_owns={"anon": anon_owns, "authenticated": authenticated_owns},
         updatable=updatable if updatable is not None else 0, reads=tuple(reads or ()),
-        sensitive_columns=tuple(sensitive or ()),
+        sensitive_columns=tuple(name for name, anon, authenticated in sensitive or () if anon or authenticated),
+        sensitive_columns_by_role={role: tuple(column[0] for column in sensitive or () if column[index])
+                                   for index, role in ((1, "anon"), (2, "authenticated"))},
     )
 
 
@@ -372,8 +430,8 @@ def _policy(item: list[Any], names: dict[int, str], members: dict[str, set[int]]
 
 def _function(item: list[Any]) -> Function:
     (schema, name, arguments, security_definer, returns_trigger, search_path_set, anon, authenticated, owner,
-     exposed, kind) = item
+     exposed, kind, body) = item
     return Function(schema=schema, name=name, arguments=arguments, security_definer=security_definer,
                     returns_trigger=returns_trigger, search_path_set=search_path_set,
                     executable_by={"anon": anon, "authenticated": authenticated}, owner=owner, exposed=exposed,
-                    kind=kind)
+                    kind=kind, body=DefinerBody(*body) if body else None)

@@ -298,3 +298,56 @@ def trusts_user_metadata(expression: str | None) -> bool:
     if "raw_user_meta_data" in expression:
         return True
     return bool(_USER_METADATA_KEY.search(expression)) and bool(_JWT_SOURCE.search(expression))
+
+
+def _is_not_null_check(tokens: tuple[Token, ...]) -> bool:
+    """``<auth call> IS NOT NULL`` or ``NOT (<auth call> IS NULL)``: true for every signed-in request."""
+    tokens = strip_parentheses(tokens)
+    if len(tokens) > 3 and tokens[-3].is_word("IS") and tokens[-2].is_word("NOT") and tokens[-1].is_word("NULL"):
+        return _nullable_auth_operand(tokens[:-3])
+    if len(tokens) > 1 and tokens[0].is_word("NOT"):
+        inner = strip_parentheses(tokens[1:])
+        return len(inner) > 2 and inner[-2].is_word("IS") and inner[-1].is_word("NULL") \
+            and _nullable_auth_operand(inner[:-2])
+    return False
+
+
+def _is_authenticated_role_check(tokens: tuple[Token, ...]) -> bool:
+    """``auth.role() = 'authenticated'::text`` (either side, the call wrapped in a sub-select or not)."""
+    sides = split_comparison(strip_parentheses(tokens))
+    if sides is None:
+        return False
+    for call, value in (sides, sides[::-1]):
+        value = strip_parentheses(value)
+        if value and value[0].text == "'authenticated'" and all(t.kind in ("cast", "word") for t in value[1:]):
+            operand = strip_parentheses(call)
+            if operand and operand[0].is_word("SELECT"):
+                operand = strip_parentheses(operand[1:-2] if len(operand) > 2 and operand[-2].is_word("AS")
+                                            else operand[1:])
+            found = _auth_call_at(operand, 0) if operand else None
+            if found is not None and found == ("auth.role()", len(operand)):
+                return True
+    return False
+
+
+def _signed_in_true(tokens: tuple[Token, ...]) -> bool:
+    tokens = strip_parentheses(tokens)
+    if not tokens:
+        return False
+    disjuncts = split_top_level(tokens, "OR")
+    if len(disjuncts) > 1:
+        return any(_signed_in_true(part) for part in disjuncts)
+    conjuncts = split_top_level(tokens, "AND")
+    if len(conjuncts) > 1:
+        return all(_signed_in_true(part) for part in conjuncts)
+    return _always_true(tokens) or _is_not_null_check(tokens) or _is_authenticated_role_check(tokens)
+
+
+@lru_cache(maxsize=65536)
+def true_for_every_signed_in_user(expression: str | None) -> bool:
+    """True for ``auth.uid() IS NOT NULL``, ``(( SELECT auth.uid() AS uid) IS NOT NULL)``,
+    ``(auth.role() = 'authenticated'::text)``, ``auth.jwt() IS NOT NULL AND true``...: no condition on the row, so
+    every signed-in user gets every row."""
+    if expression is None or not _AUTH_HINT.search(expression):
+        return False
+    return _signed_in_true(tokenize(expression))

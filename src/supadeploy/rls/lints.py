@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from supadeploy.rls import expressions
 from supadeploy.rls.catalog import Catalog, Function, Policy, Relation
 from supadeploy.rls.findings import API_ROLES, Finding
+from supadeploy.rls.function_reads import relations_read
 
 COMMAND_WORDS = {"select": "SELECT", "insert": "INSERT", "update": "UPDATE", "delete": "DELETE"}
 _SIMPLE_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_$]*$")
@@ -202,16 +203,17 @@ def _updates_some_row(policies: list[Policy], role: str) -> bool:
                for p in policies)
 
 
-def _always_true_actions(catalog: Catalog, policy: Policy, table_policies: list[Policy]
-                         ) -> tuple[list[str], list[str], list[str]]:
-    """(actions, roles, clauses) a permissive policy opens to every row."""
-    using_true = expressions.is_always_true(policy.using)
-    check_true = expressions.is_always_true(policy.with_check) or (
-        policy.with_check is None and policy.command in ("UPDATE", "ALL") and using_true)
-    if not (using_true or check_true):
-        return [], [], []
-    opened: dict[str, set[str]] = {}
+def _opened_commands(catalog: Catalog, policy: Policy, table_policies: list[Policy]) -> dict[str, list[str]]:
+    """command word -> the API roles a permissive policy lets do it to every row.
+
+    Every row means: USING (for SELECT, UPDATE, DELETE) or WITH CHECK (for INSERT, UPDATE) is always true for
+    the role (``Catalog.every_row``: always true, or for authenticated, true for every signed-in user). SELECT
+    counts for anon only: signed-in users reading a shared table is common and intended."""
+    opened: dict[str, list[str]] = {}
     for role in _api_roles_of(policy):
+        using_true = catalog.every_row(policy.using, role)
+        check_true = catalog.every_row(policy.with_check, role) or (
+            policy.with_check is None and policy.command in ("UPDATE", "ALL") and using_true)
         for command in COMMAND_WORDS:
             if not policy.covers(command) or not _has_privilege(catalog, policy, role, command):
                 continue
@@ -219,11 +221,24 @@ def _always_true_actions(catalog: Catalog, policy: Policy, table_policies: list[
                     or (command in ("update", "delete") and using_true) \
                     or (command == "insert" and check_true) \
                     or (command == "update" and check_true and _updates_some_row(table_policies, role)):
-                opened.setdefault(COMMAND_WORDS[command], set()).add(role)
-    clauses = [name for name, flag in (("USING", using_true), ("WITH CHECK", check_true)) if flag]
-    roles = sorted({role for roles in opened.values() for role in roles})
-    actions = [word for word in COMMAND_WORDS.values() if word in opened]
-    return actions, roles, clauses
+                opened.setdefault(COMMAND_WORDS[command], []).append(role)
+    return {word: opened[word] for word in COMMAND_WORDS.values() if word in opened}
+
+
+def _who(roles: Iterable[str]) -> str:
+    return _and_join("every signed-in user (authenticated)" if role == "authenticated" else role for role in roles)
+
+
+def _always_true_level(catalog: Catalog, policy: Policy, opened: dict[str, list[str]]) -> tuple[str, str]:
+    """(level, why): an error when a role can rewrite or delete every row, or anon can read every row of a
+    table with personal or secret columns; a warning otherwise (e.g. a public catalog: accept it)."""
+    if "UPDATE" in opened or "DELETE" in opened:
+        return "error", ""
+    relation = catalog.relation_by_name.get(policy.qualified_table)
+    columns = relation.sensitive_columns_by_role.get("anon", ()) if relation is not None else ()
+    if "anon" in opened.get("SELECT", ()) and columns:
+        return "error", f"; its columns {', '.join(columns)} look personal or secret"
+    return "warn", ""
 
 
 def policy_always_true(catalog: Catalog) -> list[Finding]:
@@ -232,17 +247,19 @@ def policy_always_true(catalog: Catalog) -> list[Finding]:
     for policy in catalog.policies:
         if not policy.permissive or not _rls_active(catalog, policy):
             continue
-        actions, roles, clauses = _always_true_actions(catalog, policy, by_table[policy.qualified_table])
-        if not actions:
+        opened = _opened_commands(catalog, policy, by_table[policy.qualified_table])
+        if not opened:
             continue
+        level, why = _always_true_level(catalog, policy, opened)
+        grants = "; ".join(f"{_who(roles)} can {word}" for word, roles in opened.items())
         findings.append(Finding(
-            code="policy_always_true", level="warn", schema=policy.schema, object=policy.table,
+            code="policy_always_true", level=level, schema=policy.schema, object=policy.table,
             policy=policy.name, splinter="0024_rls_policy_always_true",
-            message=f'policy "{policy.name}" on {policy.qualified_table} lets {_and_join(roles)} '
-                    f"{_and_join(actions)} every row ({' and '.join(clauses)} always true)",
-            remediation="replace the always-true clause with the condition that limits rows, e.g. "
-                        "USING ((select auth.uid()) = user_id); if every row really is public, say so with an "
-                        "accepted finding",
+            message=f'policy "{policy.name}" on {policy.qualified_table} has no condition on the row: '
+                    f"{grants} every row{why}",
+            remediation="replace the condition with the one that limits rows, e.g. "
+                        "USING ((select auth.uid()) = user_id); if every row really is public (a catalog), say so "
+                        "with an accepted finding",
         ))
     return findings
 
@@ -458,19 +475,38 @@ def _callable_definer(function: Function) -> list[str]:
     return [role for role in API_ROLES if function.executable_by.get(role)]
 
 
+def _rows_bypassed(catalog: Catalog, function: Function) -> list[str]:
+    """auth.users and the RLS tables a SECURITY DEFINER function returns rows of or reads (their policies do not
+    apply to it, which runs as its owner)."""
+    if function.body is None:
+        return []
+    names = set(relations_read(function.body))
+    if function.body.returns_relation:
+        names.add(function.body.returns_relation)
+    protected = []
+    for name in sorted(names):
+        relation = catalog.relation_by_name.get(name)
+        if name == "auth.users" or (relation is not None and relation.is_table and relation.rls_enabled):
+            protected.append(name)
+    return protected
+
+
 def security_definer_function_executable(catalog: Catalog) -> list[Finding]:
     findings = []
     for f in catalog.functions:
         callers = _callable_definer(f)
         if not callers:
             continue
+        bypassed = _rows_bypassed(catalog, f)
+        reads = (f"; it returns or reads {_and_join(bypassed)}: callers get those rows without their policies or "
+                 "grants") if bypassed else ""
         findings.append(Finding(
-            code="security_definer_function_executable", level="warn", schema=f.schema, object=f.name,
-            object_type="function", arguments=f.arguments,
+            code="security_definer_function_executable", level="error" if bypassed else "warn", schema=f.schema,
+            object=f.name, object_type="function", arguments=f.arguments,
             splinter="0028_anon_security_definer_function_executable" if "anon" in callers
             else "0029_authenticated_security_definer_function_executable",
             message=f"SECURITY DEFINER function {f.signature} runs as {f.owner}, bypassing RLS, and "
-                    f"{_and_join(callers)} can call it: POST /rest/v1/rpc/{f.name}",
+                    f"{_and_join(callers)} can call it: POST /rest/v1/rpc/{f.name}{reads}",
             remediation=f"REVOKE EXECUTE ON FUNCTION {sql_name(f.schema, f.name)}({f.arguments}) FROM PUBLIC, "
                         f"{', '.join(callers)}; or make it SECURITY INVOKER; or move it to a schema that is not "
                         "exposed",
@@ -521,8 +557,8 @@ def queue_exposed(catalog: Catalog) -> list[Finding]:
     ]
 
 
-def _broad_bucket_read(policy: Policy, bucket: str) -> bool:
-    if expressions.is_always_true(policy.using):
+def _broad_bucket_read(catalog: Catalog, policy: Policy, bucket: str) -> bool:
+    if catalog.every_row(policy.using, "anon"):  # always true
         return True
     tokens = expressions.strip_parentheses(expressions.tokenize(policy.using or ""))
     sides = expressions.split_comparison(tokens)
@@ -544,7 +580,7 @@ def public_bucket_allows_listing(catalog: Catalog) -> list[Finding]:
                 and policy.command in ("SELECT", "ALL") and any(policy.applies_to.values())]
     findings = []
     for bucket in catalog.public_buckets:
-        broad = sorted(policy.name for policy in policies if _broad_bucket_read(policy, bucket))
+        broad = sorted(policy.name for policy in policies if _broad_bucket_read(catalog, policy, bucket))
         if broad:
             findings.append(Finding(
                 code="public_bucket_allows_listing", level="warn", schema="storage", object=bucket,

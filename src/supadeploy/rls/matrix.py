@@ -3,8 +3,9 @@
 A cell combines the privilege (GRANT, and USAGE on the schema), the RLS state and the policies:
 
 * ``denied``: no privilege; or RLS on and no permissive policy grants that command to the role;
-* ``allowed``: privilege and no RLS (or the role bypasses it), or a permissive always-true policy with no
-  restrictive policy; a security-definer view, a materialized view or a foreign table;
+* ``allowed``: privilege and no RLS (or the role bypasses it), or a permissive policy that lets every row
+  through for the role (``Catalog.every_row``: always true; for authenticated, also true for every signed-in
+  user) with no restrictive policy; a security-definer view, a materialized view or a foreign table;
 * ``policy-gated``: privilege, and rows pass only where a permissive policy's condition holds (and every
   restrictive one's).
 
@@ -14,7 +15,6 @@ RLS apply): denied if one is denied, allowed if all are allowed, policy-gated ot
 
 from __future__ import annotations
 
-from supadeploy.rls import expressions
 from supadeploy.rls.catalog import Catalog, Policy, Relation
 from supadeploy.rls.findings import ALLOWED, API_ROLES, COMMANDS, DENIED, POLICY_GATED, MatrixRow
 
@@ -36,9 +36,9 @@ def _grants(policy: Policy, command: str) -> bool:
     return policy.using is not None
 
 
-def _opens_every_row(policy: Policy, command: str) -> bool:
-    using_true = expressions.is_always_true(policy.using)
-    check_true = expressions.is_always_true(_effective_check(policy))
+def _opens_every_row(catalog: Catalog, policy: Policy, role: str, command: str) -> bool:
+    using_true = catalog.every_row(policy.using, role)
+    check_true = catalog.every_row(_effective_check(policy), role)
     if command == "insert":
         return check_true
     if command == "update":
@@ -65,7 +65,7 @@ def table_cell(catalog: Catalog, relation: Relation, policies: list[Policy], rol
                 permissive.append(policy)
     if not permissive:
         return DENIED, []
-    if not restricted and any(_opens_every_row(p, command) for p in permissive):
+    if not restricted and any(_opens_every_row(catalog, p, role, command) for p in permissive):
         return ALLOWED, []
     return POLICY_GATED, sorted(p.name for p in permissive)
 

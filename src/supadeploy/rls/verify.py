@@ -1,18 +1,20 @@
 """verify: catalog lints, manifest drift, probes and the access matrix, as one library call.
 
-Round trips: one catalog query (``Target.query``), plus one ``Target.query_rolled_back`` when the
-manifest declares probes, whatever the number of tables.
+Round trips: one catalog query (``Target.query``), plus one ``Target.query_rolled_back`` when some policy
+expression does not look at the row (Postgres evaluates them all at once, rls/constant_expressions.py), plus
+one when the manifest declares probes, whatever the number of tables.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from supadeploy.config import ProjectConfig
 from supadeploy.migrations.files import Migration
 from supadeploy.rls.catalog import Catalog, read_catalog
+from supadeploy.rls.constant_expressions import evaluate_constants
 from supadeploy.rls.findings import LEVEL_RANK, LEVELS, Finding, MatrixRow, ProbeResult
 from supadeploy.rls.lints import lint_catalog
 from supadeploy.rls.locate import locate
@@ -39,19 +41,22 @@ class VerifyOptions:
     accepted: tuple[AcceptedFinding, ...] = ()
     manifest_path: Path | None = None
     """supabase/policies.toml when present: drift and probes."""
+    sensitive_columns: tuple[str, ...] = ()
+    """[verify] sensitive_columns: column names that are personal or secret besides the built-in words."""
 
     @classmethod
     def from_project(cls, project: ProjectConfig, *, schemas: list[str] | None = None,
                      fail_on: str | None = None) -> VerifyOptions:
-        """Options from supadeploy.toml's [verify]; ``schemas`` (e.g. --schema) replaces public + configured."""
+        """Options from supadeploy.toml's [verify] and supabase/config.toml's [api] schemas; ``schemas``
+        (--schema) adds to them. Reads no database: a bad configuration is refused before anything connects."""
         settings = load_settings(project)
-        chosen = list(schemas) if schemas else ["public", *settings.extra_schemas]
-        manifest = manifest_location(project)
+        manifest = project.workdir / settings.manifest
         return cls(
-            schemas=tuple(dict.fromkeys(chosen)),
+            schemas=settings.exposed_schemas(tuple(schemas or ())),
             fail_on=check_fail_on(fail_on) if fail_on is not None else settings.fail_on,
             accepted=settings.accepted,
             manifest_path=manifest if manifest.is_file() else None,
+            sensitive_columns=settings.sensitive_columns,
         )
 
 
@@ -136,7 +141,8 @@ def _sort_key(finding: Finding) -> tuple[Any, ...]:
 
 def run_verify(target: Target, options: VerifyOptions) -> VerifyReport:
     """Lint the catalog, compare it with the manifest, run the manifest's probes, build the access matrix."""
-    catalog = read_catalog(target, options.schemas)
+    catalog = read_catalog(target, options.schemas, options.sensitive_columns)
+    catalog = replace(catalog, constant_true=evaluate_constants(target, catalog))
     findings = lint_catalog(catalog)
     probes: list[ProbeResult] = []
     if options.manifest_path is not None:
