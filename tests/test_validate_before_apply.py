@@ -75,12 +75,12 @@ def test_accept_entry_without_code_names_its_line_not_code_none(project_dir: Pat
                                     'object = "public.a"\nreason = "fine"\n\n'
                                     '[[verify.accept]]\nobject = "public.notes"\nreason = "read by a trigger"\n')
     assert_refused_before_connecting(project_dir, db_url, exit_code=1, where=f"{config}:9",
-                                     message="[[verify.accept]] for public.notes needs a code")
+                                     message="[[verify.accept]] needs a code")
     assert "None" not in push(project_dir, "--db-url", CLOSED_PORT_URL).output
 
 
 @pytest.mark.parametrize(("entry", "line", "message"), [
-    ('code = "rls_no_policy"\nobject = "public.notes"\n', 3, "[[verify.accept]] for 'rls_no_policy' on public.notes "
+    ('code = "rls_no_policy"\nobject = "public.notes"\n', 2, "[[verify.accept]] for 'rls_no_policy' on public.notes "
                                                             "needs a reason"),
     ('code = "no_such_code"\nobject = "public.notes"\nreason = "x"\n', 3,
      "[[verify.accept]] code 'no_such_code' is not a verify finding code"),
