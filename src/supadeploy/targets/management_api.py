@@ -27,16 +27,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from supadeploy.errors import LockTimeout
 from supadeploy.management_api.client import ManagementApiClient, decode_rows
 from supadeploy.management_api.errors import AmbiguousOutcome, ManagementApiError, QueryFailed, SqlError
-from supadeploy.migrations.failure import MigrationFailed, MigrationFailure, failure_from_error
+from supadeploy.migrations.failure import MigrationFailed, MigrationFailure, failure_at
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.history import (
     CREATE_HISTORY_TABLE,
@@ -47,14 +48,23 @@ from supadeploy.migrations.history import (
 )
 from supadeploy.migrations.splitter import split_statements
 from supadeploy.targets.base import SessionLimits
+
+if TYPE_CHECKING:
+    from supadeploy.migrations.executable import ExecutableSql
 from supadeploy.targets.postgres import DEPLOY_LOCK_ID, DEPLOY_LOCK_NAMESPACE, LOCK_HOLDER, describe_lock_holder
 
 ALREADY_APPLIED = "SD001"
 DEPLOY_LOCK_TIMEOUT = "SD003"
-PROBE_DONE = "SD002"
 UNDEFINED_TABLE_STATES = {"42P01", "3F000"}
 MAX_AMBIGUOUS_ATTEMPTS = 3
 SESSION_RESET = "SET SESSION AUTHORIZATION DEFAULT;\nRESET ALL"
+# Progress marks of an applying request: setval before each statement (a sequence is never rolled back), so a
+# failure without a position is located without running any statement again. The high bits are the request's.
+PROGRESS_SEQUENCE = "supabase_migrations.supadeploy_apply_progress"
+PROGRESS_BITS = 20
+PROGRESS_MASK = (1 << PROGRESS_BITS) - 1
+CREATE_PROGRESS_SEQUENCE = f"CREATE SEQUENCE IF NOT EXISTS {PROGRESS_SEQUENCE}"
+READ_PROGRESS = f"SELECT last_value FROM {PROGRESS_SEQUENCE}"
 
 _ROW_RETURNING = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*(select|with|values|table)\b",
                             re.IGNORECASE | re.DOTALL)
@@ -66,6 +76,8 @@ class ManagementApiTarget:
         self._client = client
         self.project_ref = project_ref
         self._lock_wait_seconds = 300.0
+        self._standard_conforming_strings: bool | None = None
+        self._progress_ready = False
 
     @property
     def description(self) -> str:
@@ -142,10 +154,20 @@ class ManagementApiTarget:
 
     # --- applying --------------------------------------------------------------------------------------
 
+    def standard_conforming_strings(self) -> bool:
+        """The server's setting, which decides how backslashes in '...' strings are lexed."""
+        if self._standard_conforming_strings is None:
+            rows = self.query("SELECT current_setting('standard_conforming_strings')")
+            self._standard_conforming_strings = str(rows[0][0]) != "off"
+        return self._standard_conforming_strings
+
     def apply_migration(self, migration: Migration, limits: SessionLimits, *, durable: bool) -> bool:
+        executable = migration.executable(standard_conforming_strings=self.standard_conforming_strings())
         if not migration.transactional:
-            return self._apply_statement_by_statement(migration)
-        request = ApplyRequest.build(migration, limits, durable=durable, lock_wait_seconds=self._lock_wait_seconds)
+            return self._apply_statement_by_statement(migration, executable)
+        self._ensure_progress_sequence()
+        request = ApplyRequest.build(migration, executable, limits, durable=durable,
+                                     lock_wait_seconds=self._lock_wait_seconds)
         ambiguous: list[str] = []
         while True:
             try:
@@ -158,7 +180,7 @@ class ManagementApiTarget:
                     return bool(ambiguous)  # after an ambiguous attempt, that attempt is what applied it
                 if failure.error.sqlstate == DEPLOY_LOCK_TIMEOUT:
                     raise self._lock_timeout() from None
-                raise MigrationFailed(self._failure(migration, request, failure.error, limits)) from None
+                raise MigrationFailed(self._failure(migration, executable, request, failure.error)) from None
             # The request may or may not have committed: look before sending it again.
             try:
                 history = self.read_history()
@@ -180,16 +202,20 @@ class ManagementApiTarget:
                            f"{self._lock_wait_seconds:g}s: {holder}",
                            fix="rerun when it has finished, or raise [push] deploy_lock_wait")
 
-    def _apply_statement_by_statement(self, migration: Migration) -> bool:
+    def _apply_statement_by_statement(self, migration: Migration, executable: ExecutableSql) -> bool:
+        """One request per statement, exactly as written, history row last. Each request is a session and an
+        implicit transaction of its own, so nothing can be prefixed to a statement (CREATE INDEX CONCURRENTLY
+        must be alone): the server's own lock_timeout / statement_timeout apply."""
         if migration.version in {row.version for row in self.read_history()}:
             return False
-        for index, statement in enumerate(migration.statements):
+        for index, statement in enumerate(executable.statements):
             try:
                 self._client.run_query(self.project_ref, statement.text, idempotent=False)
             except QueryFailed as failure:
-                diag = _diag(failure.error, position=_position_in(statement.text, failure.error))
-                raise MigrationFailed(failure_from_error(migration, index, SimpleNamespace(diag=diag),
-                                                         partially_applied=index > 0)) from None
+                position = _position_in(statement.text, failure.error)
+                raise MigrationFailed(failure_at(
+                    migration, statement, index, SqlDiagnostics.of(failure.error, position=position),
+                    partially_applied=True, statements_applied=index)) from None
         insert = history_insert(migration)
         try:
             self._client.run_query(self.project_ref, insert, idempotent=False)
@@ -198,39 +224,35 @@ class ManagementApiTarget:
                 self._client.run_query(self.project_ref, insert, idempotent=False)
         return True
 
-    def _failure(self, migration: Migration, request: ApplyRequest, error: SqlError,
-                 limits: SessionLimits) -> MigrationFailure:
+    def _ensure_progress_sequence(self) -> None:
+        if not self._progress_ready:
+            self._client.run_query(self.project_ref, CREATE_PROGRESS_SEQUENCE)
+            self._progress_ready = True
+
+    def _failure(self, migration: Migration, executable: ExecutableSql, request: ApplyRequest,
+                 error: SqlError) -> MigrationFailure:
         located = request.locate(error)
-        if located is None:
-            index = self._probe_failing_statement(migration, limits) if len(migration.statements) > 1 else 0
-            position = None
+        if located is None:  # a runtime error has no position: the progress marks say which statement ran last
+            index, position = self._statement_reached(request), None
         else:
             index, position = located
         if index < 0:  # the error is in supadeploy's own part of the request
             raise ManagementApiError(f"applying {migration.file_name} failed before its statements ran: "
                                      f"{error.message} [SQLSTATE {error.sqlstate}]")
-        return failure_from_error(migration, index, SimpleNamespace(diag=_diag(error, position=position)))
+        statement = executable.statements[index] if index < len(executable.statements) else None
+        return failure_at(migration, statement, index, SqlDiagnostics.of(error, position=position))
 
-    def _probe_failing_statement(self, migration: Migration, limits: SessionLimits) -> int:
-        """Find the failing statement of an error that has no position: run prefixes, always rolled back."""
-        low, high = 0, len(migration.statements) - 1
-        while low < high:
-            middle = (low + high) // 2
-            if self._prefix_fails(migration, middle, limits):
-                high = middle
-            else:
-                low = middle + 1
-        return low
-
-    def _prefix_fails(self, migration: Migration, last_index: int, limits: SessionLimits) -> bool:
-        parts = [_limits_sql(limits, durable=False)]
-        parts += [statement.text + "\n" for statement in migration.statements[:last_index + 1]]
-        parts.append(f"DO $sdprobe$ BEGIN RAISE EXCEPTION USING ERRCODE = '{PROBE_DONE}'; END $sdprobe$")
+    def _statement_reached(self, request: ApplyRequest) -> int:
+        """The statement that was running when the request failed, read from the progress sequence (setval is
+        never rolled back); the migration's statements are never run again to find it."""
         try:
-            self._client.run_query(self.project_ref, ";\n".join(parts))
-        except QueryFailed as failure:
-            return failure.error.sqlstate != PROBE_DONE
-        return False  # cannot happen: the probe always raises
+            rows = self.query(READ_PROGRESS)
+        except ManagementApiError:
+            return 0
+        mark = int(rows[0][0]) if rows else 0
+        if mark >> PROGRESS_BITS != request.nonce:
+            return 0  # another request moved the sequence since: the first statement is the best guess
+        return max((mark & PROGRESS_MASK) - 1, 0)
 
     def close(self) -> None:
         self._client.close()
@@ -239,17 +261,20 @@ class ManagementApiTarget:
 class ApplyRequest:
     """The SQL of the one request that applies a transactional migration, and where each statement sits in it."""
 
-    def __init__(self, sql: str, statement_offsets: list[int], statement_lengths: list[int]) -> None:
+    def __init__(self, sql: str, statement_offsets: list[int], statement_lengths: list[int], nonce: int) -> None:
         self.sql = sql
         self.statement_offsets = statement_offsets
         self.statement_lengths = statement_lengths
+        self.nonce = nonce
 
     @classmethod
-    def build(cls, migration: Migration, limits: SessionLimits, *, durable: bool,
+    def build(cls, migration: Migration, executable: ExecutableSql, limits: SessionLimits, *, durable: bool,
               lock_wait_seconds: float) -> ApplyRequest:
+        nonce = secrets.randbits(30) | 1
+        limits_sql = _limits_sql(limits, durable=durable)
         header = ";\n".join([
             deploy_lock_sql(lock_wait_seconds),
-            _limits_sql(limits, durable=durable),
+            limits_sql,
             f"DO $sdguard$ BEGIN\n"
             f"  IF EXISTS (SELECT 1 FROM {HISTORY_TABLE} WHERE version = '{migration.version}') THEN\n"
             f"    RAISE EXCEPTION USING ERRCODE = '{ALREADY_APPLIED}',\n"
@@ -257,15 +282,23 @@ class ApplyRequest:
             f"  END IF;\nEND $sdguard$",
             history_insert(migration),
         ]) + ";\n"
-        sql = header
+        parts = [header]
+        length = len(header)
         offsets: list[int] = []
         lengths: list[int] = []
-        for statement in migration.statements:
-            offsets.append(len(sql))
+        for index, statement in enumerate(executable.statements):
+            mark = f"SELECT setval('{PROGRESS_SEQUENCE}', {(nonce << PROGRESS_BITS) + index + 1});\n"
+            text = _terminated(statement.text)
+            offsets.append(length + len(mark))
             lengths.append(len(statement.text))
-            sql += statement.text + "\n;\n"
-        sql += SESSION_RESET + ";\n" + f"SELECT set_config('synchronous_commit', '{'on' if durable else 'off'}', true)"
-        return cls(sql, offsets, lengths)
+            parts += [mark, text]
+            length += len(mark) + len(text)
+            if index in executable.limits_reset_after:
+                parts.append(f"{limits_sql};\n")
+                length += len(parts[-1])
+        parts.append(SESSION_RESET + ";\n" + f"SELECT set_config('synchronous_commit', '{'on' if durable else 'off'}', "
+                     "true)")
+        return cls("".join(parts), offsets, lengths, nonce)
 
     def locate(self, error: SqlError) -> tuple[int, int] | None:
         """(statement index, 1-based position in that statement) of an error, or None without a position.
@@ -282,6 +315,12 @@ class ApplyRequest:
             if start <= offset < start + max(length, 1):
                 return index, offset - start + 1
         return -1, 0
+
+
+def _terminated(text: str) -> str:
+    """A statement as the file has it, ended so that the next one cannot run into it (a last statement may
+    end in a -- comment and no ';')."""
+    return text + "\n" if text.endswith(";") else text + "\n;\n"
 
 
 def deploy_lock_sql(wait_seconds: float) -> str:
@@ -362,6 +401,7 @@ def _limits_sql(limits: SessionLimits, *, durable: bool) -> str:
 
 
 def _position_in(text: str, error: SqlError) -> int | None:
+    """1-based position in ``text`` (sent alone) of an error reported as line and column."""
     if error.line is None:
         return None
     lines = text.split("\n")
@@ -370,7 +410,23 @@ def _position_in(text: str, error: SqlError) -> int | None:
     return sum(len(line) + 1 for line in lines[:error.line - 1]) + (error.column or 1)
 
 
-def _diag(error: SqlError, *, position: int | None) -> SimpleNamespace:
-    return SimpleNamespace(sqlstate=error.sqlstate, message_primary=error.message, message_detail=error.detail,
-                           message_hint=error.hint, context=error.context,
-                           statement_position=str(position) if position else None)
+@dataclass(frozen=True)
+class SqlDiagnostics:
+    """A Management API SQL error in the shape of psycopg's ``diag`` (what migrations.failure reads)."""
+
+    sqlstate: str | None
+    message_primary: str | None
+    message_detail: str | None
+    message_hint: str | None
+    context: str | None
+    statement_position: str | None
+
+    @property
+    def diag(self) -> SqlDiagnostics:
+        return self
+
+    @classmethod
+    def of(cls, error: SqlError, *, position: int | None) -> SqlDiagnostics:
+        return cls(sqlstate=error.sqlstate, message_primary=error.message, message_detail=error.detail,
+                   message_hint=error.hint, context=error.context,
+                   statement_position=str(position) if position else None)
