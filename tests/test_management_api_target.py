@@ -118,16 +118,16 @@ def test_dropped_connection_after_apply_never_applies_twice(server: ManagementAp
     discovery = discover_migrations(project_dir / "supabase" / "migrations")
     target = make_target()
     target.ensure_history_table()
-    server.faults.drop_after_apply(endpoint=RUN_QUERY, times=1)    # applied, answer lost (ensure_history: idempotent)
+    server.faults.drop_after_apply(endpoint=RUN_QUERY, times=1)    # answer lost (ensure_history's read: idempotent)
     apply_requests = []
     original = target.client.run_query
 
     def counting(ref: str, sql: str, *args: object, **kwargs: object) -> object:
-        if "pg_try_advisory_xact_lock" in sql:
+        if "pg_try_advisory_xact_lock" in sql:  # the applying requests (an up-to-date history table takes none)
             apply_requests.append(sql)
-            if len(apply_requests) in (2, 4):
-                server.faults.drop_after_apply(endpoint=RUN_QUERY)      # 002 applied, answer lost
-            if len(apply_requests) == 5:
+            if len(apply_requests) in (2, 3):
+                server.faults.drop_after_apply(endpoint=RUN_QUERY)      # 002, 003 applied, answers lost
+            if len(apply_requests) == 4:
                 server.faults.drop_before_apply(endpoint=RUN_QUERY)     # 004 lost before it ran
         return original(ref, sql, *args, **kwargs)  # type: ignore[arg-type]
 

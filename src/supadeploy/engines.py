@@ -137,10 +137,12 @@ def access_token() -> str:
 
 def open_client(project: ProjectConfig, api_url: str | None = None) -> ManagementApiClient:
     from supadeploy.management_api.client import ManagementApiClient, Timeouts
+    from supadeploy.management_api.deadline import deadline_seconds
 
     settings = api_settings(project, api_url)
     return ManagementApiClient(access_token(), api_url=settings.api_url,
-                               timeouts=Timeouts(read=settings.timeout_seconds))
+                               timeouts=Timeouts(read=settings.timeout_seconds),
+                               deadline_seconds=deadline_seconds(settings.timeout_seconds))
 
 
 def _project_ref(environment: EnvironmentConfig, engine: str) -> str:

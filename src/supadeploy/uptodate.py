@@ -18,13 +18,17 @@ from collections.abc import Callable
 
 from supadeploy.errors import PlanError
 from supadeploy.migrations.files import Discovery
-from supadeploy.migrations.history import SELECT_HISTORY_SUMMARY, HistoryRow
+from supadeploy.migrations.history import ADDED_COLUMNS, HISTORY_TABLE, SELECT_HISTORY_SUMMARY, HistoryRow
 from supadeploy.migrations.plan import Plan, build_plan, check_plan
 from supadeploy.targets.connection_url import connection_failed, validate_database_url
 from supadeploy.targets.libpq_reader import LibpqError, ReadOnlySession, load_libpq
 
+# The history table exists with every column the CLI adds (one made by an older CLI is upgraded by the full
+# push), and whether the deploy log exists.
 TABLES_EXIST = (
-    "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL, "
+    f"SELECT to_regclass('{HISTORY_TABLE}') IS NOT NULL AND (SELECT count(*) FROM pg_attribute "
+    f"WHERE attrelid = to_regclass('{HISTORY_TABLE}') AND attname = ANY('{{{','.join(ADDED_COLUMNS)}}}') "
+    f"AND NOT attisdropped) = {len(ADDED_COLUMNS)}, "
     "to_regclass('supabase_migrations.supadeploy_deployments') IS NOT NULL"
 )
 # The summary as one JSON value: one value to fetch instead of three per migration.
@@ -48,8 +52,9 @@ def plan_if_up_to_date(url: str, discovery: Discovery, *, include_all: bool, all
 
 
 def read_history(url: str, *, application_name: str, connect_timeout: int = 10) -> list[HistoryRow] | None:
-    """The history summary over libpq; None when the full push must decide (no libpq, no history table yet,
-    a killed run to mark, a failed read). ConnectionFailed when the database cannot be reached."""
+    """The history summary over libpq; None when the full push must decide (no libpq, no history table yet or
+    an older CLI's one to upgrade, a killed run to mark, a failed read). ConnectionFailed when the database
+    cannot be reached."""
     validate_database_url(url)
     try:
         load_libpq()
@@ -120,7 +125,8 @@ class HistoryPrefetch:
 
 
 def _read_history(session: ReadOnlySession) -> list[HistoryRow] | None:
-    """The history summary, or None when the push must run in full (no history table yet, a killed run)."""
+    """The history summary, or None when the push must run in full (no history table yet, or one made by an older
+    CLI that the push upgrades; a killed run)."""
     ((history_exists, deployments_exist),) = session.rows(TABLES_EXIST)
     if history_exists != "t":
         return None

@@ -1,7 +1,10 @@
-"""ManagementApiClient: the Supabase Management API over httpx, with tenacity retries and rate-limit pacing.
+"""ManagementApiClient: the Supabase Management API over httpx, with retries, rate-limit pacing and a deadline.
 
-* Every call has a timeout. Connect errors, 5xx and 429 are retried with jittered exponential backoff
-  (``Retry-After`` honoured), up to ``RetryPolicy.attempts`` and ``total_seconds``.
+* Every request has timeouts, cut to what is left of the client's deadline (management_api.deadline): an API
+  that accepts connections and never answers fails the command once the deadline passes, naming the URL.
+* Connect errors, 5xx and 429 are retried with jittered exponential backoff, up to ``RetryPolicy.attempts``.
+  ``Retry-After`` and rate-limit waits are honoured up to ``max_retry_after_seconds`` and announced (``on_wait``,
+  stderr by default); a wait that would outlast the deadline fails at once instead.
 * A state-changing request (``idempotent=False``) is retried only when it provably never reached the server
   (connect error, 429). Any other failure raises ``AmbiguousOutcome``: the caller re-reads the state it
   wanted to change instead of sending the request again blindly.
@@ -12,7 +15,9 @@
 from __future__ import annotations
 
 import json
+import random
 import re
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,17 +25,17 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
-from tenacity.wait import wait_random_exponential
 
 from supadeploy import __version__
 from supadeploy.errors import SupadeployError
 from supadeploy.management_api import models
+from supadeploy.management_api.deadline import DEFAULT_DEADLINE_SECONDS, Deadline
 from supadeploy.management_api.errors import (
     AmbiguousOutcome,
     ApiServerError,
     ApiUnreachable,
     BadToken,
+    DeadlineExceeded,
     ManagementApiError,
     NoAccess,
     ProjectNotFound,
@@ -72,8 +77,7 @@ class RetryPolicy:
     attempts: int = 5
     backoff_seconds: float = 1.0          # the jittered wait doubles from here ...
     max_backoff_seconds: float = 30.0     # ... up to this
-    max_retry_after_seconds: float = 120.0
-    total_seconds: float = 300.0
+    max_retry_after_seconds: float = 60.0  # a longer Retry-After or rate-limit reset is waited for this long
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,9 @@ class ManagementApiClient:
     def __init__(self, token: str, *, api_url: str = DEFAULT_API_URL, retry: RetryPolicy | None = None,
                  timeouts: Timeouts | None = None, transport: httpx.BaseTransport | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 budgets: Mapping[str, tuple[int, float]] | None = None) -> None:
+                 budgets: Mapping[str, tuple[int, float]] | None = None,
+                 deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+                 on_wait: Callable[[str], None] | None = None) -> None:
         if not token.strip():
             raise SupadeployError("SUPABASE_ACCESS_TOKEN is empty",
                                   fix="create a token at https://supabase.com/dashboard/account/tokens")
@@ -123,10 +129,11 @@ class ManagementApiClient:
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._pacer = RateLimitPacer(clock=clock, wall_clock=time.time, budgets=budgets)
-        limits = timeouts or Timeouts()
+        self._timeouts = timeouts or Timeouts()
+        self._deadline = Deadline(deadline_seconds, clock)
+        self._on_wait = on_wait or _print_to_stderr
         self._http = httpx.Client(
             base_url=self.api_url, transport=transport,
-            timeout=httpx.Timeout(connect=limits.connect, read=limits.read, write=limits.write, pool=limits.connect),
             headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json",
                      "User-Agent": f"supadeploy/{__version__}"},
         )
@@ -202,39 +209,69 @@ class ManagementApiClient:
         path = template.replace("{ref}", ref or "")
 
         def attempt() -> httpx.Response:
-            delay = self._pacer.delay_before(endpoint)
-            if delay > 0:
-                self._sleep(delay)
+            self._pause(self._pacer.delay_before(endpoint), path,
+                        lambda wait: f"pacing requests to stay inside the Management API's rate limit: waiting "
+                                     f"{wait:.0f}s")
             self._pacer.record_request(endpoint)
             self.requests_sent += 1
             try:
-                response = self._http.request(method, path, params=params, json=body)
+                response = self._http.request(method, path, params=params, json=body, timeout=self._request_timeout())
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 raise _Transient("unreachable", self._describe(exc)) from None  # never sent: safe to resend
             except httpx.TransportError as exc:
                 if not idempotent:
                     raise AmbiguousOutcome(f"{self._describe(exc)} after the request was sent") from None
                 raise _Transient("unreachable", self._describe(exc)) from None
+            if response.status_code != 429 and response.status_code < 500:
+                self._deadline.answered()
             self._pacer.observe(endpoint, response.headers)
             return self._check(response, ref, idempotent=idempotent)
 
-        policy = self._retry
-        retrying = Retrying(
-            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_seconds),
-            wait=self._wait, retry=retry_if_exception_type(_Transient), sleep=self._sleep, reraise=True,
-        )
-        try:
-            return retrying(attempt)
-        except _Transient as failure:
-            attempts = int(retrying.statistics.get("attempt_number", policy.attempts))
-            raise self._final_error(failure, attempts) from None
+        attempt_number = 0
+        while True:
+            attempt_number += 1
+            if self._deadline.remaining() <= 0:
+                raise self._deadline_exceeded(path, "the deadline had passed before this request was sent")
+            try:
+                return attempt()
+            except _Transient as failure:
+                if self._deadline.remaining() <= 0:
+                    raise self._deadline_exceeded(path, failure.reason) from None
+                if attempt_number >= self._retry.attempts:
+                    raise self._final_error(failure, attempt_number) from None
+                self._pause_before_retry(failure, attempt_number, path)
 
-    def _wait(self, state: RetryCallState) -> float:
-        failure = state.outcome.exception() if state.outcome else None
-        if isinstance(failure, _Transient) and failure.retry_after is not None:
-            return min(failure.retry_after, self._retry.max_retry_after_seconds)
-        backoff = wait_random_exponential(multiplier=self._retry.backoff_seconds, max=self._retry.max_backoff_seconds)
-        return float(backoff(state))
+    def _request_timeout(self) -> httpx.Timeout:
+        """The configured timeouts, none longer than what is left of the deadline."""
+        left = max(0.001, self._deadline.remaining())
+        limits = self._timeouts
+        return httpx.Timeout(connect=min(limits.connect, left), read=min(limits.read, left),
+                             write=min(limits.write, left), pool=min(limits.connect, left))
+
+    def _pause_before_retry(self, failure: _Transient, attempt_number: int, path: str) -> None:
+        if failure.retry_after is None:  # jittered exponential backoff, not announced
+            ceiling = min(self._retry.max_backoff_seconds, self._retry.backoff_seconds * 2 ** (attempt_number - 1))
+            self._pause(random.uniform(0, ceiling), path, None)
+            return
+        asked = failure.retry_after
+        self._pause(asked, path, lambda wait: f"the Management API asked to wait {asked:.0f}s "
+                                              f"({failure.status or 429}, Retry-After); waiting"
+                                              + (f" {wait:.0f}s" if wait < asked else ""))
+
+    def _pause(self, asked: float, path: str, announcement: Callable[[float], str] | None) -> None:
+        """Wait ``asked`` seconds, at most max_retry_after_seconds. DeadlineExceeded at once when that would
+        outlast the deadline; a wait of a second or more is announced (it would otherwise look like a hang)."""
+        if asked <= 0:
+            return
+        wait = min(asked, self._retry.max_retry_after_seconds)
+        if wait >= self._deadline.remaining():
+            raise self._deadline_exceeded(path, f"it asks to wait {asked:.0f}s more")
+        if announcement is not None and wait >= 1:
+            self._on_wait(announcement(wait))
+        self._sleep(wait)
+
+    def _deadline_exceeded(self, path: str, reason: str) -> DeadlineExceeded:
+        return DeadlineExceeded(f"{self.api_url}{path}", self._deadline.seconds, reason)
 
     def _check(self, response: httpx.Response, ref: str | None, *, idempotent: bool) -> httpx.Response:
         status = response.status_code
@@ -276,6 +313,10 @@ class ManagementApiClient:
         if failure.kind == "server":
             return ApiServerError(failure.status or 500, failure.reason, attempts)
         return ApiUnreachable(self.api_url, failure.reason, attempts)
+
+
+def _print_to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _retry_after(value: str | None) -> float | None:

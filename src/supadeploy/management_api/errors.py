@@ -57,6 +57,15 @@ class ApiUnreachable(ManagementApiError):
         )
 
 
+class DeadlineExceeded(ManagementApiError):
+    def __init__(self, url: str, seconds: float, reason: str) -> None:
+        super().__init__(
+            f"no answer from the Management API at {url} for {seconds:g}s: {reason}",
+            fix="check the network and https://status.supabase.com; SUPADEPLOY_API_DEADLINE sets how long to wait "
+                "(e.g. 300s)",
+        )
+
+
 class ApiServerError(ManagementApiError):
     def __init__(self, status: int, message: str, attempts: int) -> None:
         super().__init__(

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +109,7 @@ def discover_migrations(directory: Path, known_digests: Mapping[str, str] | None
     to statements digests already computed (migrations.digest_cache). A ``.sql`` file whose name
     does not match ``<version>_<name>.sql`` is skipped with a warning, as the CLI does. ``<version>_<name>.down.sql``
     files hold rollback SQL and are not migrations (``supadeploy lint`` warns that the CLI would apply them).
+    A name matching ``<version>_<name>.sql`` that is not a regular file (nor a symlink to one) is refused.
     """
     if not directory.is_dir():
         raise MigrationFileError(
@@ -117,10 +119,13 @@ def discover_migrations(directory: Path, known_digests: Mapping[str, str] | None
     warnings: list[str] = []
     migrations: list[Migration] = []
     seen: dict[str, Path] = {}
-    with os.scandir(directory) as entries:  # scandir knows directories without a stat per file
-        files = sorted((entry.name, entry.is_dir()) for entry in entries)
-    for file_name, is_dir in files:
-        if not file_name.endswith(".sql") or file_name.endswith(DOWN_FILE_SUFFIX) or is_dir:
+    with os.scandir(directory) as scanned:  # scandir knows file kinds without a stat per file
+        entries = sorted(scanned, key=lambda entry: entry.name)
+    for entry in entries:  # before any file is read: opening a FIFO would block for ever
+        refuse_special_file(entry)
+    for entry in entries:
+        file_name = entry.name
+        if not file_name.endswith(".sql") or file_name.endswith(DOWN_FILE_SUFFIX) or entry.is_dir():
             continue
         path = directory / file_name
         match = MIGRATION_FILE_PATTERN.match(path.name)
@@ -138,6 +143,27 @@ def discover_migrations(directory: Path, known_digests: Mapping[str, str] | None
         seen[version] = path
         migrations.append(read_migration(path, version, name, known_digests))
     return Discovery(migrations=migrations, warnings=warnings)
+
+
+def refuse_special_file(entry: os.DirEntry[str]) -> None:
+    """MigrationFileError for an entry named like a migration that is not a regular file: a FIFO would block the
+    push for ever; a directory, socket or device cannot be a migration. A symlink to a regular file is fine (a
+    broken one is left to read_migration, which says it cannot be read)."""
+    if not MIGRATION_FILE_PATTERN.match(entry.name) or entry.is_file():  # is_file follows symlinks
+        return
+    try:
+        mode = entry.stat().st_mode
+    except OSError:
+        return
+    raise MigrationFileError(f"not a regular file but {_special_file_kind(mode)}; nothing was read or applied",
+                             where=entry.path,
+                             fix="replace it with a regular .sql file, or move it out of the migrations folder")
+
+
+def _special_file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((kind for is_kind, kind in kinds if is_kind(mode)), "a special file")
 
 
 def read_migration(path: Path, version: str, name: str, known_digests: Mapping[str, str] | None = None) -> Migration:

@@ -3,29 +3,63 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 HISTORY_SCHEMA = "supabase_migrations"
 HISTORY_TABLE = f"{HISTORY_SCHEMA}.schema_migrations"
 
-# The same statements, in the same order, as `supabase db push` runs before applying.
+# The same statements, in the same order, as the Supabase CLI runs before each push (pkg/migration/history.go,
+# CreateMigrationTable, as of 2.117.0): they also bring a table made by an older CLI up to date.
 CREATE_HISTORY_TABLE = (
+    "SET LOCAL lock_timeout = '4s'",  # the CLI's SET lock_timeout = '4s', kept to this transaction
     f"CREATE SCHEMA IF NOT EXISTS {HISTORY_SCHEMA}",
     f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (version text NOT NULL PRIMARY KEY)",
     f"ALTER TABLE {HISTORY_TABLE} ADD COLUMN IF NOT EXISTS statements text[]",
     f"ALTER TABLE {HISTORY_TABLE} ADD COLUMN IF NOT EXISTS name text",
 )
+HISTORY_TABLE_LOCK_WAIT_SECONDS = 4
+# The columns the CLI added over time (2023: statements, then name): a table made before lacks them.
+ADDED_COLUMNS = ("statements", "name")
+_MISSING_COLUMN_VALUES = {"statements": "NULL::text[]", "name": "NULL::text"}
 
-HISTORY_TABLE_EXISTS = "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL"
-SELECT_HISTORY = f"SELECT version, name, statements FROM {HISTORY_TABLE} ORDER BY version"
+# One row: whether the table exists, and its columns (an empty array when it does not).
+HISTORY_TABLE_COLUMNS = f"""
+SELECT t IS NOT NULL, ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = t AND attnum > 0
+                            AND NOT attisdropped ORDER BY attnum)
+FROM to_regclass('{HISTORY_TABLE}') AS t"""
+_SELECT_HISTORY = (f"SELECT version, {{name}} AS name, {{statements}} AS statements FROM {HISTORY_TABLE} "
+                   "ORDER BY version")
 # For planning: a digest of each row's statements instead of the statements (see statements_digest).
-SELECT_HISTORY_SUMMARY = f"""
-SELECT version, name, CASE WHEN statements IS NULL THEN NULL ELSE md5(coalesce(
-    (SELECT string_agg(length(s)::text || ':' || s, '' ORDER BY i) FROM unnest(statements) WITH ORDINALITY AS u(s, i)),
+_SELECT_HISTORY_SUMMARY = """
+SELECT version, {name}, CASE WHEN {statements} IS NULL THEN NULL ELSE md5(coalesce(
+    (SELECT string_agg(length(s)::text || ':' || s, '' ORDER BY i)
+     FROM unnest({statements}) WITH ORDINALITY AS u(s, i)),
     '')) END
-FROM {HISTORY_TABLE} ORDER BY version"""
+FROM """ + HISTORY_TABLE + " ORDER BY version"
+
+
+def missing_columns(columns: Collection[str]) -> list[str]:
+    """The columns the CLI adds that a history table with ``columns`` lacks, in the order the CLI adds them."""
+    return [column for column in ADDED_COLUMNS if column not in columns]
+
+
+def select_history(columns: Collection[str] = ADDED_COLUMNS) -> str:
+    """version, name, statements of every row; NULL for a column an older CLI's table does not have."""
+    return _SELECT_HISTORY.format(**_column_values(columns))
+
+
+def select_history_summary(columns: Collection[str] = ADDED_COLUMNS) -> str:
+    """version, name, digest of the statements (NULL without statements) of every row."""
+    return _SELECT_HISTORY_SUMMARY.format(**_column_values(columns))
+
+
+def _column_values(columns: Collection[str]) -> dict[str, str]:
+    return {column: column if column in columns else _MISSING_COLUMN_VALUES[column] for column in ADDED_COLUMNS}
+
+
+SELECT_HISTORY_SUMMARY = select_history_summary()
 INSERT_HISTORY_ROW = f"INSERT INTO {HISTORY_TABLE} (version, name, statements) VALUES (%s, %s, %s)"
 # The same row with client-side literals (psycopg.sql.Literal), to send inside a multi-statement message.
 INSERT_HISTORY_ROW_LITERAL = (

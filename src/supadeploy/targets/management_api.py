@@ -29,7 +29,7 @@ import datetime as dt
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -40,11 +40,15 @@ from supadeploy.management_api.errors import AmbiguousOutcome, ManagementApiErro
 from supadeploy.migrations.failure import MigrationFailed, MigrationFailure, failure_at
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.history import (
+    ADDED_COLUMNS,
     CREATE_HISTORY_TABLE,
     HISTORY_TABLE,
-    SELECT_HISTORY,
-    SELECT_HISTORY_SUMMARY,
+    HISTORY_TABLE_COLUMNS,
+    HISTORY_TABLE_LOCK_WAIT_SECONDS,
     HistoryRow,
+    missing_columns,
+    select_history,
+    select_history_summary,
 )
 from supadeploy.migrations.splitter import split_statements
 from supadeploy.targets.base import SessionLimits
@@ -56,6 +60,8 @@ from supadeploy.targets.postgres import DEPLOY_LOCK_ID, DEPLOY_LOCK_NAMESPACE, L
 ALREADY_APPLIED = "SD001"
 DEPLOY_LOCK_TIMEOUT = "SD003"
 UNDEFINED_TABLE_STATES = {"42P01", "3F000"}
+UNDEFINED_COLUMN = "42703"
+LOCK_NOT_AVAILABLE = "55P03"
 MAX_AMBIGUOUS_ATTEMPTS = 3
 SESSION_RESET = "SET SESSION AUTHORIZATION DEFAULT;\nRESET ALL"
 # Progress marks of an applying request: setval before each statement (a sequence is never rolled back), so a
@@ -116,33 +122,51 @@ class ManagementApiTarget:
         return self._client.run_query(self.project_ref, sql).tuples()
 
     def read_history(self) -> list[HistoryRow]:
-        try:
-            rows = self.query(SELECT_HISTORY)
-        except QueryFailed as failure:
-            if failure.error.sqlstate in UNDEFINED_TABLE_STATES:
-                return []
-            raise
-        return [HistoryRow.from_record(row) for row in rows]
+        return [HistoryRow.from_record(row) for row in self._read_history_table(select_history)]
 
     def read_history_summary(self) -> list[HistoryRow]:
         """The history with a digest of each row's statements instead of the statements (enough to plan)."""
+        return [HistoryRow.from_summary(row) for row in self._read_history_table(select_history_summary)]
+
+    def _read_history_table(self, query: Callable[[Collection[str]], str]) -> list[tuple[Any, ...]]:
+        """One request; a second one only for a table made by an older CLI (a column missing): read what exists."""
         try:
-            rows = self.query(SELECT_HISTORY_SUMMARY)
+            return self.query(query(ADDED_COLUMNS))
         except QueryFailed as failure:
             if failure.error.sqlstate in UNDEFINED_TABLE_STATES:
                 return []
-            raise
-        return [HistoryRow.from_summary(row) for row in rows]
+            if failure.error.sqlstate != UNDEFINED_COLUMN:
+                raise
+        columns = self._history_table_columns()
+        return [] if columns is None else self.query(query(columns))
+
+    def _history_table_columns(self) -> list[str] | None:
+        ((exists, columns),) = self.query(HISTORY_TABLE_COLUMNS)
+        return list(columns) if exists else None
 
     def ensure_history_table(self) -> None:
-        # Idempotent DDL, under the deploy lock so that concurrent first pushes do not race on CREATE SCHEMA.
+        """Create the history table, or add the columns an older CLI's table lacks, with the CLI's own statements.
+        One read request when the table is up to date (no DDL, so no lock on the table)."""
+        columns = self._history_table_columns()
+        if columns is not None and not missing_columns(columns):
+            return
+        # Under the deploy lock, so that concurrent first pushes do not race on CREATE SCHEMA.
         lock = deploy_lock_sql(self._lock_wait_seconds)
         try:
             self._client.run_query(self.project_ref, ";\n".join((lock, *CREATE_HISTORY_TABLE)))
         except QueryFailed as failure:
             if failure.error.sqlstate == DEPLOY_LOCK_TIMEOUT:
                 raise self._lock_timeout() from None
-            raise
+            if failure.error.sqlstate == LOCK_NOT_AVAILABLE:
+                raise LockTimeout(
+                    f"could not add {', '.join(missing_columns(columns or []))} to {HISTORY_TABLE} on "
+                    f"{self.description}: another session held a lock on it for {HISTORY_TABLE_LOCK_WAIT_SECONDS}s",
+                    fix="rerun when the session reading or changing the history table has finished") from None
+            what = "create" if columns is None else f"add {', '.join(missing_columns(columns))} to"
+            raise ManagementApiError(
+                f"cannot {what} the migration history table {HISTORY_TABLE} on {self.description}: "
+                f"{failure.error.message} [SQLSTATE {failure.error.sqlstate}]",
+                fix="the project's postgres role must own the history table") from None
 
     # --- the deploy lock: transaction-scoped, inside each applying request ------------------------------
 

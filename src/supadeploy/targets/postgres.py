@@ -17,10 +17,13 @@ from supadeploy.errors import ConnectionFailed, LockTimeout, SupadeployError
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.history import (
     CREATE_HISTORY_TABLE,
-    HISTORY_TABLE_EXISTS,
-    SELECT_HISTORY,
-    SELECT_HISTORY_SUMMARY,
+    HISTORY_TABLE,
+    HISTORY_TABLE_COLUMNS,
+    HISTORY_TABLE_LOCK_WAIT_SECONDS,
     HistoryRow,
+    missing_columns,
+    select_history,
+    select_history_summary,
 )
 from supadeploy.redact import redact_text, redact_url
 from supadeploy.targets.base import SessionLimits
@@ -140,31 +143,60 @@ class PostgresTarget:
         )
 
     def read_history(self) -> list[HistoryRow]:
-        (exists,) = self.query(HISTORY_TABLE_EXISTS)[0]
-        if not exists:
+        columns = self._history_table_columns()
+        if columns is None:
             return []
-        return [HistoryRow.from_record(row) for row in self.query(SELECT_HISTORY)]
+        return [HistoryRow.from_record(row) for row in self._read_history_table(select_history(columns))]
 
     def read_history_summary(self) -> list[HistoryRow]:
         """History rows with a digest of their statements instead of the statements: cheaper to plan with."""
-        (exists,) = self.query(HISTORY_TABLE_EXISTS)[0]
-        if not exists:
+        columns = self._history_table_columns()
+        if columns is None:
             return []
-        return [HistoryRow.from_summary(row) for row in self.query(SELECT_HISTORY_SUMMARY)]
+        return [HistoryRow.from_summary(row) for row in self._read_history_table(select_history_summary(columns))]
+
+    def _history_table_columns(self) -> list[str] | None:
+        """The history table's columns (one made by an older CLI lacks some), None when there is no table."""
+        ((exists, columns),) = self._read_history_table(HISTORY_TABLE_COLUMNS)
+        return list(columns) if exists else None
+
+    def _read_history_table(self, query: str) -> list[tuple[Any, ...]]:
+        try:
+            return self.query(query)
+        except psycopg.Error as exc:
+            raise SupadeployError(
+                f"cannot read the migration history ({HISTORY_TABLE}) on {self.description}: "
+                f"{self._first_line(exc)}",
+                fix="connect as a role that may read the history table (e.g. postgres)") from None
 
     def ensure_history_table(self) -> None:
-        (exists,) = self.query(HISTORY_TABLE_EXISTS)[0]
-        if exists:
+        """Create the history table, or add the columns an older CLI's table lacks, with the CLI's own statements.
+        One catalog query when the table is up to date."""
+        columns = self._history_table_columns()
+        if columns is not None and not missing_columns(columns):
             return
         connection = self.connection
         try:
             with connection.transaction():
                 for statement in CREATE_HISTORY_TABLE:
                     connection.execute(statement)
-        except psycopg.OperationalError as exc:
+        except pg_errors.LockNotAvailable:
+            raise LockTimeout(
+                f"could not add {', '.join(missing_columns(columns or []))} to {HISTORY_TABLE} on {self.description}:"
+                f" another session held a lock on it for {HISTORY_TABLE_LOCK_WAIT_SECONDS}s",
+                fix="rerun when the session reading or changing the history table has finished") from None
+        except psycopg.Error as exc:
             if connection.closed or connection.broken:
                 raise self._lost_connection(exc) from None
-            raise
+            what = "create" if columns is None else f"add {', '.join(missing_columns(columns))} to"
+            raise SupadeployError(
+                f"cannot {what} the migration history table {HISTORY_TABLE} on {self.description}: "
+                f"{self._first_line(exc)}",
+                fix="run the push once as the table's owner (e.g. postgres), or grant this role the right to change "
+                    "it") from None
+
+    def _first_line(self, exc: Exception) -> str:
+        return redact_text((str(exc).strip().splitlines() or [type(exc).__name__])[0], self._secrets())
 
     def acquire_deploy_lock(self, wait_seconds: float) -> None:
         (got,) = self.query("SELECT pg_try_advisory_lock(%s, %s)", (DEPLOY_LOCK_NAMESPACE, DEPLOY_LOCK_ID))[0]
