@@ -180,6 +180,7 @@ def test_an_up_to_date_table_is_checked_with_one_read_and_no_lock(api_server: Ma
     api = ManagementApiTarget(client, REF)
     try:
         native.ensure_history_table()
+        api.ensure_history_table()  # adds the API target's progress sequence, once
         with psycopg.connect(db_url) as reader:  # holds ACCESS SHARE until the end of its transaction
             reader.execute("SELECT count(*) FROM supabase_migrations.schema_migrations")
             native.ensure_history_table()  # an ALTER TABLE would wait 4 s here, then fail

@@ -232,6 +232,7 @@ def push_with_cli(resolved: Resolved, discovery: Discovery, options: PushOptions
         try:
             target.ensure_history_table()
             plan = plan_push(target, discovery, options)
+            refuse_what_the_cli_would_alter(plan.pending)
             result = PushResult(plan=plan, dry_run=False)
             if plan.pending:
                 run, durations = _run_cli(cli, resolved.project.workdir, url, plan.pending, options, listener,
@@ -243,6 +244,22 @@ def push_with_cli(resolved: Resolved, discovery: Discovery, options: PushOptions
                 target.release_deploy_lock()
     finally:
         target.close()
+
+
+def refuse_what_the_cli_would_alter(pending: list[Migration]) -> None:
+    """`supabase db push` sends its own split of each file: where that split cuts through a string, comment or
+    body that PostgreSQL reads as one, the CLI would change the SQL. Refused, before anything is applied."""
+    from supadeploy.errors import MigrationFileError
+    from supadeploy.migrations.executable import cli_split_disagreement
+
+    for migration in pending:
+        offset = cli_split_disagreement(migration)
+        if offset is not None:
+            raise MigrationFileError(
+                "the Supabase CLI would end a statement here, inside a string, comment or routine body that "
+                "PostgreSQL reads as one: `supabase db push` would send altered SQL", where=migration.location(offset),
+                fix="nothing was applied; push with --engine native (or api), which run the file as psql does, or "
+                    "write the string with doubled quotes ('') or a $$ quote with an ASCII tag")
 
 
 @dataclass

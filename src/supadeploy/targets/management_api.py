@@ -71,6 +71,8 @@ PROGRESS_BITS = 20
 PROGRESS_MASK = (1 << PROGRESS_BITS) - 1
 CREATE_PROGRESS_SEQUENCE = f"CREATE SEQUENCE IF NOT EXISTS {PROGRESS_SEQUENCE}"
 READ_PROGRESS = f"SELECT last_value FROM {PROGRESS_SEQUENCE}"
+SET_UP_STATE = (HISTORY_TABLE_COLUMNS.replace("FROM to_regclass", ", current_setting('standard_conforming_strings'), "
+                                               f"to_regclass('{PROGRESS_SEQUENCE}') IS NOT NULL\nFROM to_regclass"))
 
 _ROW_RETURNING = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*(select|with|values|table)\b",
                             re.IGNORECASE | re.DOTALL)
@@ -145,15 +147,23 @@ class ManagementApiTarget:
         return list(columns) if exists else None
 
     def ensure_history_table(self) -> None:
-        """Create the history table, or add the columns an older CLI's table lacks, with the CLI's own statements.
-        One read request when the table is up to date (no DDL, so no lock on the table)."""
-        columns = self._history_table_columns()
+        """Create the history table, or add the columns an older CLI's table lacks, with the CLI's own statements;
+        and the progress sequence of applying requests. One read request when both are there (no DDL, so no lock
+        on the table); it also reads standard_conforming_strings for the lexer."""
+        ((exists, column_list, setting, progress_exists),) = self.query(SET_UP_STATE)
+        self._standard_conforming_strings = str(setting) != "off"
+        columns = list(column_list) if exists else None
         if columns is not None and not missing_columns(columns):
+            if not progress_exists:
+                self._client.run_query(self.project_ref, CREATE_PROGRESS_SEQUENCE)
+            self._progress_ready = True
             return
         # Under the deploy lock, so that concurrent first pushes do not race on CREATE SCHEMA.
         lock = deploy_lock_sql(self._lock_wait_seconds)
         try:
-            self._client.run_query(self.project_ref, ";\n".join((lock, *CREATE_HISTORY_TABLE)))
+            self._client.run_query(self.project_ref,
+                                   ";\n".join((lock, *CREATE_HISTORY_TABLE, CREATE_PROGRESS_SEQUENCE)))
+            self._progress_ready = True
         except QueryFailed as failure:
             if failure.error.sqlstate == DEPLOY_LOCK_TIMEOUT:
                 raise self._lock_timeout() from None
