@@ -65,8 +65,12 @@ def test_blocked_migration_fails_at_lock_timeout(busy_project: Path, db_url: str
     outcome = push(busy_project, db_url)
     assert outcome.exit_code == 1
     error = outcome.stderr[outcome.stderr.index("error: "):]
+    holder = long_transaction.info.backend_pid
     assert error == (f"error: {path}:4:1: canceling statement due to lock timeout [SQLSTATE 55P03]\n"
-                     "  nothing of 002_blocked was applied; fix the file and rerun the push\n")
+                     f"  blocked by: pid {holder} ('long report', user postgres, idle in transaction) holding "
+                     "AccessShareLock on busy\n"
+                     "  nothing of 002_blocked was applied: another session held a lock it needed; rerun when that "
+                     "session is done, or raise [push] lock_timeout / statement_timeout\n")
     assert_nothing_behind(db_url)
     assert long_transaction.execute("select count(*) from public.busy").fetchone() == (1,)  # still open, untouched
     long_transaction.commit()
@@ -103,8 +107,8 @@ def test_lock_timeout_in_a_no_transaction_migration_says_what_stayed(
     outcome = push(busy_project, db_url)
     assert outcome.exit_code == 1
     assert f"error: {path}:5:1: canceling statement due to lock timeout [SQLSTATE 55P03]" in outcome.stderr
-    assert "runs outside a transaction (supadeploy:no-transaction): the statements before the failing one stay " \
-           "applied" in outcome.stderr
+    assert "runs outside a transaction (supadeploy:no-transaction): the " in outcome.stderr
+    assert "statement(s) before it ran and stay applied; its history row was not written" in outcome.stderr
     assert [row[0] for row in history_rows(db_url)] == ["001"]
     assert tables(db_url) == ["busy", "other"]  # what the message says stayed
     assert wait_for_sessions_to_end(db_url) == 0

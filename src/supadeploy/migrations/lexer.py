@@ -67,7 +67,7 @@ class LexerError(Exception):
 def lex_statements(source: str, *, standard_conforming_strings: bool = True) -> list[LexedStatement]:
     """The statements of ``source`` as ``psql -f`` splits them, for a server with the given setting."""
     statements: list[LexedStatement] = []
-    position = 0
+    position = 1 if source.startswith("\ufeff") else 0  # a byte-order mark is not SQL (editors write one)
     scs = standard_conforming_strings
     initial_scs = standard_conforming_strings
     while position < len(source):
