@@ -97,7 +97,8 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
         result = push(target, discovery, options.push, hooks.listener, deployment=deployment)
     outcome = DeployOutcome(push=result, lint=findings, backup=backup)
     if result.ok and options.verify:
-        outcome.verify, outcome.verify_failing = run_verification(target, project, discovery, options.fail_on)
+        outcome.verify, outcome.verify_failing = run_verification(target, project, discovery, options.fail_on,
+                                                                  environment)
     if result.ok and options.types:
         outcome.types = regenerate_types(target, project)
     return outcome
@@ -160,11 +161,11 @@ def refuse_dirty_work_tree(workdir: Path, environment: EnvironmentConfig) -> Non
         )
 
 
-def run_verification(target: Target, project: ProjectConfig, discovery: Discovery,
-                     fail_on: str | None) -> tuple[VerifyReport, list[Finding]]:
+def run_verification(target: Target, project: ProjectConfig, discovery: Discovery, fail_on: str | None,
+                     environment: EnvironmentConfig | None = None) -> tuple[VerifyReport, list[Finding]]:
     from supadeploy.rls.verify import VerifyOptions, locate_findings, run_verify
 
-    options = VerifyOptions.from_project(project, fail_on=fail_on)
+    options = VerifyOptions.from_project(project, fail_on=fail_on, environment=environment)
     report = run_verify(target, options)
     locate_findings(report, discovery.migrations)
     return report, report.failing(options.fail_on)

@@ -25,7 +25,7 @@ from supadeploy.rls.findings import FINDING_CODES
 
 FAIL_ON = ("error", "warn", "none")
 DEFAULT_MANIFEST = Path("supabase") / "policies.toml"
-_KEYS = ("schemas", "fail_on", "manifest", "accept")
+_KEYS = ("schemas", "fail_on", "manifest", "accept", "probe_timeout", "probes_on_protected")
 _ACCEPT_KEYS = ("code", "object", "policy", "reason")
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from supadeploy.config import ProjectConfig
+from supadeploy.config import EnvironmentConfig, ProjectConfig
 from supadeploy.migrations.files import Migration
 from supadeploy.rls.catalog import Catalog, read_catalog
 from supadeploy.rls.findings import LEVEL_RANK, LEVELS, Finding, MatrixRow, ProbeResult
@@ -18,7 +18,7 @@ from supadeploy.rls.lints import lint_catalog
 from supadeploy.rls.locate import locate
 from supadeploy.rls.manifest import drift_findings, load_manifest
 from supadeploy.rls.matrix import build_matrix
-from supadeploy.rls.probes import run_probes
+from supadeploy.rls.probes import ProbeLimits, run_or_skip_probes
 from supadeploy.rls.settings import AcceptedFinding, check_fail_on, load_settings
 from supadeploy.targets.base import Target
 
@@ -39,10 +39,11 @@ class VerifyOptions:
     accepted: tuple[AcceptedFinding, ...] = ()
     manifest_path: Path | None = None
     """supabase/policies.toml when present: drift and probes."""
+    probe_limits: ProbeLimits = field(default_factory=ProbeLimits)
 
     @classmethod
     def from_project(cls, project: ProjectConfig, *, schemas: list[str] | None = None,
-                     fail_on: str | None = None) -> VerifyOptions:
+                     fail_on: str | None = None, environment: EnvironmentConfig | None = None) -> VerifyOptions:
         """Options from supadeploy.toml's [verify]; ``schemas`` (e.g. --schema) replaces public + configured."""
         settings = load_settings(project)
         chosen = list(schemas) if schemas else ["public", *settings.extra_schemas]
@@ -52,6 +53,7 @@ class VerifyOptions:
             fail_on=check_fail_on(fail_on) if fail_on is not None else settings.fail_on,
             accepted=settings.accepted,
             manifest_path=manifest if manifest.is_file() else None,
+            probe_limits=ProbeLimits.for_environment(project, environment),
         )
 
 
@@ -142,7 +144,8 @@ def run_verify(target: Target, options: VerifyOptions) -> VerifyReport:
     if options.manifest_path is not None:
         manifest = load_manifest(options.manifest_path)
         findings += drift_findings(manifest, catalog)
-        probes = run_probes(target, manifest.probes)
+        probes, skipped = run_or_skip_probes(target, manifest.probes, options.probe_limits)
+        findings += skipped
     findings = apply_accepted(sorted(findings, key=_sort_key), options.accepted)
     return VerifyReport(findings=findings, matrix=build_matrix(catalog), probes=probes, schemas=options.schemas,
                         manifest=str(options.manifest_path) if options.manifest_path else None,
