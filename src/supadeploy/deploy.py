@@ -79,13 +79,17 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
     if environment.protected:  # the gate needs the plan before the lock; push plans again under it
         plan = plan_push(target, discovery, options.push)
         if plan.pending:
-            findings = lint_pending(project, discovery, plan)
-            gate_protected(environment, findings, allow_destructive=options.allow_destructive)
-            if project.push.require_clean_git:
-                refuse_dirty_work_tree(project.workdir, environment)
-            hooks.confirm(plan, findings)
-            if options.backup:
-                backup = _take_backup(environment, hooks)
+            try:
+                findings = lint_pending(project, discovery, plan)
+                gate_protected(environment, findings, allow_destructive=options.allow_destructive)
+                if project.push.require_clean_git:
+                    refuse_dirty_work_tree(project.workdir, environment)
+                hooks.confirm(plan, findings)
+                if options.backup:
+                    backup = _take_backup(environment, hooks)
+            except SupadeployError as refused:
+                _record_refused(target, hooks.deployment, refused)
+                raise
     deployment = hooks.deployment
     if deployment is not None and backup is not None:
         from dataclasses import replace
@@ -102,6 +106,18 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
     if result.ok and options.types:
         outcome.types = regenerate_types(target, project)
     return outcome
+
+
+def _record_refused(target: Target, deployment: DeploymentContext | None, refused: SupadeployError) -> None:
+    """The deploy log keeps refused runs too (the README's promise); the refusal is what the user must see."""
+    if deployment is None:
+        return
+    import contextlib
+
+    from supadeploy.deploylog import record_refused_run
+
+    with contextlib.suppress(Exception):
+        record_refused_run(target, deployment, str(refused))
 
 
 def _take_backup(environment: EnvironmentConfig, hooks: DeployHooks) -> Backup:
