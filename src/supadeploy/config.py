@@ -43,9 +43,10 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", ""})
 
 _ENVIRONMENT_KEYS = {"db_url": str, "db_url_env": str, "project_ref": str, "protected": bool}
 _PUSH_KEYS = {"lock_timeout": str, "statement_timeout": str, "deploy_lock_wait": str, "backup_dir": str,
-              "require_clean_git": bool}
+              "require_clean_git": bool, "keep_backups": int}
 _PROJECT_KEYS = {"default_environment": str}
 EXAMPLE_STRING = '"..."'
+_KINDS = {bool: ("boolean", "true"), str: ("string", EXAMPLE_STRING), int: ("whole number", "5")}
 # Sections validated by the capability that owns them.
 CAPABILITY_SECTIONS = ("api", "verify", "types", "lint")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h)?\s*$")
@@ -69,6 +70,7 @@ class PushSettings:
     deploy_lock_wait_seconds: float = 300.0
     backup_dir: str = ".supadeploy/backups"  # pg_dump files before deploys to protected environments
     require_clean_git: bool = False  # refuse to deploy to a protected environment from a dirty work tree
+    keep_backups: int | None = None  # pg_dump backups kept per environment (None: all)
 
 
 @dataclass(frozen=True)
@@ -223,11 +225,10 @@ def _check_table(path: Path, table_name: str, table: Any, allowed: Mapping[str, 
                 fix=f"allowed keys: {', '.join(sorted(allowed))}",
             )
         expected = allowed[key]
-        if not isinstance(value, expected) or (expected is str and isinstance(value, bool)):
-            raise ConfigError(
-                f"'{key}' in [{table_name}] must be a {'boolean' if expected is bool else 'string'}",
-                where=_line_of(path, key), fix=f"for example: {key} = {'true' if expected is bool else EXAMPLE_STRING}",
-            )
+        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+            kind, example = _KINDS[expected]
+            raise ConfigError(f"'{key}' in [{table_name}] must be a {kind}", where=_line_of(path, key),
+                              fix=f"for example: {key} = {example}")
     return table
 
 
@@ -254,6 +255,7 @@ def _project_from_document(workdir: Path, path: Path, document: dict[str, Any]) 
             deploy_lock_wait, where=_line_of(path, "deploy_lock_wait"), key="deploy_lock_wait") / 1000,
         backup_dir=push_table.get("backup_dir", PushSettings.backup_dir),
         require_clean_git=push_table.get("require_clean_git", PushSettings.require_clean_git),
+        keep_backups=_keep_backups(path, push_table.get("keep_backups")),
     )
     for key in ("lock_timeout", "statement_timeout"):
         postgres_duration(getattr(push, key), where=_line_of(path, key), key=key)
@@ -268,6 +270,14 @@ def _project_from_document(workdir: Path, path: Path, document: dict[str, Any]) 
                           where=_line_of(path, "default_environment"),
                           fix=f"add [environments.{default_environment}] or change default_environment")
     return config
+
+
+def _keep_backups(path: Path, value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise ConfigError(f"'keep_backups' in [push] must be 1 or more, not {value}",
+                          where=_line_of(path, "keep_backups"),
+                          fix="for example: keep_backups = 5 (leave it out to keep every backup)")
+    return value
 
 
 def _environment(path: Path, name: str, table: Any) -> EnvironmentConfig:

@@ -85,28 +85,32 @@ class DeployOutcome:
         self.after_apply_failures.append(AfterApplyFailure(step=step, error=error))
 
 
-def check_deploy(project: ProjectConfig, options: DeployOptions) -> DeployOptions:
+def check_deploy(project: ProjectConfig, options: DeployOptions,
+                 environment: EnvironmentConfig | None = None) -> DeployOptions:
     """Every flag and configuration section the deploy will use, checked before anything connects: --fail-on,
     [verify] and its manifest when verifying, [types] and that each output can be written when writing types
     ([push] is checked when supadeploy.toml is loaded). Returns ``options`` with what was loaded."""
-    return replace(options, after_apply=_checked_after_apply(project, options))
+    return replace(options, after_apply=_checked_after_apply(project, options, environment))
 
 
-def _checked_after_apply(project: ProjectConfig, options: DeployOptions) -> AfterApply:
+def _checked_after_apply(project: ProjectConfig, options: DeployOptions,
+                         environment: EnvironmentConfig | None) -> AfterApply:
     from supadeploy.rls.settings import check_fail_on
 
     if options.fail_on is not None:
         check_fail_on(options.fail_on)
-    return AfterApply(verify=_verify_options(project, options), type_outputs=_type_outputs(project, options))
+    return AfterApply(verify=_verify_options(project, options, environment),
+                      type_outputs=_type_outputs(project, options))
 
 
-def _verify_options(project: ProjectConfig, options: DeployOptions) -> VerifyOptions | None:
+def _verify_options(project: ProjectConfig, options: DeployOptions,
+                    environment: EnvironmentConfig | None) -> VerifyOptions | None:
     if not options.verify:
         return None
     from supadeploy.rls.manifest import load_manifest
     from supadeploy.rls.verify import VerifyOptions
 
-    verify = VerifyOptions.from_project(project, fail_on=options.fail_on)
+    verify = VerifyOptions.from_project(project, fail_on=options.fail_on, environment=environment)
     if verify.manifest_path is not None:
         load_manifest(verify.manifest_path)
     return verify
@@ -138,7 +142,7 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
            options: DeployOptions, hooks: DeployHooks) -> DeployOutcome:
     from supadeploy.pipeline import plan_push, push
 
-    after_apply = options.after_apply or _checked_after_apply(project, options)
+    after_apply = options.after_apply or _checked_after_apply(project, options, environment)
     if options.push.dry_run:
         result = push(target, discovery, options.push)
         return DeployOutcome(push=result, lint=lint_pending(project, discovery, result.plan))
@@ -147,13 +151,17 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
     if environment.protected:  # the gate needs the plan before the lock; push plans again under it
         plan = plan_push(target, discovery, options.push)
         if plan.pending:
-            findings = lint_pending(project, discovery, plan)
-            gate_protected(environment, findings, allow_destructive=options.allow_destructive)
-            if project.push.require_clean_git:
-                refuse_dirty_work_tree(project.workdir, environment)
-            hooks.confirm(plan, findings)
-            if options.backup:
-                backup = _take_backup(environment, hooks)
+            try:
+                findings = lint_pending(project, discovery, plan)
+                gate_protected(environment, findings, allow_destructive=options.allow_destructive)
+                if project.push.require_clean_git:
+                    refuse_dirty_work_tree(project.workdir, environment)
+                hooks.confirm(plan, findings)
+                if options.backup:
+                    backup = _take_backup(environment, hooks)
+            except SupadeployError as refused:
+                _record_refused(target, hooks.deployment, refused)
+                raise
     deployment = hooks.deployment
     if deployment is not None and backup is not None:
         deployment = replace(deployment, backup_location=backup.location)
@@ -181,6 +189,18 @@ def _run_after_apply(outcome: DeployOutcome, target: Target, discovery: Discover
             outcome.types = regenerate_outputs(target, list(after_apply.type_outputs))
         except SupadeployError as error:
             outcome.failed_after_apply("type generation", error)
+
+
+def _record_refused(target: Target, deployment: DeploymentContext | None, refused: SupadeployError) -> None:
+    """The deploy log keeps refused runs too (the README's promise); the refusal is what the user must see."""
+    if deployment is None:
+        return
+    import contextlib
+
+    from supadeploy.deploylog import record_refused_run
+
+    with contextlib.suppress(Exception):
+        record_refused_run(target, deployment, str(refused))
 
 
 def _take_backup(environment: EnvironmentConfig, hooks: DeployHooks) -> Backup:

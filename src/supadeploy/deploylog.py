@@ -144,6 +144,19 @@ def start_deployment(target: Target, context: DeploymentContext) -> int:
     return int(rows[0][0])
 
 
+def record_refused_run(target: Target, context: DeploymentContext, reason: str) -> None:
+    """Record a run refused before it took the deploy lock (the protected gate): one finished 'failed' row.
+
+    Without the lock another run may be alive, so unlike start_deployment this marks no row interrupted."""
+    ensure_deployments_table(target)
+    target.query(
+        f"INSERT INTO {DEPLOYMENTS_TABLE} (command, environment, status, git_commit, git_branch, actor, tool_version, "
+        "source_environment, finished_at, error) VALUES (%s, %s, 'failed', %s, %s, %s, %s, %s, now(), %s)",
+        (context.command, context.environment, context.git_commit, context.git_branch, context.actor,
+         context.tool_version, context.source_environment, redact_text(reason)),
+    )
+
+
 def mark_interrupted_runs(target: Target) -> None:
     """Mark the rows of killed runs ``interrupted`` (call it while holding the deploy lock), if there is a log."""
     (exists,) = target.query(DEPLOYMENTS_TABLE_EXISTS)[0]

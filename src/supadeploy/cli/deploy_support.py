@@ -78,12 +78,13 @@ def backup_taker(resolved: Resolved, target: Target, engine: str, api_url: str |
                                             resolved.environment.name)
             finally:
                 client.close()
-        from supadeploy.backup import pg_dump_backup
+        from supadeploy.backup import PgDumpRequest, pg_dump_backup
 
         (server_version,) = target.query("SHOW server_version_num")[0]
         url = getattr(target, "connection_url", None) or resolved.url
-        directory = resolved.project.workdir / resolved.project.push.backup_dir
-        return pg_dump_backup(url, int(server_version) // 10000, directory, resolved.environment.name)
+        request = PgDumpRequest.for_project(resolved.project, resolved.environment.name, url,
+                                            int(server_version) // 10000)
+        return pg_dump_backup(request, target, announce=echo_err)
 
     return take
 

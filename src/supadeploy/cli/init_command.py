@@ -8,9 +8,10 @@ import typer
 
 from supadeploy.cli.common import WorkdirOption, user_errors
 
-HELP = """Create supadeploy.toml (environments local, staging, production) and supabase/migrations/.
+HELP = """Create supadeploy.toml (environments local, staging, production) and supabase/migrations/, and add
+.supadeploy/ (where backups of protected environments go) to .gitignore.
 
-Never overwrites: existing files are left as they are."""
+Never overwrites: existing files are left as they are (a .gitignore is only appended to)."""
 
 CONFIG_TEMPLATE = """\
 # supadeploy configuration. Secrets never go in this file: remote database URLs are read from
@@ -23,7 +24,9 @@ default_environment = "local"
 lock_timeout = "10s"        # how long one statement may wait for a table lock
 statement_timeout = "0"     # 0 = no limit
 deploy_lock_wait = "300s"   # how long a push waits for another push to the same database
-backup_dir = ".supadeploy/backups"  # pg_dump files taken before deploys to protected environments
+backup_dir = ".supadeploy/backups"  # pg_dump files taken before deploys to protected environments (0600,
+                                    # git-ignored; outside the repository is safer still)
+# keep_backups = 5          # pg_dump files kept per environment (default: all)
 require_clean_git = false   # true: protected environments refuse a dirty git work tree
 
 [verify]
@@ -53,6 +56,7 @@ protected = true
 def init(workdir: WorkdirOption = Path(".")) -> None:
     from supadeploy.config import CONFIG_FILE_NAME
     from supadeploy.errors import ConfigError
+    from supadeploy.workdir_files import GITIGNORE_ENTRY, ensure_gitignore_entry
 
     with user_errors(False):
         if not workdir.is_dir():
@@ -69,3 +73,8 @@ def init(workdir: WorkdirOption = Path(".")) -> None:
         else:
             migrations.mkdir(parents=True)
             typer.echo(f"created {migrations}/")
+        gitignore = workdir / ".gitignore"
+        if ensure_gitignore_entry(workdir):
+            typer.echo(f"added {GITIGNORE_ENTRY} to {gitignore} (backups hold production data)")
+        else:
+            typer.echo(f"{gitignore} already ignores {GITIGNORE_ENTRY}")

@@ -96,7 +96,8 @@ def promote(
         target_resolved = resolve_for_engine(flags, "native")
         options = check_deploy(target_resolved.project, DeployOptions(
             push=push_options_for(target_resolved.project, dry_run=dry_run), verify=not no_verify, fail_on=fail_on,
-            types=not no_types, allow_destructive=allow_destructive, backup=not no_backup))
+            types=not no_types, allow_destructive=allow_destructive, backup=not no_backup),
+            target_resolved.environment)
         schemas = exposed_schemas(target_resolved.project)
         discovery = discover_migrations(target_resolved.project.migrations_dir)
         if not json_output:

@@ -93,7 +93,7 @@ def push(
         options = check_deploy(resolved.project, DeployOptions(
             push=push_options_for(resolved.project, dry_run=dry_run, include_all=include_all, allow_drift=allow_drift),
             verify=not no_verify, fail_on=fail_on, types=not no_types, allow_destructive=allow_destructive,
-            backup=not no_backup))
+            backup=not no_backup), resolved.environment)
         prefetch = _start_up_to_date_check(resolved, options, engine=engine)
         digests = DigestCache.for_folder(resolved.project.migrations_dir)
         try:

@@ -22,6 +22,7 @@ from supadeploy.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from supadeploy.config import ProjectConfig
     from supadeploy.targets.postgres import PostgresTarget
 
 HELP = """Undo the applied migrations newer than VERSION (0 = all), newest first.
@@ -29,10 +30,8 @@ HELP = """Undo the applied migrations newer than VERSION (0 = all), newest first
 Each migration's down SQL (NNN_name.down.sql next to it or in supabase/migrations/down/, else its
 -- Rollback: header) runs in one transaction together with the removal of its history row. A migration
 without down SQL stops the rollback before anything runs. Protected environments ask for confirmation and
-take a pg_dump backup first (into .supadeploy/backups/ of the project; --no-backup to skip it).
+take a pg_dump backup first (into [push] backup_dir, default .supadeploy/backups/; --no-backup to skip it).
 """
-
-BACKUP_FOLDER = (".supadeploy", "backups")
 
 
 def rollback(
@@ -83,7 +82,7 @@ def rollback(
                                   f"'{resolved.environment.name}'?", yes=yes,
                                   refuse_message=f"environment '{resolved.environment.name}' is protected")
                 if not no_backup:
-                    backup = _backup(target, resolved.url, resolved.project.workdir, resolved.environment.name)
+                    backup = _backup(target, resolved.url, resolved.project, resolved.environment.name)
                     if not json_output:
                         echo_err(f"backup: {backup}")
             result = apply_rollback(target.connection, plan, limits)
@@ -97,11 +96,12 @@ def rollback(
                        + ", ".join(f"{r.version}_{r.name}" for r in result.rolled_back))
 
 
-def _backup(target: PostgresTarget, url: str, workdir: Path, environment: str) -> str:
-    from supadeploy.backup import pg_dump_backup
+def _backup(target: PostgresTarget, url: str, project: ProjectConfig, environment: str) -> str:
+    from supadeploy.backup import PgDumpRequest, pg_dump_backup
 
     ((version_number,),) = target.query("SHOW server_version_num")
-    return pg_dump_backup(url, int(version_number) // 10000, workdir.joinpath(*BACKUP_FOLDER), environment).location
+    request = PgDumpRequest.for_project(project, environment, url, int(version_number) // 10000)
+    return pg_dump_backup(request, target, announce=echo_err).location
 
 
 def _plan_text(steps: list[dict[str, object]], database: str, to: str) -> str:

@@ -74,7 +74,7 @@ def _verify(flags: DatabaseFlags, *, schema: list[str] | None, fail_on: str | No
 
     resolved = resolve(flags)
     options = VerifyOptions.from_project(resolved.project, schemas=list(parse_schema_list(schema)) if schema
-                                         else None, fail_on=fail_on)
+                                         else None, fail_on=fail_on, environment=resolved.environment)
     target = PostgresTarget(resolved.url, application_name=default_application_name("verify"))
     try:
         if write_manifest:

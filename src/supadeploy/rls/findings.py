@@ -126,4 +126,5 @@ FINDING_CODES: dict[str, str] = {
     "manifest_policy_changed": "error",
     "accept_unused": "info",
     "probe_failed": "error",
+    "probes_skipped": "info",
 }

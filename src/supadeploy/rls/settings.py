@@ -30,7 +30,7 @@ DEFAULT_MANIFEST = Path("supabase") / "policies.toml"
 SUPABASE_CONFIG = Path("supabase") / "config.toml"
 POSTGREST_DEFAULT_SCHEMAS = ("public", "graphql_public")
 """What the Supabase CLI serves when supabase/config.toml has no [api] schemas."""
-_KEYS = ("schemas", "fail_on", "manifest", "sensitive_columns", "accept")
+_KEYS = ("schemas", "fail_on", "manifest", "sensitive_columns", "accept", "probe_timeout", "probes_on_protected")
 _ACCEPT_KEYS = ("code", "object", "policy", "reason")
 _ACCEPT_HEADER = "[[verify.accept]]"
 

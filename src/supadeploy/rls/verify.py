@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from supadeploy.config import ProjectConfig
+from supadeploy.config import EnvironmentConfig, ProjectConfig
 from supadeploy.migrations.files import Migration
 from supadeploy.rls.catalog import Catalog, read_catalog
 from supadeploy.rls.constant_expressions import evaluate_constants
@@ -20,7 +20,7 @@ from supadeploy.rls.lints import lint_catalog
 from supadeploy.rls.locate import locate
 from supadeploy.rls.manifest import drift_findings, load_manifest
 from supadeploy.rls.matrix import build_matrix
-from supadeploy.rls.probes import run_probes
+from supadeploy.rls.probes import ProbeLimits, run_or_skip_probes
 from supadeploy.rls.settings import AcceptedFinding, check_fail_on, load_settings
 from supadeploy.targets.base import Target
 
@@ -43,10 +43,11 @@ class VerifyOptions:
     """supabase/policies.toml when present: drift and probes."""
     sensitive_columns: tuple[str, ...] = ()
     """[verify] sensitive_columns: column names that are personal or secret besides the built-in words."""
+    probe_limits: ProbeLimits = field(default_factory=ProbeLimits)
 
     @classmethod
     def from_project(cls, project: ProjectConfig, *, schemas: list[str] | None = None,
-                     fail_on: str | None = None) -> VerifyOptions:
+                     fail_on: str | None = None, environment: EnvironmentConfig | None = None) -> VerifyOptions:
         """Options from supadeploy.toml's [verify] and supabase/config.toml's [api] schemas; ``schemas``
         (--schema) adds to them. Reads no database: a bad configuration is refused before anything connects."""
         settings = load_settings(project)
@@ -57,6 +58,7 @@ class VerifyOptions:
             accepted=settings.accepted,
             manifest_path=manifest if manifest.is_file() else None,
             sensitive_columns=settings.sensitive_columns,
+            probe_limits=ProbeLimits.for_environment(project, environment),
         )
 
 
@@ -148,7 +150,8 @@ def run_verify(target: Target, options: VerifyOptions) -> VerifyReport:
     if options.manifest_path is not None:
         manifest = load_manifest(options.manifest_path)
         findings += drift_findings(manifest, catalog)
-        probes = run_probes(target, manifest.probes)
+        probes, skipped = run_or_skip_probes(target, manifest.probes, options.probe_limits)
+        findings += skipped
     findings = apply_accepted(sorted(findings, key=_sort_key), options.accepted)
     return VerifyReport(findings=findings, matrix=build_matrix(catalog), probes=probes, schemas=options.schemas,
                         manifest=str(options.manifest_path) if options.manifest_path else None,
