@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supadeploy.errors import MigrationFileError
-from supadeploy.migrations.lexer import LexedStatement, LexerError, lex_statements
+from supadeploy.migrations.lexer import LexedStatement, LexerError, StatementList, StatementView, lex_statements
 from supadeploy.migrations.splitter import line_and_column
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class NotExecutable(MigrationFileError):
 class ExecutableSql:
     """The statements to run, in order, and how."""
 
-    statements: tuple[LexedStatement, ...]
+    statements: StatementList | StatementView
     """Every statement to run, in order; for a wrapped file without its BEGIN and COMMIT."""
     begin: LexedStatement | None = None
     """The file's own ``BEGIN …`` when the whole file is one transaction (it opens supadeploy's)."""
@@ -60,33 +60,39 @@ class ExecutableSql:
 
 def prepare_sql(source: str, path: Path, *, transactional: bool, standard_conforming_strings: bool = True,
                 what: str = "migration") -> ExecutableSql:
-    """Lex ``source`` (the text of ``path``) and check it; MigrationFileError at file:line if it is refused."""
+    """Lex ``source`` (the text of ``path``) and check it; NotExecutable at file:line if it is refused."""
     try:
         statements = lex_statements(source, standard_conforming_strings=standard_conforming_strings)
     except LexerError as error:
         raise NotExecutable(f"the PostgreSQL lexer rejects this {what}: {error.message}",
-                                 path=path, source=source, offset=error.offset,
-                                 fix="fix the SQL at that position") from None
-    for statement in statements:
+                            path=path, source=source, offset=error.offset,
+                            fix="fix the SQL at that position") from None
+    kinds: dict[int, str] = {}
+    for index in statements.detailed_indexes():
+        statement = statements[index]
         _refuse_psql_only(statement, path, source)
-    kinds = [_transaction_kind(statement.words) for statement in statements]
+        kind = _transaction_kind(statement.words)
+        if kind is not None:
+            kinds[index] = kind
     if transactional:
         return _transactional(statements, kinds, path, source, what)
     _check_own_transactions(statements, kinds, path, source)
-    return ExecutableSql(tuple(statements), limits_reset_after=_limit_resets(statements))
+    return ExecutableSql(statements, limits_reset_after=_limit_resets(statements))
 
 
-def _transactional(statements: list[LexedStatement], kinds: list[str | None], path: Path, source: str,
+def _transactional(statements: StatementList, kinds: dict[int, str], path: Path, source: str,
                    what: str) -> ExecutableSql:
     begin = commit = None
-    body, body_kinds = statements, kinds
-    if len(statements) >= 2 and kinds[0] == "begin" and kinds[-1] == "commit":
-        begin, commit = statements[0], statements[-1]
-        body, body_kinds = statements[1:-1], kinds[1:-1]
+    body: StatementList | StatementView = statements
+    body_kinds = kinds
+    last = len(statements) - 1
+    if last >= 1 and kinds.get(0) == "begin" and kinds.get(last) == "commit":
+        begin, commit = statements[0], statements[last]
+        body = statements[1:last]
+        body_kinds = {index - 1: kind for index, kind in kinds.items() if 0 < index < last}
     savepoints: list[str] = []
-    for statement, kind in zip(body, body_kinds, strict=True):
-        if kind is None:
-            continue
+    for index in sorted(body_kinds):
+        statement, kind = body[index], body_kinds[index]
         if kind in ("savepoint", "release", "rollback_to"):
             _track_savepoint(statement, kind, savepoints, path, source, inside="the migration's transaction")
             continue
@@ -98,40 +104,37 @@ def _transactional(statements: list[LexedStatement], kinds: list[str | None], pa
             path=path, source=source, offset=statement.offset,
             fix=f"nothing was applied; {_SPLIT_REMEDY}. A file wholly wrapped in BEGIN; … COMMIT; is accepted",
         )
-    return ExecutableSql(tuple(body), begin=begin, commit=commit, limits_reset_after=_limit_resets(body))
+    return ExecutableSql(body, begin=begin, commit=commit, limits_reset_after=_limit_resets(body))
 
 
-def _check_own_transactions(statements: list[LexedStatement], kinds: list[str | None], path: Path,
-                            source: str) -> None:
+def _check_own_transactions(statements: StatementList, kinds: dict[int, str], path: Path, source: str) -> None:
     """A no-transaction file may run its own transactions, each one closed, none prepared."""
     opened: LexedStatement | None = None
     savepoints: list[str] = []
-    for statement, kind in zip(statements, kinds, strict=True):
+    for index in sorted(kinds):
+        statement, kind = statements[index], kinds[index]
         where: dict[str, Any] = {"path": path, "source": source, "offset": statement.offset}
         if kind in ("prepare", "prepared"):
             raise NotExecutable(
                 "transaction control: two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) in a "
-                "migration: a prepared "
-                "transaction outlives the deploy and holds its locks until someone resolves it", **where,
-                fix="nothing was applied; remove it: supadeploy commits each migration itself")
+                "migration: a prepared transaction outlives the deploy and holds its locks until someone resolves "
+                "it", **where, fix="nothing was applied; remove it: supadeploy commits each migration itself")
         if kind == "begin":
             if opened is not None:
-                raise NotExecutable("transaction control: BEGIN inside a transaction that is already open",
-                                         **where,
-                                         fix="nothing was applied; close the first transaction with COMMIT; first")
+                raise NotExecutable("transaction control: BEGIN inside a transaction that is already open", **where,
+                                    fix="nothing was applied; close the first transaction with COMMIT; first")
             opened = statement
         elif kind in ("commit", "rollback"):
             opened, savepoints = None, []
         elif kind in ("savepoint", "release", "rollback_to"):
             if opened is None:
                 raise NotExecutable("transaction control: savepoint outside a transaction", **where,
-                                         fix="nothing was applied; use savepoints between BEGIN; and COMMIT;")
+                                    fix="nothing was applied; use savepoints between BEGIN; and COMMIT;")
             _track_savepoint(statement, kind, savepoints, path, source, inside="this transaction")
     if opened is not None:
         raise NotExecutable(
             "transaction control: this no-transaction migration opens a transaction it never closes, so its "
-            "history row would be "
-            "written inside it", path=path, source=source, offset=opened.offset,
+            "history row would be written inside it", path=path, source=source, offset=opened.offset,
             fix=f"nothing was applied; {_NO_CLOSE_REMEDY}")
 
 
@@ -195,8 +198,8 @@ def _refuse_psql_only(statement: LexedStatement, path: Path, source: str) -> Non
             fix="nothing was applied; load the rows with INSERT … VALUES, or COPY from a file the server can read")
 
 
-def _limit_resets(statements: tuple[LexedStatement, ...] | list[LexedStatement]) -> frozenset[int]:
-    return frozenset(index for index, statement in enumerate(statements) if _changes_limits(statement.words))
+def _limit_resets(statements: StatementList | StatementView) -> frozenset[int]:
+    return frozenset(index for index in statements.detailed_indexes() if _changes_limits(statements[index].words))
 
 
 def _changes_limits(words: tuple[str, ...]) -> bool:

@@ -7,7 +7,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 # The Supabase CLI's rule for migration file names.
 MIGRATION_FILE_PATTERN = re.compile(r"^([0-9]+)_(.*)\.sql$")
+_NOT_BLANK = re.compile("[^\\s\ufeff]")
+# Above this size a file's statements are streamed rather than kept (digest, history row).
+LARGE_FILE_CHARS = 1 << 20
 # Down SQL for `supadeploy rollback` (docs/safety.md); the Supabase CLI would apply it as a migration.
 DOWN_FILE_SUFFIX = ".down.sql"
 
@@ -66,7 +69,16 @@ class Migration:
             return self.known_statements_digest
         from supadeploy.migrations.history import statements_digest
 
-        return statements_digest(self.statement_texts)
+        return statements_digest(self.iter_statement_texts())
+
+    def iter_statement_texts(self) -> Iterator[str]:
+        """The CLI's statements one at a time: a big file is split without holding its statements as a list."""
+        if "statements" in self.__dict__ or len(self.sql) < LARGE_FILE_CHARS:
+            yield from self.statement_texts
+            return
+        from supadeploy.migrations.splitter import iter_statements
+
+        yield from (statement.text for statement in iter_statements(self.sql))
 
     @property
     def transactional(self) -> bool:
@@ -169,7 +181,7 @@ def _special_file_kind(mode: int) -> str:
 def read_migration(path: Path, version: str, name: str, known_digests: Mapping[str, str] | None = None) -> Migration:
     data = _read_bytes(path)
     sql = _decode(data, path)
-    if not sql.strip().lstrip("\ufeff").strip():
+    if _NOT_BLANK.search(sql) is None:  # (no .strip(): a 50 MB file would be copied)
         raise MigrationFileError("migration file is empty", where=str(path),
                                  fix="add the migration's SQL, or delete the file")
     digest_key = source_hash(data)

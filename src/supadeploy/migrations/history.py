@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -61,16 +61,30 @@ def _column_values(columns: Collection[str]) -> dict[str, str]:
 
 SELECT_HISTORY_SUMMARY = select_history_summary()
 INSERT_HISTORY_ROW = f"INSERT INTO {HISTORY_TABLE} (version, name, statements) VALUES (%s, %s, %s)"
-# The same row with client-side literals (psycopg.sql.Literal), to send inside a multi-statement message.
-INSERT_HISTORY_ROW_LITERAL = (
-    f"INSERT INTO {HISTORY_TABLE} (version, name, statements) VALUES ({{}}, {{}}, {{}}::text[])"
-)
+# The same row streamed with COPY: what a big migration sends, so that neither its statements nor one literal
+# holding all of them is ever in memory (see copy_history_fields).
+COPY_HISTORY_ROW = f"COPY {HISTORY_TABLE} (version, name, statements) FROM STDIN"
 
 
-def statements_digest(statements: Sequence[str]) -> str:
+def statements_digest(statements: Iterable[str]) -> str:
     """md5 of the length-prefixed statements; the same value SELECT_HISTORY_SUMMARY computes server-side."""
-    payload = "".join(f"{len(statement)}:{statement}" for statement in statements)
-    return hashlib.md5(payload.encode("utf-8"), usedforsecurity=False).hexdigest()
+    digest = hashlib.md5(usedforsecurity=False)
+    for statement in statements:
+        digest.update(f"{len(statement)}:{statement}".encode())
+    return digest.hexdigest()
+
+
+def copy_history_fields(version: str, name: str, statements: Iterable[str]) -> Iterator[str]:
+    """The history row in COPY text format, in pieces: ``version<TAB>name<TAB>{"…","…"}<NL>``."""
+    yield f"{_copy_escape(version)}\t{_copy_escape(name)}\t{{"
+    for index, statement in enumerate(statements):
+        element = '"' + statement.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        yield ("," if index else "") + _copy_escape(element)
+    yield "}\n"
+
+
+def _copy_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 class LocalStatements(Protocol):

@@ -20,13 +20,16 @@ Big files are scanned in windows that end at a statement boundary, so memory sta
 from __future__ import annotations
 
 import re
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from pglast import parser as pg_parser
 
-__all__ = ["LexedStatement", "LexerError", "lex_statements"]
+__all__ = ["LexedStatement", "LexerError", "StatementList", "lex_statements"]
 
-WINDOW_CHARS = 1 << 20
+WINDOW_CHARS = 1 << 18
 _SCS_OFF_PAIRS = re.compile(r"\\[\\']")
 _SEMICOLON = "ASCII_59"
 _OPEN_PAREN = "ASCII_40"
@@ -36,6 +39,10 @@ _COMMENTS = ("SQL_COMMENT", "C_COMMENT")
 _FIRST_WORDS = 8
 _STD_STREAMS = ("stdin", "stdout")
 _ROUTINE_WORDS = {"create": "c", "function": "f", "procedure": "p", "or": "o", "replace": "r"}
+# Statements starting with these words keep their first words (what supadeploy.migrations.executable checks);
+# for the others only where they are is kept.
+_DETAILED_FIRST_WORDS = frozenset({"begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release",
+                                   "prepare", "set", "reset", "discard", "copy"})
 _TRUE_WORDS = {"on", "true", "yes", "1", "'on'", "'true'", "'yes'", "'1'"}
 _FALSE_WORDS = {"off", "false", "no", "0", "'off'", "'false'", "'no'", "'0'"}
 
@@ -55,6 +62,79 @@ class LexedStatement:
     """The word STDIN or STDOUT appears (COPY ... FROM STDIN needs psql to send the data that follows)."""
 
 
+class StatementList(Sequence[LexedStatement]):
+    """The statements of one source, kept as offsets: a 50 MB file of 500,000 statements costs a few MB, and each
+    LexedStatement (with its text) is made when it is read."""
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._starts = array("q")
+        self._ends = array("q")
+        self._details: dict[int, tuple[tuple[str, ...], bool, bool]] = {}
+
+    def add(self, start: int, end: int, words: Sequence[str], backslash: bool, std_stream: bool) -> None:
+        if (words and words[0] in _DETAILED_FIRST_WORDS) or backslash or std_stream:
+            self._details[len(self._starts)] = (tuple(words), backslash, std_stream)
+        self._starts.append(start)
+        self._ends.append(end)
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    @overload
+    def __getitem__(self, index: int) -> LexedStatement: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> StatementView: ...
+
+    def __getitem__(self, index: int | slice) -> LexedStatement | StatementView:
+        if isinstance(index, slice):
+            return StatementView(self, range(len(self))[index])
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        words, backslash, std_stream = self._details.get(index, ((), False, False))
+        start, end = self._starts[index], self._ends[index]
+        return LexedStatement(self._source[start:end], start, words, backslash, std_stream)
+
+    def __iter__(self) -> Iterator[LexedStatement]:
+        return (self[index] for index in range(len(self)))
+
+    def detailed_indexes(self) -> list[int]:
+        """Indexes of the statements whose first words were kept (transaction control, SET, COPY, …)."""
+        return sorted(self._details)
+
+
+class StatementView(Sequence[LexedStatement]):
+    """A contiguous part of a StatementList (e.g. a wrapped file without its BEGIN and COMMIT)."""
+
+    def __init__(self, statements: StatementList, indexes: range) -> None:
+        self._statements = statements
+        self._indexes = indexes
+
+    def __len__(self) -> int:
+        return len(self._indexes)
+
+    @overload
+    def __getitem__(self, index: int) -> LexedStatement: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> StatementView: ...
+
+    def __getitem__(self, index: int | slice) -> LexedStatement | StatementView:
+        if isinstance(index, slice):
+            return StatementView(self._statements, self._indexes[index])
+        return self._statements[self._indexes[index]]
+
+    def __iter__(self) -> Iterator[LexedStatement]:
+        return (self._statements[index] for index in self._indexes)
+
+    def detailed_indexes(self) -> list[int]:
+        first = self._indexes.start
+        return [index - first for index in self._statements.detailed_indexes() if index in self._indexes]
+
+
 class LexerError(Exception):
     """The PostgreSQL lexer rejects the text (e.g. trailing junk after a number): ``offset`` in the source."""
 
@@ -64,9 +144,9 @@ class LexerError(Exception):
         self.offset = offset
 
 
-def lex_statements(source: str, *, standard_conforming_strings: bool = True) -> list[LexedStatement]:
+def lex_statements(source: str, *, standard_conforming_strings: bool = True) -> StatementList:
     """The statements of ``source`` as ``psql -f`` splits them, for a server with the given setting."""
-    statements: list[LexedStatement] = []
+    statements = StatementList(source)
     position = 1 if source.startswith("\ufeff") else 0  # a byte-order mark is not SQL (editors write one)
     scs = standard_conforming_strings
     initial_scs = standard_conforming_strings
@@ -74,11 +154,10 @@ def lex_statements(source: str, *, standard_conforming_strings: bool = True) -> 
         size = WINDOW_CHARS
         while True:
             window_end = _window_end(source, position, size)
-            found, resume, scs_change = _scan_window(source, position, window_end, scs, initial_scs)
+            resume, scs_change = _scan_window(source, position, window_end, scs, initial_scs, statements)
             if resume is not None:
                 break
             size *= 2
-        statements.extend(found)
         position = resume
         if scs_change is not None:
             scs = scs_change
@@ -93,9 +172,10 @@ def _window_end(source: str, start: int, size: int) -> int:
     return newline + 1 if newline > start else start + size
 
 
-def _scan_window(source: str, start: int, end: int, scs: bool,
-                 initial_scs: bool) -> tuple[list[LexedStatement], int | None, bool | None]:
-    """Statements that end inside ``source[start:end]``, where to resume, and a new scs value if one was SET.
+def _scan_window(source: str, start: int, end: int, scs: bool, initial_scs: bool,
+                 statements: StatementList) -> tuple[int | None, bool | None]:
+    """Add the statements that end inside ``source[start:end]``; where to resume, and a new scs value if one was
+    SET (resume None: no statement ends in the window).
 
     At the end of the file the unterminated rest is the last statement. Elsewhere, only statements ended by a
     ``;`` count (the window may cut the next one), and scanning stops after a statement that changes
@@ -111,7 +191,6 @@ def _scan_window(source: str, start: int, end: int, scs: bool,
         tokens = _tokens(text[:index], scs)[0]
         if at_end:  # psql sends the unterminated rest with the statement it belongs to
             tokens.append(pg_parser.Token(index, len(text) - 1, "UNTERMINATED", "NO_KEYWORD"))
-    statements: list[LexedStatement] = []
     resume: int | None = None
     current = _Statement()
     for token in tokens:
@@ -122,18 +201,19 @@ def _scan_window(source: str, start: int, end: int, scs: bool,
         word = _word(text, token)
         if not current.add(token, word):
             continue
-        if current.words != [";"]:  # an empty statement: psql sends nothing
-            statements.append(current.lexed(text, start, token.end + 1))
-        current = _Statement()
+        ended, current = current, _Statement()
         resume = start + token.end + 1
-        change = _scs_change(statements[-1].words, initial_scs) if statements else None
+        if ended.words == [";"]:  # an empty statement: psql sends nothing
+            continue
+        ended.store(statements, start, resume)
+        change = _scs_change(tuple(ended.words), initial_scs)
         if change is not None and change != scs:
-            return statements, resume, change
+            return resume, change
     if at_end:
         if current.first is not None and current.words:
-            statements.append(current.lexed(text, start, tokens[-1].end + 1))
-        return statements, len(source), None
-    return statements, resume, None
+            current.store(statements, start, start + tokens[-1].end + 1)
+        return len(source), None
+    return resume, None
 
 
 class _Statement:
@@ -156,9 +236,9 @@ class _Statement:
         self.std_stream = self.std_stream or word in _STD_STREAMS
         return self.psql.ends_statement(token, word)
 
-    def lexed(self, text: str, start: int, end: int) -> LexedStatement:
-        first = self.first if self.first is not None else 0
-        return LexedStatement(text[first:end], start + first, tuple(self.words), self.backslash, self.std_stream)
+    def store(self, statements: StatementList, window_start: int, end: int) -> None:
+        first = window_start + (self.first if self.first is not None else 0)
+        statements.add(first, end, self.words, self.backslash, self.std_stream)
 
 
 def _tokens(text: str, scs: bool) -> tuple[list[pg_parser.Token], tuple[str, int] | None]:

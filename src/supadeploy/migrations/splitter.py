@@ -47,9 +47,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["Statement", "line_and_column", "split_statements"]
+__all__ = ["Statement", "iter_statements", "line_and_column", "split_statements"]
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,11 @@ _COMMENT_MARK = re.compile(r"/\*|\*/")
 
 def split_statements(sql: str) -> list[Statement]:
     """Split ``sql`` into statements exactly as the Supabase CLI stores them."""
-    out: list[Statement] = []
+    return list(iter_statements(sql))
+
+
+def iter_statements(sql: str) -> Iterator[Statement]:
+    """The statements of ``split_statements``, one at a time (a big file is never held as a list)."""
     n = len(sql)
     start = pos = 0
     state = _TOP
@@ -225,7 +230,6 @@ def split_statements(sql: str) -> list[Statement]:
     next_atom = atoms[0]
     atom_index = 0
     space = _SPACE
-    append = out.append
     while True:
         run = runs[state](sql, pos)
         assert run is not None  # the run patterns match the empty string
@@ -247,7 +251,7 @@ def split_statements(sql: str) -> list[Statement]:
             raw = sql[start:pos].rstrip(";")
             text = raw.strip(space)
             if text:
-                append(Statement(text, start + raw.find(text)))
+                yield Statement(text, start + raw.find(text))
             start = pos
         elif c == "(":  # top level or atomic body
             outer.append(state)
@@ -282,17 +286,10 @@ def split_statements(sql: str) -> list[Statement]:
         else:  # an unterminated quote runs to the end of the file
             break
     if start < n:
-        _emit(out, sql, start, n)
-    return out
-
-
-def _emit(out: list[Statement], sql: str, start: int, end: int) -> None:
-    """Append the statement whose raw text is ``sql[start:end]``, unless it trims to nothing."""
-    raw = sql[start:end].rstrip(";")
-    text = raw.strip(_SPACE)
-    if text:
-        # Cannot match earlier: the text starts with a character that is not whitespace.
-        out.append(Statement(text, start + raw.find(text)))
+        raw = sql[start:n].rstrip(";")
+        text = raw.strip(_SPACE)
+        if text:  # raw.find cannot match earlier: the text starts with a character that is not whitespace
+            yield Statement(text, start + raw.find(text))
 
 
 def _skip_block_comment(sql: str, start: int) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,8 @@ from psycopg.pq import TransactionStatus
 
 from supadeploy.errors import SupadeployError
 from supadeploy.migrations.failure import LOCK_STATES, MigrationFailed, failure_at
-from supadeploy.migrations.history import HISTORY_SCHEMA, INSERT_HISTORY_ROW
+from supadeploy.migrations.files import LARGE_FILE_CHARS
+from supadeploy.migrations.history import COPY_HISTORY_ROW, HISTORY_SCHEMA, INSERT_HISTORY_ROW, copy_history_fields
 
 if TYPE_CHECKING:
     from supadeploy.migrations.executable import ExecutableSql
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 RESET_SESSION_STATEMENTS = ("SET SESSION AUTHORIZATION DEFAULT", "RESET ALL", "CLOSE ALL", "UNLISTEN *",
                             "DISCARD PLANS", "DISCARD SEQUENCES", "DISCARD TEMP")
 RESET_SESSION = "; ".join(RESET_SESSION_STATEMENTS)
+PIPELINE_BATCH = 2000
 LOCK_HOLDERS = """
 SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), a.usename, a.state, l.mode, l.relation::regclass::text
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -67,27 +70,71 @@ class _Step:
 def apply_in_transaction(target: PostgresTarget, migration: Migration, executable: ExecutableSql,
                          limits: SessionLimits, *, durable: bool) -> bool:
     """Apply ``migration`` and its history row in one transaction; False if its version was already there."""
-    steps = _transaction_steps(migration, executable, limits, durable=durable)
     connection = target.connection
-    cursors: list[psycopg.Cursor[tuple[Any, ...]]] = []
+    limits_sql = limits_statement(limits, local=True, durable=durable)
+    opening = [_Step(executable.begin.text if executable.begin else "BEGIN", role="begin"),
+               _Step(limits_sql, role="limits")]
+    large = len(migration.sql) >= LARGE_FILE_CHARS
     try:
-        with connection.pipeline():
+        if large:  # the history row is streamed by COPY before the statements: never one huge parameter
+            _run_one_by_one(connection, opening)
+            _copy_history_row(connection, migration)
+            _run_pipelined(connection, _statement_steps(executable, limits_sql))
+        else:
+            _run_pipelined(connection, [*opening, _Step(*history_row(migration), role="history"),
+                                        *_statement_steps(executable, limits_sql)])
+    except _StepFailed as failure:
+        exc, failed = failure.error, failure.step
+        _roll_back(target, exc, migration)
+        if failed.role == "history" and _is_history_conflict(exc):
+            return False  # another deploy applied this version meanwhile
+        if failed.role == "reset":  # committed; only the session reset failed
+            target.close()
+            return True
+        raise _failed(target, migration, executable, failed, exc) from None
+    return True
+
+
+class _StepFailed(Exception):
+    def __init__(self, step: _Step, error: psycopg.Error) -> None:
+        super().__init__(str(error))
+        self.step = step
+        self.error = error
+
+
+def _run_pipelined(connection: psycopg.Connection[tuple[Any, ...]], steps: Iterable[_Step]) -> None:
+    """Send every step in one pipeline (one round trip; a big file syncs every PIPELINE_BATCH statements);
+    _StepFailed names the step the server rejected: the first without a result."""
+    batch: list[tuple[_Step, psycopg.Cursor[tuple[Any, ...]]]] = []
+    step = _Step("", role="begin")
+    try:
+        with connection.pipeline() as pipeline:
             for step in steps:
                 cursor = connection.cursor()
                 cursor.execute(step.sql, step.params)  # the file's text, as written
-                cursors.append(cursor)
+                batch.append((step, cursor))
+                if len(batch) >= PIPELINE_BATCH:
+                    pipeline.sync()
+                    batch.clear()
     except psycopg.Error as exc:
-        failed = next((index for index, cursor in enumerate(cursors) if cursor.pgresult is None),
-                      min(len(cursors), len(steps) - 1))  # or the step whose execute() raised
-        step = steps[failed]
-        _roll_back(target, exc, migration)
-        if step.role == "history" and _is_history_conflict(exc):
-            return False  # another deploy applied this version meanwhile
-        if step.role == "reset":  # committed; only the session reset failed
-            target.close()
-            return True
-        raise _failed(target, migration, executable, step, exc) from None
-    return True
+        raise _StepFailed(next((queued for queued, cursor in batch if cursor.pgresult is None), step), exc) from None
+
+
+def _run_one_by_one(connection: psycopg.Connection[tuple[Any, ...]], steps: Iterable[_Step]) -> None:
+    for step in steps:
+        try:
+            connection.execute(step.sql, step.params)
+        except psycopg.Error as exc:
+            raise _StepFailed(step, exc) from None
+
+
+def _copy_history_row(connection: psycopg.Connection[tuple[Any, ...]], migration: Migration) -> None:
+    try:
+        with connection.cursor().copy(COPY_HISTORY_ROW) as copy:
+            for piece in copy_history_fields(migration.version, migration.name, migration.iter_statement_texts()):
+                copy.write(piece)
+    except psycopg.Error as exc:
+        raise _StepFailed(_Step(COPY_HISTORY_ROW, role="history"), exc) from None
 
 
 def apply_without_transaction(target: PostgresTarget, migration: Migration, executable: ExecutableSql,
@@ -114,8 +161,21 @@ def apply_without_transaction(target: PostgresTarget, migration: Migration, exec
             raise MigrationFailed(failure_at(
                 migration, statement, index, exc, partially_applied=True, statements_applied=index,
                 blocked_by=_lock_holders(target, statement, exc))) from None
-    connection.execute(RESET_SESSION)  # e.g. a file that ends in SET ROLE: the history row is written as us
-    connection.execute(INSERT_HISTORY_ROW, (migration.version, migration.name, migration.statement_texts))
+    try:
+        connection.execute(RESET_SESSION)  # e.g. a file that ends in SET ROLE: the history row is written as us
+        if len(migration.sql) >= LARGE_FILE_CHARS:
+            _copy_history_row(connection, migration)
+        else:
+            connection.execute(*history_row(migration))
+    except (psycopg.Error, _StepFailed) as exc:
+        error = exc.error if isinstance(exc, _StepFailed) else exc
+        if connection.closed or connection.broken:
+            raise target.lost_connection(error, migration) from None
+        raise SupadeployError(
+            f"{migration.file_name}: every statement ran, but its history row could not be written on "
+            f"{target.description}: {error.diag.message_primary or error} [SQLSTATE {error.diag.sqlstate}]",
+            fix=f"record it with `supadeploy repair --status applied {migration.version}` once the cause is fixed"
+        ) from None
     return True
 
 
@@ -130,20 +190,19 @@ def limits_statement(limits: SessionLimits, *, local: bool, durable: bool) -> st
     return f"SELECT {calls}"
 
 
-def _transaction_steps(migration: Migration, executable: ExecutableSql, limits: SessionLimits, *,
-                       durable: bool) -> list[_Step]:
-    limits_sql = limits_statement(limits, local=True, durable=durable)
-    begin = executable.begin.text if executable.begin else "BEGIN"
-    steps = [_Step(begin, role="begin"), _Step(limits_sql, role="limits"),
-             _Step(INSERT_HISTORY_ROW, (migration.version, migration.name, migration.statement_texts),
-                   role="history")]
+def _statement_steps(executable: ExecutableSql, limits_sql: str) -> Iterator[_Step]:
+    """The file's statements (limits set again after those that change them), COMMIT, the session reset."""
     for index, statement in enumerate(executable.statements):
-        steps.append(_Step(statement.text, statement=index))
+        yield _Step(statement.text, statement=index)
         if index in executable.limits_reset_after:
-            steps.append(_Step(limits_sql, role="limits"))
-    steps.append(_Step(executable.commit.text if executable.commit else "COMMIT", role="commit"))
-    steps.extend(_Step(reset, role="reset") for reset in RESET_SESSION_STATEMENTS)
-    return steps
+            yield _Step(limits_sql, role="limits")
+    yield _Step(executable.commit.text if executable.commit else "COMMIT", role="commit")
+    yield from (_Step(reset, role="reset") for reset in RESET_SESSION_STATEMENTS)
+
+
+def history_row(migration: Migration) -> tuple[str, tuple[Any, ...]]:
+    """The history row's INSERT and its parameters."""
+    return INSERT_HISTORY_ROW, (migration.version, migration.name, migration.statement_texts)
 
 
 def _roll_back(target: PostgresTarget, exc: psycopg.Error, migration: Migration) -> None:
