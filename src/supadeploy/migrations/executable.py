@@ -16,6 +16,7 @@ checked here; a file that cannot keep supadeploy's promise is refused at file:li
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,10 +60,12 @@ class ExecutableSql:
 
 
 def prepare_sql(source: str, path: Path, *, transactional: bool, standard_conforming_strings: bool = True,
-                what: str = "migration") -> ExecutableSql:
-    """Lex ``source`` (the text of ``path``) and check it; NotExecutable at file:line if it is refused."""
+                what: str = "migration", cli_statements: Collection[tuple[int, int]] | None = None) -> ExecutableSql:
+    """Lex ``source`` (the text of ``path``) and check it; NotExecutable at file:line if it is refused.
+    ``cli_statements``: (start, end) of the Supabase CLI's statements, for the lexer's fast path."""
     try:
-        statements = lex_statements(source, standard_conforming_strings=standard_conforming_strings)
+        statements = lex_statements(source, standard_conforming_strings=standard_conforming_strings,
+                                    cli_statements=cli_statements)
     except LexerError as error:
         raise NotExecutable(f"the PostgreSQL lexer rejects this {what}: {error.message}",
                             path=path, source=source, offset=error.offset,

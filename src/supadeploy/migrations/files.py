@@ -91,9 +91,11 @@ class Migration:
         if standard_conforming_strings not in cache:
             from supadeploy.migrations.executable import prepare_sql
 
+            small = len(self.sql) < LARGE_FILE_CHARS  # a big file is not split into a list for the fast path
+            cli = [(st.offset, st.offset + len(st.text)) for st in self.statements] if small else None
             cache[standard_conforming_strings] = prepare_sql(
                 self.sql, self.path, transactional=self.transactional,
-                standard_conforming_strings=standard_conforming_strings)
+                standard_conforming_strings=standard_conforming_strings, cli_statements=cli)
         return cache[standard_conforming_strings]
 
     def location(self, offset: int) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import overload
 
@@ -43,6 +43,9 @@ _ROUTINE_WORDS = {"create": "c", "function": "f", "procedure": "p", "or": "o", "
 # for the others only where they are is kept.
 _DETAILED_FIRST_WORDS = frozenset({"begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release",
                                    "prepare", "set", "reset", "discard", "copy"})
+_FIRST_WORD = re.compile(r"[A-Za-z_]+")
+_ROUTINE_BODY_WORD = re.compile(r"\b(?:begin|atomic|case|end)\b", re.IGNORECASE)
+_LINE_END = re.compile(r"[\n\r]")
 _TRUE_WORDS = {"on", "true", "yes", "1", "'on'", "'true'", "'yes'", "'1'"}
 _FALSE_WORDS = {"off", "false", "no", "0", "'off'", "'false'", "'no'", "'0'"}
 
@@ -144,8 +147,18 @@ class LexerError(Exception):
         self.offset = offset
 
 
-def lex_statements(source: str, *, standard_conforming_strings: bool = True) -> StatementList:
-    """The statements of ``source`` as ``psql -f`` splits them, for a server with the given setting."""
+def lex_statements(source: str, *, standard_conforming_strings: bool = True,
+                   cli_statements: Collection[tuple[int, int]] | None = None) -> StatementList:
+    """The statements of ``source`` as ``psql -f`` splits them, for a server with the given setting.
+
+    ``cli_statements`` ((start, end) of the Supabase CLI's statements) allows a fast path: when libpg_query's
+    own scanner split (C) ends statements exactly where the CLI does, and nothing in the file needs psql's
+    BEGIN … END rule or a backslash, its boundaries are psql's; otherwise every token is read here.
+    """
+    if cli_statements is not None:
+        fast = _scanner_split(source, cli_statements)
+        if fast is not None:
+            return fast
     statements = StatementList(source)
     position = 1 if source.startswith("\ufeff") else 0  # a byte-order mark is not SQL (editors write one)
     scs = standard_conforming_strings
@@ -162,6 +175,88 @@ def lex_statements(source: str, *, standard_conforming_strings: bool = True) -> 
         if scs_change is not None:
             scs = scs_change
     return statements
+
+
+def _scanner_split(source: str, cli_statements: Collection[tuple[int, int]]) -> StatementList | None:
+    """psql's statements from libpg_query's scanner split, or None when the token-by-token path is needed: a
+    backslash anywhere (E'' strings, meta-commands: their lexing depends on settings), a routine that psql's
+    BEGIN … END rule could see, a boundary the CLI does not share, or text the scanner rejects."""
+    if "\\" in source:
+        return None
+    try:
+        slices = pg_parser.split(source, with_parser=False, only_slices=True)
+    except pg_parser.ParseError:
+        return None
+    stops = {piece.stop for piece in slices}
+    cli_ends = {end for _, end in cli_statements}
+    if not stops <= cli_ends or any(end not in stops and _skip_comments(source, start, end) < end
+                                    for start, end in cli_statements):
+        return None  # a boundary only one of them has (the CLI keeps comment-only statements of its own)
+    statements = StatementList(source)
+    for piece in slices:
+        start = _psql_start(source, piece.start, piece.stop)
+        end = _terminator_end(source, piece.stop)
+        first = _FIRST_WORD.match(source, _code_start(source, start, piece.stop))
+        word = first.group().lower() if first else ""
+        if word == "create" and _ROUTINE_BODY_WORD.search(source, start, end):
+            return None
+        if word in _DETAILED_FIRST_WORDS:
+            tokens = pg_parser.scan(source[start:end])
+            words = [_word(source[start:end], token) for token in tokens if token.name not in _COMMENTS]
+            statements.add(start, end, words[:_FIRST_WORDS], False, any(w in _STD_STREAMS for w in words))
+        else:
+            statements.add(start, end, (), False, False)
+    return statements
+
+
+def _psql_start(source: str, start: int, end: int) -> int:
+    """Where psql's query buffer starts: after whitespace and -- comments (it keeps /* */ comments)."""
+    position = start
+    while position < end:
+        if source[position].isspace():
+            position += 1
+        elif source.startswith("--", position):
+            match = _LINE_END.search(source, position)
+            position = match.end() if match else end
+        else:
+            break
+    return position
+
+
+def _code_start(source: str, start: int, end: int) -> int:
+    """The first character of ``source[start:end]`` that is not whitespace or a comment (``start`` if none)."""
+    position = _skip_comments(source, start, end)
+    return position if position < end else start
+
+
+def _skip_comments(source: str, start: int, end: int) -> int:
+    """Past the whitespace and comments at ``start`` (``end`` when there is nothing else)."""
+    position = start
+    while position < end:
+        if source[position].isspace():
+            position += 1
+        elif source.startswith("--", position):
+            match = _LINE_END.search(source, position)
+            position = match.end() if match else end
+        elif source.startswith("/*", position):
+            depth, position = 1, position + 2
+            while depth and position < end:
+                if source.startswith("/*", position):
+                    depth, position = depth + 1, position + 2
+                elif source.startswith("*/", position):
+                    depth, position = depth - 1, position + 2
+                else:
+                    position += 1
+        else:
+            return position
+    return end
+
+
+def _terminator_end(source: str, stop: int) -> int:
+    """Just after the ``;`` that ends the statement whose code stops at ``stop`` (comments may come between),
+    or ``stop`` at the end of the file."""
+    position = _skip_comments(source, stop, len(source))
+    return position + 1 if position < len(source) and source[position] == ";" else stop
 
 
 def _window_end(source: str, start: int, size: int) -> int:
