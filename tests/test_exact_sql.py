@@ -112,3 +112,19 @@ def test_where_the_cli_split_is_wrong_the_text_is_never_altered(project_dir: Pat
         assert re.search(r"002_edge\.sql:\d+", output), output
         assert stored_values(pushed) == before
         assert [row[0] for row in history_rows(pushed)] == ["001"]
+
+
+def test_down_sql_reaches_postgres_unchanged(project_dir: Path, two_databases: tuple[str, str]) -> None:
+    """rollback runs a down file by the same lexer: its quoted semicolons are not split either."""
+    pushed, by_psql = two_databases
+    write_migration(project_dir, "002_quoted.sql", "select 1;\n")
+    exit_code, output = push(project_dir, pushed)
+    assert exit_code == 0, output
+    down = write_migration(project_dir, "002_quoted.down.sql", QUOTED)
+    outcome = invoke("rollback", "--to", "001", "--workdir", str(project_dir), "--db-url", pushed)
+    assert outcome.exit_code == 0, outcome.output
+    completed = apply_with_psql(by_psql, down)
+    assert completed.returncode == 0, completed.stderr
+    assert stored_values(pushed) == stored_values(by_psql)
+    assert stored_values(pushed)["message"] == "Don't panic; we're fine"
+    assert [row[0] for row in history_rows(pushed)] == ["001"]
