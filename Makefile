@@ -4,8 +4,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Versions are pinned exactly in .tools/package.json (supabase 2.117.0).
+# Versions are pinned exactly in .tools/package.json (supabase 2.117.0) and .tools/cli3/package.json (3.1.0:
+# both majors install a bin called `supabase`, so each has its own folder).
 SUPABASE_CLI := .tools/node_modules/.bin/supabase
+SUPABASE_CLI3 := .tools/cli3/node_modules/.bin/supabase
 
 .PHONY: install tools demo test lint bench clean
 
@@ -22,7 +24,10 @@ install: $(VENV)/.installed
 $(SUPABASE_CLI): .tools/package.json
 	cd .tools && npm install --no-audit --no-fund
 
-tools: $(SUPABASE_CLI)
+$(SUPABASE_CLI3): .tools/cli3/package.json
+	cd .tools/cli3 && npm install --no-audit --no-fund
+
+tools: $(SUPABASE_CLI) $(SUPABASE_CLI3)
 
 demo: install
 	$(BIN)/supadeploy local start
@@ -44,4 +49,4 @@ bench: install tools
 	$(BIN)/python benchmarks/e2e_benchmark.py
 
 clean:
-	rm -rf $(VENV) .tools/node_modules
+	rm -rf $(VENV) .tools/node_modules .tools/cli3/node_modules
