@@ -130,26 +130,10 @@ def _error_offset(statement: StatementText, diag: Any) -> int:
 
 
 def _code_start(text: str) -> int:
-    """Where the statement's code starts: after the comments and blank lines the splitter keeps in front of it."""
-    index = 0
-    while index < len(text):
-        if text[index].isspace():
-            index += 1
-        elif text.startswith("--", index):
-            newline = text.find("\n", index)
-            index = len(text) if newline < 0 else newline + 1
-        elif text.startswith("/*", index):
-            depth, index = 1, index + 2
-            while depth and index < len(text):
-                if text.startswith("/*", index):
-                    depth, index = depth + 1, index + 2
-                elif text.startswith("*/", index):
-                    depth, index = depth - 1, index + 2
-                else:
-                    index += 1
-        else:
-            return index
-    return 0  # nothing but comments: point at the statement itself
+    """Where the statement's code starts: after the comments and blank lines kept in front of it."""
+    from supadeploy.migrations.lexer import code_start
+
+    return code_start(text, 0, len(text))
 
 
 def _offset_of_line(text: str, start: int, lines_down: int, base: int, fallback: int) -> int:

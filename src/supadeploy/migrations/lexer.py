@@ -196,7 +196,7 @@ def _scanner_split(source: str, cli_statements: Collection[tuple[int, int]]) -> 
     for piece in slices:
         start = _psql_start(source, piece.start, piece.stop)
         end = _terminator_end(source, piece.stop)
-        first = _FIRST_WORD.match(source, _code_start(source, start, piece.stop))
+        first = _FIRST_WORD.match(source, code_start(source, start, piece.stop))
         word = first.group().lower() if first else ""
         if word == "create" and _ROUTINE_BODY_WORD.search(source, start, end):
             return None
@@ -223,7 +223,7 @@ def _psql_start(source: str, start: int, end: int) -> int:
     return position
 
 
-def _code_start(source: str, start: int, end: int) -> int:
+def code_start(source: str, start: int, end: int) -> int:
     """The first character of ``source[start:end]`` that is not whitespace or a comment (``start`` if none)."""
     position = _skip_comments(source, start, end)
     return position if position < end else start
