@@ -3,6 +3,7 @@
 ```toml
 [project]
 default_environment = "local"
+migrations_dir = "supabase/migrations"   # e.g. "backend/migrations"; relative to the project folder
 
 [push]
 lock_timeout = "10s"        # per statement of a migration
@@ -44,7 +45,8 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", ""})
 _ENVIRONMENT_KEYS = {"db_url": str, "db_url_env": str, "project_ref": str, "protected": bool}
 _PUSH_KEYS = {"lock_timeout": str, "statement_timeout": str, "deploy_lock_wait": str, "backup_dir": str,
               "require_clean_git": bool, "keep_backups": int}
-_PROJECT_KEYS = {"default_environment": str}
+_PROJECT_KEYS = {"default_environment": str, "migrations_dir": str}
+DEFAULT_MIGRATIONS_DIR = "supabase/migrations"
 EXAMPLE_STRING = '"..."'
 _KINDS = {bool: ("boolean", "true"), str: ("string", EXAMPLE_STRING), int: ("whole number", "5")}
 # Sections validated by the capability that owns them.
@@ -80,6 +82,8 @@ class ProjectConfig:
     default_environment: str = DEFAULT_ENVIRONMENT
     environments: dict[str, EnvironmentConfig] = field(default_factory=dict)
     push: PushSettings = field(default_factory=PushSettings)
+    migrations_folder: str = DEFAULT_MIGRATIONS_DIR
+    """[project] migrations_dir, as written (relative to ``workdir``)."""
     # Sections owned by a capability ([verify], [types], ...): kept raw here, validated by that capability
     # with `section_error` so its messages name supadeploy.toml:line like every other.
     extra_sections: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -100,7 +104,8 @@ class ProjectConfig:
 
     @property
     def migrations_dir(self) -> Path:
-        return self.workdir / "supabase" / "migrations"
+        """The migrations folder ([project] migrations_dir), one spelling for every command and message."""
+        return self.workdir / self.migrations_folder
 
     def environment(self, name: str | None) -> EnvironmentConfig:
         chosen = name or self.default_environment
@@ -264,12 +269,25 @@ def _project_from_document(workdir: Path, path: Path, document: dict[str, Any]) 
         name: _check_table(path, name, document[name], _ANY_KEYS) for name in CAPABILITY_SECTIONS if name in document
     }
     config = ProjectConfig(workdir=workdir, config_path=path, default_environment=default_environment,
-                           environments=environments, push=push, extra_sections=extra_sections)
+                           environments=environments, push=push, extra_sections=extra_sections,
+                           migrations_folder=_migrations_folder(path, project.get("migrations_dir")))
     if default_environment != DEFAULT_ENVIRONMENT and default_environment not in environments:
         raise ConfigError(f"default_environment '{default_environment}' is not configured",
                           where=_line_of(path, "default_environment"),
                           fix=f"add [environments.{default_environment}] or change default_environment")
     return config
+
+
+def _migrations_folder(path: Path, value: str | None) -> str:
+    """[project] migrations_dir: a folder inside the project, written relative to it (as the CLI's own is)."""
+    if value is None:
+        return DEFAULT_MIGRATIONS_DIR
+    folder = Path(value)
+    if not value.strip() or folder.is_absolute() or ".." in folder.parts:
+        raise ConfigError(f"[project] migrations_dir must be a folder inside the project, written relative to it, "
+                          f"not '{value}'", where=_line_of(path, "migrations_dir"),
+                          fix='for example: migrations_dir = "backend/migrations"')
+    return folder.as_posix().rstrip("/") or DEFAULT_MIGRATIONS_DIR
 
 
 def _keep_backups(path: Path, value: int | None) -> int | None:

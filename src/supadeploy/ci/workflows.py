@@ -29,6 +29,8 @@ class WorkflowSettings:
     staging_environment: str = "staging"
     production_environment: str = "production"
     types_check: bool = True
+    migrations_dir: str = "supabase/migrations"
+    """[project] migrations_dir: the workflows run when it, supabase/config.toml or supadeploy.toml change."""
 
 
 _SETUP = """\
@@ -47,9 +49,7 @@ name: supadeploy check
 on:
   pull_request:
     paths:
-      - "supabase/**"
-      - "supadeploy.toml"
-  workflow_dispatch:
+{paths}  workflow_dispatch:
 
 permissions:
   contents: read
@@ -95,9 +95,7 @@ on:
     branches:
       - {branch}
     paths:
-      - "supabase/**"
-      - "supadeploy.toml"
-  workflow_dispatch:
+{paths}  workflow_dispatch:
 
 permissions:
   contents: read
@@ -121,6 +119,8 @@ jobs:
 def render_workflows(settings: WorkflowSettings) -> dict[Path, str]:
     """File path (relative to the project) → content."""
     setup = _SETUP.format(python_version=settings.python_version, install=settings.install)
+    paths = "".join(f'      - "{path}"\n' for path in (f"{settings.migrations_dir}/**", "supabase/config.toml",
+                                                          "supabase/policies.toml", "supadeploy.toml"))
     staging_env = (
         "      STAGING_DB_URL: ${{ secrets.STAGING_DB_URL }}\n"
         "      SUPABASE_DB_PASSWORD: ${{ secrets.STAGING_DB_PASSWORD }}\n"
@@ -133,15 +133,16 @@ def render_workflows(settings: WorkflowSettings) -> dict[Path, str]:
     )
     return {
         WORKFLOW_DIR / "supadeploy-check.yml": PULL_REQUEST.format(
-            setup=setup, types_step=_TYPES_STEP if settings.types_check else ""),
+            paths=paths, setup=setup, types_step=_TYPES_STEP if settings.types_check else ""),
         WORKFLOW_DIR / f"supadeploy-{settings.staging_environment}.yml": DEPLOY.format(
             environment=settings.staging_environment, branch=settings.staging_branch,
-            github_environment=settings.staging_environment, env_lines=staging_env, setup=setup,
+            github_environment=settings.staging_environment, env_lines=staging_env, setup=setup, paths=paths,
             step_name=f"Push migrations to {settings.staging_environment}",
             command=f"supadeploy push --env {settings.staging_environment} --yes"),
         WORKFLOW_DIR / f"supadeploy-{settings.production_environment}.yml": DEPLOY.format(
             environment=settings.production_environment, branch=settings.production_branch,
             github_environment=settings.production_environment, env_lines=production_env, setup=setup,
+            paths=paths,
             step_name=f"Promote what {settings.staging_environment} ran to {settings.production_environment}",
             command=f"supadeploy promote {settings.staging_environment} {settings.production_environment} --yes"),
     }

@@ -31,9 +31,11 @@ def init(
     """
     with user_errors(False):
         from supadeploy.ci.workflows import WorkflowSettings, write_workflows
+        from supadeploy.config import load_project
 
+        project = load_project(workdir)
         settings = WorkflowSettings(staging_branch=staging_branch, production_branch=production_branch,
-                                    install=install)
+                                    install=install, migrations_dir=project.migrations_folder)
         for written in write_workflows(workdir, settings, force=force):
             state = "created" if written.written else "exists; left unchanged"
             typer.echo(f"{state}: {written.path}")
