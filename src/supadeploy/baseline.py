@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from supadeploy.errors import PlanError
 from supadeploy.fingerprint import FingerprintDifference, application_schemas, diff_fingerprints, schema_fingerprint
 from supadeploy.migrations.files import Migration
-from supadeploy.migrations.history import INSERT_HISTORY_ROW
+from supadeploy.migrations.history import HistoryEdit, HistoryEntry
 from supadeploy.shadow import replay, shadow_database
+from supadeploy.targets.base import Target
 from supadeploy.targets.postgres import PostgresTarget
 
 
@@ -35,7 +36,7 @@ class BaselineResult:
         return not self.differences
 
 
-def baseline(target: PostgresTarget, local: list[Migration], to_version: str, *, server_url: str | None = None,
+def baseline(target: Target, local: list[Migration], to_version: str, *, server_url: str | None = None,
              schemas: list[str] | None = None, force: bool = False, dry_run: bool = False) -> BaselineResult:
     """Compare the live database with a replay up to ``to_version``; record those versions when they match."""
     versions = [m.version for m in local]
@@ -64,10 +65,7 @@ def baseline(target: PostgresTarget, local: list[Migration], to_version: str, *,
     if dry_run or (result.differences and not force):
         return result
     target.ensure_history_table()
-    with target.connection.transaction():
-        for migration in chosen:
-            if migration.version not in history:
-                target.connection.execute(INSERT_HISTORY_ROW,
-                                          (migration.version, migration.name, migration.statement_texts))
-                result.recorded.append(migration.version)
+    missing = [m for m in chosen if m.version not in history]
+    target.edit_history(HistoryEdit(insert_missing=tuple(HistoryEntry.of(m) for m in missing)))
+    result.recorded = [m.version for m in missing]
     return result

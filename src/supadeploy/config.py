@@ -42,7 +42,8 @@ DEFAULT_ENVIRONMENT = "local"
 PASSWORD_VARIABLE = "SUPABASE_DB_PASSWORD"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", ""})
 
-_ENVIRONMENT_KEYS = {"db_url": str, "db_url_env": str, "project_ref": str, "protected": bool}
+_ENVIRONMENT_KEYS = {"db_url": str, "db_url_env": str, "project_ref": str, "protected": bool, "engine": str}
+ENGINES = ("native", "api", "cli")
 _PUSH_KEYS = {"lock_timeout": str, "statement_timeout": str, "deploy_lock_wait": str, "backup_dir": str,
               "require_clean_git": bool, "keep_backups": int}
 _PROJECT_KEYS = {"default_environment": str, "migrations_dir": str}
@@ -63,6 +64,8 @@ class EnvironmentConfig:
     db_url_env: str | None = None
     project_ref: str | None = None
     protected: bool = False
+    engine: str | None = None
+    """native, api or cli; None: inferred from what is configured (supadeploy.targets.resolve)."""
 
 
 @dataclass(frozen=True)
@@ -310,8 +313,12 @@ def _environment(path: Path, name: str, table: Any) -> EnvironmentConfig:
     if env_var is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env_var):
         raise ConfigError(f"db_url_env '{env_var}' is not an environment variable name",
                           where=_line_of(path, "db_url_env"), fix="write the variable's name, e.g. STAGING_DB_URL")
-    return EnvironmentConfig(name=name, db_url=db_url, db_url_env=env_var,
-                             project_ref=table.get("project_ref"), protected=table.get("protected", False))
+    engine = table.get("engine")
+    if engine is not None and engine not in ENGINES:
+        raise ConfigError(f"unknown engine '{engine}' for environment '{name}'", where=_line_of(path, "engine"),
+                          fix=f"use one of: {', '.join(ENGINES)} (or leave it out: it is inferred)")
+    return EnvironmentConfig(name=name, db_url=db_url, db_url_env=env_var, project_ref=table.get("project_ref"),
+                             protected=table.get("protected", False), engine=engine)
 
 
 def _refuse_stored_password(path: Path, name: str, db_url: str) -> None:

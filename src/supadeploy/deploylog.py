@@ -9,42 +9,32 @@ interrupted run stays visible as ``running`` until the next run under the deploy
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import os
 import subprocess
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from supadeploy import __version__
+from supadeploy.errors import Interrupted
+from supadeploy.migrations.deploy_log_sql import (
+    COLUMNS,
+    CREATE_DEPLOYMENTS_TABLE,
+    DEPLOYMENTS_TABLE_EXISTS,
+    FINISH_RUN,
+    INSERT_REFUSED_RUN,
+    INSERT_RUN,
+    MARK_INTERRUPTED,
+    RUN_ID,
+    list_runs,
+)
 from supadeploy.redact import redact_text
 from supadeploy.targets.base import Target
-
-DEPLOYMENTS_TABLE = "supabase_migrations.supadeploy_deployments"
-CREATE_DEPLOYMENTS_TABLE = f"""
-CREATE TABLE IF NOT EXISTS {DEPLOYMENTS_TABLE} (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    run_id uuid NOT NULL UNIQUE DEFAULT gen_random_uuid(),
-    command text NOT NULL,
-    environment text,
-    status text NOT NULL DEFAULT 'running'
-        CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted')),
-    git_commit text,
-    git_branch text,
-    actor text,
-    tool_version text,
-    started_at timestamptz NOT NULL DEFAULT now(),
-    finished_at timestamptz,
-    versions_applied text[] NOT NULL DEFAULT '{{}}',
-    backup_location text,
-    source_environment text,
-    error text
-)"""
-DEPLOYMENTS_TABLE_EXISTS = "SELECT to_regclass('supabase_migrations.supadeploy_deployments') IS NOT NULL"
-COLUMNS = ("id", "command", "environment", "status", "git_commit", "git_branch", "actor", "tool_version",
-           "started_at", "finished_at", "versions_applied", "backup_location", "source_environment", "error")
 
 
 @dataclass(frozen=True)
@@ -134,13 +124,11 @@ def start_deployment(target: Target, context: DeploymentContext) -> int:
     _mark_interrupted(target)
     run_id = str(uuid.uuid4())
     target.query(
-        f"INSERT INTO {DEPLOYMENTS_TABLE} (run_id, command, environment, git_commit, git_branch, actor, "
-        "tool_version, source_environment, backup_location) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (run_id) DO NOTHING",
+        INSERT_RUN,
         (run_id, context.command, context.environment, context.git_commit, context.git_branch, context.actor,
          context.tool_version, context.source_environment, context.backup_location),
     )
-    rows = target.query(f"SELECT id FROM {DEPLOYMENTS_TABLE} WHERE run_id = %s", (run_id,))
+    rows = target.query(RUN_ID, (run_id,))
     return int(rows[0][0])
 
 
@@ -150,8 +138,7 @@ def record_refused_run(target: Target, context: DeploymentContext, reason: str) 
     Without the lock another run may be alive, so unlike start_deployment this marks no row interrupted."""
     ensure_deployments_table(target)
     target.query(
-        f"INSERT INTO {DEPLOYMENTS_TABLE} (command, environment, status, git_commit, git_branch, actor, tool_version, "
-        "source_environment, finished_at, error) VALUES (%s, %s, 'failed', %s, %s, %s, %s, %s, now(), %s)",
+        INSERT_REFUSED_RUN,
         (context.command, context.environment, context.git_commit, context.git_branch, context.actor,
          context.tool_version, context.source_environment, redact_text(reason)),
     )
@@ -166,29 +153,52 @@ def mark_interrupted_runs(target: Target) -> None:
 
 def _mark_interrupted(target: Target) -> None:
     # Holding the deploy lock, no other run is alive: rows still 'running' belong to killed runs.
-    target.query(f"UPDATE {DEPLOYMENTS_TABLE} SET status = 'interrupted' WHERE status = 'running'")
+    target.query(MARK_INTERRUPTED)
 
 
 def finish_deployment(target: Target, deployment_id: int, *, status: str, versions_applied: list[str],
                       backup_location: str | None = None, error: str | None = None) -> None:
     target.query(
-        f"UPDATE {DEPLOYMENTS_TABLE} SET status = %s, finished_at = now(), versions_applied = %s, "
-        "backup_location = coalesce(%s, backup_location), error = %s WHERE id = %s",
+        FINISH_RUN,
         (status, versions_applied, backup_location, redact_text(error) if error else None, deployment_id),
     )
 
 
-def record_backup(target: Target, deployment_id: int, backup_location: str) -> None:
-    target.query(f"UPDATE {DEPLOYMENTS_TABLE} SET backup_location = %s WHERE id = %s",
-                 (backup_location, deployment_id))
+@dataclass
+class RunRecord:
+    """What a run under :func:`recorded_run` did, filled in as it goes."""
+
+    versions: list[str] = field(default_factory=list)
+    """The versions it applied (push), recorded (baseline, repair), rewrote (reconcile) or undid (rollback)."""
+    failed: str | None = None
+    """Set when the run ends without raising but failed (e.g. a migration failed)."""
+
+
+@contextlib.contextmanager
+def recorded_run(target: Target, context: DeploymentContext | None) -> Iterator[RunRecord]:
+    """One deploy-log row for a writing command (call it while holding the deploy lock): 'running' from the
+    start, then 'succeeded', 'failed' (an error, or ``RunRecord.failed``) or 'interrupted', with its versions."""
+    record = RunRecord()
+    if context is None:
+        yield record
+        return
+    deployment_id = start_deployment(target, context)
+    try:
+        yield record
+    except BaseException as error:
+        status = "interrupted" if isinstance(error, (Interrupted, KeyboardInterrupt)) else "failed"
+        with contextlib.suppress(Exception):  # the error is what the user must see
+            finish_deployment(target, deployment_id, status=status, versions_applied=record.versions,
+                              error=str(error) or type(error).__name__)
+        raise
+    finish_deployment(target, deployment_id, status="failed" if record.failed else "succeeded",
+                      versions_applied=record.versions, error=record.failed)
 
 
 def list_deployments(target: Target, *, limit: int = 20, environment: str | None = None) -> list[Deployment]:
     (exists,) = target.query(DEPLOYMENTS_TABLE_EXISTS)[0]
     if not exists:
         return []
-    where = "WHERE environment = %s" if environment else ""
     params: tuple[Any, ...] = (environment, limit) if environment else (limit,)
-    rows = target.query(
-        f"SELECT {', '.join(COLUMNS)} FROM {DEPLOYMENTS_TABLE} {where} ORDER BY id DESC LIMIT %s", params)
+    rows = target.query(list_runs(by_environment=bool(environment)), params)
     return [Deployment(**dict(zip(COLUMNS, row, strict=True))) for row in rows]

@@ -20,26 +20,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from supadeploy.config import (
-    LOOPBACK_HOSTS,
-    PASSWORD_VARIABLE,
-    load_project,
-    parse_duration_seconds,
-    resolve_database_url,
-)
+from supadeploy.config import ENGINES, LOOPBACK_HOSTS, parse_duration_seconds
 from supadeploy.errors import ConfigError, SupadeployError
 
 if TYPE_CHECKING:
-    from supadeploy.cli.common import DatabaseFlags, Resolved
     from supadeploy.config import EnvironmentConfig, ProjectConfig
+    from supadeploy.deploylog import DeploymentContext
     from supadeploy.management_api.client import ManagementApiClient
     from supadeploy.migrations.failure import MigrationFailure
     from supadeploy.migrations.files import Discovery, Migration
     from supadeploy.pipeline import PushListener, PushOptions, PushResult
-    from supadeploy.targets.base import Target
+    from supadeploy.targets.resolve import Resolved
     from supadeploy.targets.supabase_cli import CliPushRun, SupabaseCli
 
-ENGINES = ("native", "api", "cli")
 TOKEN_VARIABLE = "SUPABASE_ACCESS_TOKEN"
 API_URL_VARIABLE = "SUPADEPLOY_API_URL"
 _API_KEYS = {"api_url": str, "timeout": str}
@@ -57,27 +50,6 @@ def check_engine(engine: str) -> str:
     if engine not in ENGINES:
         raise SupadeployError(f"unknown engine '{engine}'", fix=f"use one of: {', '.join(ENGINES)}", exit_code=2)
     return engine
-
-
-def resolve_for_engine(flags: DatabaseFlags, engine: str) -> Resolved:
-    """Like ``cli.common.resolve``, but an environment known by its project_ref needs no database URL.
-
-    ``Resolved.url`` is "" when the engine reaches the project without one: always for ``api``, and for
-    ``native`` / ``cli`` when no URL is configured but ``project_ref`` and ``SUPABASE_DB_PASSWORD`` are.
-    """
-    from supadeploy.cli.common import Resolved
-    check_engine(engine)
-    project = load_project(flags.workdir)
-    environment = project.environment(flags.env)
-    if engine == "api":
-        return Resolved(project=project, environment=environment, url="")
-    try:
-        url = resolve_database_url(environment, flags.db_url)
-    except ConfigError:
-        if environment.project_ref and os.environ.get(PASSWORD_VARIABLE):
-            return Resolved(project=project, environment=environment, url="")
-        raise
-    return Resolved(project=project, environment=environment, url=url)
 
 
 # --- the Management API ----------------------------------------------------------------------------------
@@ -145,7 +117,7 @@ def open_client(project: ProjectConfig, api_url: str | None = None) -> Managemen
                                deadline_seconds=deadline_seconds(settings.timeout_seconds))
 
 
-def _project_ref(environment: EnvironmentConfig, engine: str) -> str:
+def project_ref(environment: EnvironmentConfig, engine: str) -> str:
     from supadeploy.management_api.client import check_project_ref
 
     if not environment.project_ref:
@@ -157,24 +129,6 @@ def _project_ref(environment: EnvironmentConfig, engine: str) -> str:
 
 
 # --- opening a target ------------------------------------------------------------------------------------
-
-
-def open_target(resolved: Resolved, engine: str, *, application_name: str, api_url: str | None = None,
-                for_push: bool = True, on_note: Note | None = None) -> Target:
-    """The Target for ``engine``: PostgresTarget (native) or ManagementApiTarget (api). ``cli`` is push-only."""
-    check_engine(engine)
-    if engine == "api":
-        from supadeploy.targets.management_api import ManagementApiTarget
-
-        ref = _project_ref(resolved.environment, engine)
-        return ManagementApiTarget(open_client(resolved.project, api_url), ref)
-    if engine == "cli":
-        raise SupadeployError("--engine cli only applies migrations (`supadeploy push --engine cli`)",
-                              fix="use --engine native or --engine api for this command", exit_code=2)
-    from supadeploy.targets.postgres import PostgresTarget
-
-    url = database_url(resolved, for_push=for_push, api_url=api_url, on_note=on_note)
-    return PostgresTarget(url, application_name=application_name)
 
 
 def database_url(resolved: Resolved, *, for_push: bool, api_url: str | None = None,
@@ -192,7 +146,7 @@ def database_url(resolved: Resolved, *, for_push: bool, api_url: str | None = No
         if for_push:
             refuse_transaction_pooler(resolved.url)
         return resolved.url
-    ref = _project_ref(resolved.environment, "native")
+    ref = project_ref(resolved.environment, "native")
     password = database_password()
     client = open_client(resolved.project, api_url) if os.environ.get(TOKEN_VARIABLE) else None
     try:
@@ -210,13 +164,15 @@ def database_url(resolved: Resolved, *, for_push: bool, api_url: str | None = No
 
 def push_with_cli(resolved: Resolved, discovery: Discovery, options: PushOptions,
                   listener: PushListener | None = None, *, application_name: str = "supadeploy push --engine cli",
-                  api_url: str | None = None, on_output: Note | None = None,
-                  on_note: Note | None = None) -> PushResult:
+                  api_url: str | None = None, on_output: Note | None = None, on_note: Note | None = None,
+                  deployment: DeploymentContext | None = None) -> PushResult:
     """supadeploy's plan, deploy lock and drift check, then the real `supabase db push`, then the history.
 
     The deploy lock is held (on supadeploy's own session) while the CLI runs, so a concurrent supadeploy push
-    of any engine waits. The result lists what the history shows applied afterwards.
+    of any engine waits. The result lists what the history shows applied afterwards. With ``deployment``, the
+    run is recorded in the deploy log as a native push is.
     """
+    from supadeploy.deploylog import mark_interrupted_runs, record_refused_run, recorded_run
     from supadeploy.pipeline import PushListener, PushResult, plan_push
     from supadeploy.targets.postgres import PostgresTarget
     from supadeploy.targets.supabase_cli import find_supabase_cli
@@ -231,13 +187,27 @@ def push_with_cli(resolved: Resolved, discovery: Discovery, options: PushOptions
         target.acquire_deploy_lock(options.deploy_lock_wait_seconds)
         try:
             target.ensure_history_table()
-            plan = plan_push(target, discovery, options)
-            refuse_what_the_cli_would_alter(plan.pending)
+            try:
+                plan = plan_push(target, discovery, options)
+                refuse_what_the_cli_would_alter(plan.pending)
+            except SupadeployError as refused:
+                if deployment is not None:
+                    with contextlib.suppress(Exception):  # the refusal is what the user must see
+                        record_refused_run(target, deployment, str(refused))
+                raise
             result = PushResult(plan=plan, dry_run=False)
-            if plan.pending:
+            if not plan.pending:
+                if deployment is not None:
+                    mark_interrupted_runs(target)
+                return result
+            with recorded_run(target, deployment) as record:
                 run, durations = _run_cli(cli, resolved.project.workdir, url, plan.pending, options, listener,
                                           on_output)
-                _collect(result, run, durations, {row.version for row in target.read_history()}, listener)
+                try:
+                    _collect(result, run, durations, {row.version for row in target.read_history()}, listener)
+                finally:
+                    record.versions = [applied.version for applied in result.applied]
+                record.failed = result.failed.render() if result.failed else None
             return result
         finally:
             with contextlib.suppress(SupadeployError):  # the session is gone, and its advisory lock with it

@@ -33,9 +33,9 @@ from pglast.parser import ParseError, parse_sql_json
 
 from supadeploy.errors import SupadeployError
 from supadeploy.migrations.files import Migration
-from supadeploy.migrations.history import HISTORY_TABLE, HistoryRow
+from supadeploy.migrations.history import HistoryEdit, HistoryEntry, HistoryRow
 from supadeploy.rollback import down_file_candidates
-from supadeploy.targets.postgres import PostgresTarget
+from supadeploy.targets.base import Target
 
 RENAMED, REMOTE_ONLY, OUT_OF_ORDER, EDITED = "renamed", "remote-only", "out-of-order", "edited"
 REWRITE_REMOTE, RENAME_LOCAL = "rewrite-remote", "rename-local"
@@ -177,7 +177,7 @@ class ReconcileActions:
     skipped: list[str] = field(default_factory=list)
 
 
-def apply_reconcile(target: PostgresTarget, report: ReconcileReport, migrations_dir: Path, *,
+def apply_reconcile(target: Target, report: ReconcileReport, migrations_dir: Path, *,
                     strategy: str = REWRITE_REMOTE, revert_remote_only: bool = False) -> ReconcileActions:
     """Carry out the proposals for ``renamed`` and ``remote-only`` mismatches (history writes in one
     transaction); ``out-of-order`` and ``edited`` are left for a human."""
@@ -189,20 +189,17 @@ def apply_reconcile(target: PostgresTarget, report: ReconcileReport, migrations_
     remote_only = [m for m in report.of_kind(REMOTE_ONLY) if m.remote is not None]
     if strategy == RENAME_LOCAL:
         _rename_files(renames, actions)
-    connection = target.connection
-    with connection.transaction():
-        if strategy == REWRITE_REMOTE:
-            for mismatch in renames:
-                assert mismatch.local is not None and mismatch.remote is not None
-                connection.execute(
-                    f"UPDATE {HISTORY_TABLE} SET version = %s, name = %s, statements = %s WHERE version = %s",
-                    (mismatch.local.version, mismatch.local.name, mismatch.local.statement_texts,
-                     mismatch.remote.version))
-                actions.rewritten.append((mismatch.remote.version, mismatch.local.version))
-        if revert_remote_only:
-            versions = [m.remote.version for m in remote_only if m.remote is not None]
-            connection.execute(f"DELETE FROM {HISTORY_TABLE} WHERE version = ANY(%s)", (versions,))
-            actions.reverted.extend(versions)
+    rewrite: list[tuple[str, HistoryEntry]] = []
+    if strategy == REWRITE_REMOTE:
+        for mismatch in renames:
+            assert mismatch.local is not None and mismatch.remote is not None
+            rewrite.append((mismatch.remote.version, HistoryEntry.of(mismatch.local)))
+            actions.rewritten.append((mismatch.remote.version, mismatch.local.version))
+    reverted = [m.remote.version for m in remote_only if m.remote is not None] if revert_remote_only else []
+    edit = HistoryEdit(delete=tuple(reverted), rewrite=tuple(rewrite))
+    if not edit.empty:
+        target.edit_history(edit)
+    actions.reverted.extend(reverted)
     if not revert_remote_only:
         _write_fetched_files(remote_only, migrations_dir, actions)
     return actions

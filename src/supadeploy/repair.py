@@ -19,15 +19,11 @@ from dataclasses import dataclass
 
 from supadeploy.errors import MigrationFileError, SupadeployError
 from supadeploy.migrations.files import Migration
-from supadeploy.migrations.history import HISTORY_TABLE
-from supadeploy.targets.postgres import PostgresTarget
+from supadeploy.migrations.history import HistoryEdit, HistoryEntry
+from supadeploy.targets.base import Target
 
 APPLIED, REVERTED = "applied", "reverted"
 _VERSION = re.compile(r"^[0-9]+$")
-UPSERT_HISTORY_ROW = (
-    f"INSERT INTO {HISTORY_TABLE} (version, name, statements) VALUES (%s, %s, %s) "
-    "ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, statements = EXCLUDED.statements"
-)
 
 
 @dataclass(frozen=True)
@@ -49,7 +45,7 @@ def check_repair_arguments(versions: list[str], status: str) -> None:
                                   fix="pass the number at the start of the file name, e.g. 20240101120000 or 004")
 
 
-def repair(target: PostgresTarget, local: list[Migration], versions: list[str], status: str) -> RepairResult:
+def repair(target: Target, local: list[Migration], versions: list[str], status: str) -> RepairResult:
     """Write the history like ``supabase migration repair VERSION... --status STATUS``."""
     check_repair_arguments(versions, status)
     files = {m.version: m for m in local}
@@ -61,15 +57,8 @@ def repair(target: PostgresTarget, local: list[Migration], versions: list[str], 
                                      fix="--status applied records a local file: pass versions that have one")
         chosen = [files[v] for v in dict.fromkeys(versions)] if versions else list(local)
     target.ensure_history_table()
-    connection = target.connection
-    deleted = 0
-    with connection.transaction():
-        if not versions:
-            deleted = connection.execute(f"DELETE FROM {HISTORY_TABLE}").rowcount
-        elif status == REVERTED:
-            deleted = connection.execute(f"DELETE FROM {HISTORY_TABLE} WHERE version = ANY(%s)",
-                                         (list(versions),)).rowcount
-        for migration in chosen:
-            connection.execute(UPSERT_HISTORY_ROW, (migration.version, migration.name, migration.statement_texts))
+    edit = HistoryEdit(delete_all=not versions, delete=tuple(versions) if status == REVERTED else (),
+                       upsert=tuple(HistoryEntry.of(m) for m in chosen))
+    deleted = target.edit_history(edit)
     return RepairResult(status=status, versions=list(versions) or [m.version for m in chosen],
                         whole_history=not versions, rows_written=len(chosen), rows_deleted=max(deleted, 0))

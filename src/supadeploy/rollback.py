@@ -26,8 +26,8 @@ from supadeploy.errors import Interrupted, PlanError, SupadeployError
 from supadeploy.migrations.failure import MigrationFailed, failure_at
 from supadeploy.migrations.files import DOWN_FILE_SUFFIX, Migration, read_text
 from supadeploy.migrations.header import HEADER_FIELDS, leading_comment_lines
-from supadeploy.migrations.history import HISTORY_TABLE, HistoryRow
-from supadeploy.targets.base import SessionLimits
+from supadeploy.migrations.history import HistoryRow
+from supadeploy.targets.base import SessionLimits, Target
 
 if TYPE_CHECKING:
     from supadeploy.migrations.executable import ExecutableSql
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 DOWN_FOLDER = "down"
 _FIELD_LINE = re.compile(r"^--\s*([A-Za-z][A-Za-z ]*?)\s*:")
 _ROLLBACK_FIELD = re.compile(r"^(--\s*rollback\s*:)", re.IGNORECASE)
-DELETE_HISTORY_ROW = f"DELETE FROM {HISTORY_TABLE} WHERE version = %s"
 
 
 @dataclass(frozen=True)
@@ -195,8 +194,7 @@ def _executable(down: DownSql, standard_conforming_strings: bool) -> ExecutableS
                        standard_conforming_strings=standard_conforming_strings)
 
 
-def apply_rollback(connection: psycopg.Connection[tuple[object, ...]], plan: RollbackPlan,
-                   limits: SessionLimits) -> RollbackResult:
+def apply_rollback(target: Target, plan: RollbackPlan, limits: SessionLimits) -> RollbackResult:
     """Undo ``plan`` newest first, each step in one transaction with the removal of its history row.
 
     The caller holds the deploy lock. A failing step raises MigrationFailed; the steps before it stay undone.
@@ -204,7 +202,8 @@ def apply_rollback(connection: psycopg.Connection[tuple[object, ...]], plan: Rol
     result = RollbackResult(plan=plan, rolled_back=[])
     for step in plan.steps:
         try:
-            _undo(connection, step, limits)
+            target.undo_migration(step.migration.version, step.down.migration,
+                                  _executable(step.down, target.standard_conforming_strings()), limits)
         except KeyboardInterrupt:
             done = ", ".join(f"{r.version}_{r.name}" for r in result.rolled_back) or "none"
             raise Interrupted(
@@ -223,19 +222,3 @@ def apply_rollback(connection: psycopg.Connection[tuple[object, ...]], plan: Rol
         result.rolled_back.append(RolledBack(step.migration.version, step.migration.name, str(step.down.path),
                                              step.down.source))
     return result
-
-
-def _undo(connection: psycopg.Connection[tuple[object, ...]], step: RollbackStep, limits: SessionLimits) -> None:
-    try:
-        with connection.transaction():
-            connection.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                               (limits.lock_timeout, limits.statement_timeout))
-            deleted = connection.execute(DELETE_HISTORY_ROW, (step.migration.version,)).rowcount
-            if deleted != 1:
-                raise SupadeployError(f"{step.migration.version} is no longer in the history (another deploy "
-                                      "changed it meanwhile); nothing of it was rolled back",
-                                      fix="run `supadeploy migration list` and retry")
-            run_down(connection, step.down)
-    finally:
-        if not connection.closed and not connection.broken:
-            connection.execute("SET SESSION AUTHORIZATION DEFAULT; RESET ALL")

@@ -17,27 +17,22 @@ import threading
 from collections.abc import Callable
 
 from supadeploy.errors import PlanError
+from supadeploy.migrations.deploy_log_sql import DEPLOYMENTS_TABLE_EXISTS, UNFINISHED_RUNS
 from supadeploy.migrations.files import Discovery
-from supadeploy.migrations.history import ADDED_COLUMNS, HISTORY_TABLE, SELECT_HISTORY_SUMMARY, HistoryRow
+from supadeploy.migrations.history import HISTORY_TABLE_UP_TO_DATE, SELECT_HISTORY_SUMMARY, HistoryRow
 from supadeploy.migrations.plan import Plan, build_plan, check_plan
 from supadeploy.targets.connection_url import connection_failed, validate_database_url
 from supadeploy.targets.libpq_reader import LibpqError, ReadOnlySession, load_libpq
 
 # The history table exists with every column the CLI adds (one made by an older CLI is upgraded by the full
 # push), and whether the deploy log exists.
-TABLES_EXIST = (
-    f"SELECT to_regclass('{HISTORY_TABLE}') IS NOT NULL AND (SELECT count(*) FROM pg_attribute "
-    f"WHERE attrelid = to_regclass('{HISTORY_TABLE}') AND attname = ANY('{{{','.join(ADDED_COLUMNS)}}}') "
-    f"AND NOT attisdropped) = {len(ADDED_COLUMNS)}, "
-    "to_regclass('supabase_migrations.supadeploy_deployments') IS NOT NULL"
-)
+TABLES_EXIST = f"{HISTORY_TABLE_UP_TO_DATE}, {DEPLOYMENTS_TABLE_EXISTS.removeprefix('SELECT ')}"
 # The summary as one JSON value: one value to fetch instead of three per migration.
 HISTORY_SUMMARY_JSON = (
     "SELECT coalesce(json_agg(json_build_array(s.version, s.name, s.digest) ORDER BY s.version), '[]') "
     f"FROM ({SELECT_HISTORY_SUMMARY}) AS s(version, name, digest)"
 )
-# Rows of runs killed mid-way; the next run that holds the deploy lock marks them interrupted (deploylog).
-UNFINISHED_RUNS = "SELECT EXISTS (SELECT 1 FROM supabase_migrations.supadeploy_deployments WHERE status = 'running')"
+# UNFINISHED_RUNS: rows of runs killed mid-way; the next run that holds the deploy lock marks them interrupted.
 
 
 def plan_if_up_to_date(url: str, discovery: Discovery, *, include_all: bool, allow_drift: bool,

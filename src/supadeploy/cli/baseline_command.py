@@ -9,18 +9,22 @@ import typer
 
 from supadeploy.cli.check_command import SchemaOption, ShadowUrlOption
 from supadeploy.cli.common import (
+    ApiUrlOption,
     DatabaseFlags,
     DbUrlOption,
+    EngineOption,
     EnvOption,
     JsonOption,
     WorkdirOption,
     YesOption,
     confirm_or_refuse,
     echo_err,
+    open_target,
     print_json,
     resolve,
     user_errors,
 )
+from supadeploy.cli.deploy_support import deploy_secrets, writing_run
 
 HELP = """Adopt a database that was migrated by hand: record migrations up to VERSION as applied.
 
@@ -42,25 +46,34 @@ def baseline(
     force: Annotated[bool, typer.Option("--force", help="Record the versions even when the schemas differ.")]
     = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Compare only; record nothing.")] = False,
+    engine: EngineOption = None,
+    api_url: ApiUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output):
+    with user_errors(json_output, deploy_secrets):
         from supadeploy.baseline import baseline as run_baseline
         from supadeploy.migrations.files import discover_migrations
-        from supadeploy.targets.connection_url import default_application_name
-        from supadeploy.targets.postgres import PostgresTarget
 
-        resolved = resolve(flags)
+        resolved = resolve(flags, engine)
         discovery = discover_migrations(resolved.project.migrations_dir)
         if resolved.environment.protected and not dry_run:
             confirm_or_refuse(f"Record migrations up to {to} as applied on protected environment "
                               f"'{resolved.environment.name}'?", yes=yes,
                               refuse_message=f"environment '{resolved.environment.name}' is protected")
-        target = PostgresTarget(resolved.url, application_name=default_application_name("baseline"))
+        target = open_target(resolved, "baseline", for_writing=not dry_run, api_url=api_url, json_output=json_output)
         try:
-            target.acquire_deploy_lock(resolved.project.push.deploy_lock_wait_seconds)
-            result = run_baseline(target, discovery.migrations, to, server_url=shadow_url, schemas=schema or None,
-                                  force=force, dry_run=dry_run)
+            if dry_run:
+                target.acquire_deploy_lock(resolved.project.push.deploy_lock_wait_seconds)
+                result = run_baseline(target, discovery.migrations, to, server_url=shadow_url,
+                                      schemas=schema or None, force=force, dry_run=True)
+            else:
+                with writing_run(target, resolved, "baseline") as run:
+                    result = run_baseline(target, discovery.migrations, to, server_url=shadow_url,
+                                          schemas=schema or None, force=force)
+                    run.versions = result.recorded
+                    if result.differences and not force:
+                        run.failed = (f"the live database differs from the migrations up to {to} "
+                                      f"({len(result.differences)} difference(s)); nothing was recorded")
         finally:
             target.close()
         stopped = bool(result.differences) and not force

@@ -14,7 +14,8 @@ import typer
 from supadeploy.errors import SupadeployError
 
 if TYPE_CHECKING:
-    from supadeploy.config import EnvironmentConfig, ProjectConfig
+    from supadeploy.targets.base import Target
+    from supadeploy.targets.resolve import Resolved
 
 EnvOption = Annotated[str | None, typer.Option(
     "--env", "-e", help="Environment from supadeploy.toml (default: the project's default, 'local').",
@@ -27,6 +28,15 @@ WorkdirOption = Annotated[Path, typer.Option(
     show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to every prompt (for CI).")]
+EngineOption = Annotated[str | None, typer.Option(
+    "--engine", help="How to reach the environment: native (a database connection), api (the Management API: "
+    "project_ref + $SUPABASE_ACCESS_TOKEN) or cli (push applies with `supabase db push`; other commands connect "
+    "natively). Default: the environment's engine, else inferred (a URL: native; project_ref + "
+    "$SUPABASE_DB_PASSWORD: native over the pooler; project_ref + $SUPABASE_ACCESS_TOKEN: api).",
+    show_default=False)]
+ApiUrlOption = Annotated[str | None, typer.Option(
+    "--api-url", help="Management API URL (default: https://api.supabase.com, or [api] api_url).",
+    envvar="SUPADEPLOY_API_URL", show_default=False, show_envvar=True)]
 
 
 @dataclass(frozen=True)
@@ -38,20 +48,21 @@ class DatabaseFlags:
     yes: bool
 
 
-@dataclass(frozen=True)
-class Resolved:
-    project: ProjectConfig
-    environment: EnvironmentConfig
-    url: str
+def resolve(flags: DatabaseFlags, engine: str | None = None) -> Resolved:
+    """The environment of ``flags`` and how to reach it (supadeploy.targets.resolve)."""
+    from supadeploy.targets.resolve import resolve_environment
+
+    return resolve_environment(flags.workdir, flags.env, flags.db_url, engine)
 
 
-def resolve(flags: DatabaseFlags) -> Resolved:
-    from supadeploy.config import load_project, resolve_database_url
+def open_target(resolved: Resolved, command: str, *, for_writing: bool, api_url: str | None = None,
+                json_output: bool = False) -> Target:
+    """The Target of ``resolved`` for ``command``; notes (e.g. the pooler fallback) on stderr, not with --json."""
+    from supadeploy.targets.connection_url import default_application_name
+    from supadeploy.targets.resolve import open_environment
 
-    project = load_project(flags.workdir)
-    environment = project.environment(flags.env)
-    url = resolve_database_url(environment, flags.db_url)
-    return Resolved(project=project, environment=environment, url=url)
+    return open_environment(resolved, application_name=default_application_name(command), for_writing=for_writing,
+                            api_url=api_url, on_note=None if json_output else (lambda text: echo_err(f"note: {text}")))
 
 
 def echo_err(message: str) -> None:

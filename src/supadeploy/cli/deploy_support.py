@@ -3,8 +3,10 @@ the backup, GitHub reporting and the exit codes of a deploy."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import typer
@@ -14,13 +16,15 @@ from supadeploy.errors import SupadeployError
 
 if TYPE_CHECKING:
     from supadeploy.backup import Backup
-    from supadeploy.cli.common import DatabaseFlags, Resolved
+    from supadeploy.cli.common import DatabaseFlags
     from supadeploy.config import EnvironmentConfig, ProjectConfig
     from supadeploy.deploy import DeployOutcome
+    from supadeploy.deploylog import RunRecord
     from supadeploy.lint.report import LintFinding
     from supadeploy.migrations.plan import Plan
     from supadeploy.push_result import PushOptions
     from supadeploy.targets.base import Target
+    from supadeploy.targets.resolve import Resolved
 
 EXIT_VERIFY_FAILED = 3
 SECRET_VARIABLES = ("SUPABASE_ACCESS_TOKEN", "SUPABASE_DB_PASSWORD")
@@ -62,6 +66,20 @@ def confirmation(flags: DatabaseFlags, target: Target, environment: EnvironmentC
                           refuse_message=f"environment '{environment.name}' is protected")
 
     return confirm
+
+
+@contextlib.contextmanager
+def writing_run(target: Target, resolved: Resolved, command: str,
+                backup_location: str | None = None) -> Iterator[RunRecord]:
+    """A command that writes the history (repair, baseline, reconcile, rollback): under the deploy lock
+    ([push] deploy_lock_wait), with the history table set up and one deploy-log row for the run."""
+    from supadeploy.deploylog import DeploymentContext, recorded_run
+
+    target.acquire_deploy_lock(resolved.project.push.deploy_lock_wait_seconds)
+    target.ensure_history_table()
+    context = DeploymentContext.detect(command, resolved.environment.name, resolved.project.workdir)
+    with recorded_run(target, dataclasses.replace(context, backup_location=backup_location)) as run:
+        yield run
 
 
 def backup_taker(resolved: Resolved, target: Target, engine: str, api_url: str | None) -> Callable[[], Backup]:

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from supadeploy.cli.common import DatabaseFlags, JsonOption, WorkdirOption, print_json, user_errors
+from supadeploy.cli.common import (
+    DatabaseFlags,
+    JsonOption,
+    WorkdirOption,
+    open_target,
+    print_json,
+    resolve,
+    user_errors,
+)
 from supadeploy.cli.deploy_support import deploy_secrets
 
 EXIT_DIFFERENT = 4
@@ -41,24 +49,20 @@ def diff(
 ) -> None:
     flags = DatabaseFlags(env=first, db_url=None, workdir=workdir, json=json_output, yes=False)
     with user_errors(json_output, deploy_secrets):
-        from supadeploy.engines import open_target, resolve_for_engine
         from supadeploy.environment_diff import diff_environments, exposed_schemas
         from supadeploy.errors import SupadeployError
         from supadeploy.report.environments_text import diff_document, diff_text
         from supadeploy.rls.settings import parse_schema_list
-        from supadeploy.targets.connection_url import default_application_name
 
         if first == second:
             raise SupadeployError(f"cannot compare environment '{first}' with itself",
                                   fix="name two environments, e.g. `supadeploy diff staging production`", exit_code=2)
-        first_resolved = resolve_for_engine(flags, "native")
-        second_resolved = resolve_for_engine(replace(flags, env=second), "native")
+        first_resolved = resolve(flags)
+        second_resolved = resolve(replace(flags, env=second))
         schemas = parse_schema_list(schema) if schema else exposed_schemas(first_resolved.project)
-        application_name = default_application_name("diff")
-        first_target = open_target(first_resolved, "native", application_name=application_name, for_push=False)
+        first_target = open_target(first_resolved, "diff", for_writing=False, json_output=json_output)
         try:
-            second_target = open_target(second_resolved, "native", application_name=application_name,
-                                        for_push=False)
+            second_target = open_target(second_resolved, "diff", for_writing=False, json_output=json_output)
             try:
                 result = diff_environments(first, first_target, second, second_target, schemas)
                 descriptions = (first_target.description, second_target.description)

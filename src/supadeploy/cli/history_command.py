@@ -8,16 +8,20 @@ from typing import Annotated
 import typer
 
 from supadeploy.cli.common import (
+    ApiUrlOption,
     DatabaseFlags,
     DbUrlOption,
+    EngineOption,
     EnvOption,
     JsonOption,
     WorkdirOption,
     YesOption,
+    open_target,
     print_json,
     resolve,
     user_errors,
 )
+from supadeploy.cli.deploy_support import deploy_secrets
 
 HELP = """Show the deploy log: every push and promotion to this database (who, which commit, when, result,
 versions applied, backup). Kept in supabase_migrations.supadeploy_deployments, next to the Supabase CLI's
@@ -31,15 +35,15 @@ def history(
     json_output: JsonOption = False,
     yes: YesOption = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs to show, newest first.")] = 20,
+    engine: EngineOption = None,
+    api_url: ApiUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output):
+    with user_errors(json_output, deploy_secrets):
         from supadeploy.deploylog import list_deployments
-        from supadeploy.targets.connection_url import default_application_name
-        from supadeploy.targets.postgres import PostgresTarget
 
-        resolved = resolve(flags)
-        target = PostgresTarget(resolved.url, application_name=default_application_name("history"))
+        resolved = resolve(flags, engine)
+        target = open_target(resolved, "history", for_writing=False, api_url=api_url, json_output=json_output)
         try:
             deployments = list_deployments(target, limit=limit)
         finally:

@@ -8,17 +8,21 @@ from typing import Annotated
 import typer
 
 from supadeploy.cli.common import (
+    ApiUrlOption,
     DatabaseFlags,
     DbUrlOption,
+    EngineOption,
     EnvOption,
     JsonOption,
     WorkdirOption,
     YesOption,
     echo_err,
+    open_target,
     print_json,
     resolve,
     user_errors,
 )
+from supadeploy.cli.deploy_support import deploy_secrets
 
 app = typer.Typer(help="Inspect and create migration files.", no_args_is_help=True)
 
@@ -30,18 +34,19 @@ def list_migrations(
     workdir: WorkdirOption = Path("."),
     json_output: JsonOption = False,
     yes: YesOption = False,
+    engine: EngineOption = None,
+    api_url: ApiUrlOption = None,
 ) -> None:
     """Local migration files next to the remote history, like `supabase migration list`."""
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output):
+    with user_errors(json_output, deploy_secrets):
         from supadeploy.migrations.files import discover_migrations
         from supadeploy.migrations.listing import compare, listing_table
-        from supadeploy.targets.connection_url import default_application_name
-        from supadeploy.targets.postgres import PostgresTarget
 
-        resolved = resolve(flags)
+        resolved = resolve(flags, engine)
         discovery = discover_migrations(resolved.project.migrations_dir)
-        target = PostgresTarget(resolved.url, application_name=default_application_name("migration list"))
+        target = open_target(resolved, "migration list", for_writing=False, api_url=api_url,
+                             json_output=json_output)
         try:
             history = target.read_history()
         finally:

@@ -14,7 +14,9 @@ from supadeploy.cli.common import (
     WorkdirOption,
     YesOption,
     echo_err,
+    open_target,
     print_json,
+    resolve,
     user_errors,
 )
 from supadeploy.cli.deploy_support import (
@@ -28,11 +30,11 @@ from supadeploy.cli.deploy_support import (
 )
 
 if TYPE_CHECKING:
-    from supadeploy.cli.common import Resolved
     from supadeploy.deploy import DeployOptions
     from supadeploy.migrations.files import Discovery
     from supadeploy.migrations.plan import Plan
     from supadeploy.promote import PromotionOutcome
+    from supadeploy.targets.resolve import Resolved
 
 HELP = """Apply to TARGET exactly the migrations SOURCE ran (`supadeploy promote staging production`), through the
 same deploy as push, then check that both schemas match.
@@ -88,12 +90,11 @@ def promote(
     flags = DatabaseFlags(env=target, db_url=None, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output, deploy_secrets):
         from supadeploy.deploy import DeployOptions, check_deploy
-        from supadeploy.engines import resolve_for_engine
         from supadeploy.environment_diff import exposed_schemas
         from supadeploy.migrations.files import discover_migrations
 
-        source_resolved = resolve_for_engine(replace(flags, env=source), "native")
-        target_resolved = resolve_for_engine(flags, "native")
+        source_resolved = resolve(replace(flags, env=source))
+        target_resolved = resolve(flags)
         options = check_deploy(target_resolved.project, DeployOptions(
             push=push_options_for(target_resolved.project, dry_run=dry_run), verify=not no_verify, fail_on=fail_on,
             types=not no_types, allow_destructive=allow_destructive, backup=not no_backup),
@@ -111,16 +112,12 @@ def _promote(flags: DatabaseFlags, source: Resolved, target: Resolved, discovery
              options: DeployOptions, schemas: tuple[str, ...]) -> tuple[PromotionOutcome, tuple[str, str]]:
     from supadeploy.deploy import DeployHooks
     from supadeploy.deploylog import DeploymentContext
-    from supadeploy.engines import open_target
     from supadeploy.promote import promote as promote_environments
     from supadeploy.report import human
-    from supadeploy.targets.connection_url import default_application_name
 
-    note = None if flags.json else (lambda text: echo_err(f"note: {text}"))
-    application_name = default_application_name("promote")
-    source_target = open_target(source, "native", application_name=application_name, for_push=False, on_note=note)
+    source_target = open_target(source, "promote", for_writing=False, json_output=flags.json)
     try:
-        target_target = open_target(target, "native", application_name=application_name, on_note=note)
+        target_target = open_target(target, "promote", for_writing=True, json_output=flags.json)
         try:
             environment = target.environment
 
@@ -130,7 +127,7 @@ def _promote(flags: DatabaseFlags, source: Resolved, target: Resolved, discovery
 
             hooks = DeployHooks(
                 confirm=confirmation(flags, target_target, environment, question),
-                take_backup=backup_taker(target, target_target, "native", None),
+                take_backup=backup_taker(target, target_target, target.engine, None),
                 listener=None if flags.json else human.ProgressPrinter(),
                 deployment=DeploymentContext.detect("promote", environment.name, target.project.workdir,
                                                     source_environment=source.environment.name),

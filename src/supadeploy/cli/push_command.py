@@ -10,12 +10,15 @@ import typer
 from supadeploy.cli.common import (
     DatabaseFlags,
     DbUrlOption,
+    EngineOption,
     EnvOption,
     JsonOption,
     WorkdirOption,
     YesOption,
     echo_err,
+    open_target,
     print_json,
+    resolve,
     user_errors,
 )
 from supadeploy.cli.deploy_support import (
@@ -30,12 +33,12 @@ from supadeploy.cli.deploy_support import (
 from supadeploy.errors import SupadeployError
 
 if TYPE_CHECKING:
-    from supadeploy.cli.common import Resolved
     from supadeploy.deploy import DeployOptions, DeployOutcome
     from supadeploy.deploylog import DeploymentContext
     from supadeploy.migrations.digest_cache import DigestCache
     from supadeploy.migrations.files import Discovery
     from supadeploy.push_result import PushOptions, PushResult
+    from supadeploy.targets.resolve import Resolved
     from supadeploy.uptodate import HistoryPrefetch
 
 HELP = """Apply the pending migrations in supabase/migrations/ to an environment, then verify RLS and
@@ -66,9 +69,7 @@ def push(
         "--include-all", help="Also apply pending migrations older than the newest applied one.")] = False,
     allow_drift: Annotated[bool, typer.Option(
         "--allow-drift", help="Push even if applied migration files were edited since they ran.")] = False,
-    engine: Annotated[str, typer.Option(
-        "--engine", help="native (psycopg), api (Management API: project_ref + $SUPABASE_ACCESS_TOKEN) or cli "
-        "(the official `supabase db push`, with supadeploy's plan, lock and drift check around it).")] = "native",
+    engine: EngineOption = None,
     api_url: Annotated[str | None, typer.Option(
         "--api-url", help="Management API URL for --engine api.", envvar="SUPADEPLOY_API_URL",
         show_default=False)] = None,
@@ -86,15 +87,14 @@ def push(
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output, deploy_secrets):
         from supadeploy.deploy import DeployOptions, check_deploy
-        from supadeploy.engines import resolve_for_engine
         from supadeploy.migrations.digest_cache import DigestCache
 
-        resolved = resolve_for_engine(flags, engine)
+        resolved = resolve(flags, engine)
         options = check_deploy(resolved.project, DeployOptions(
             push=push_options_for(resolved.project, dry_run=dry_run, include_all=include_all, allow_drift=allow_drift),
             verify=not no_verify, fail_on=fail_on, types=not no_types, allow_destructive=allow_destructive,
             backup=not no_backup), resolved.environment)
-        prefetch = _start_up_to_date_check(resolved, options, engine=engine)
+        prefetch = _start_up_to_date_check(resolved, options)
         digests = DigestCache.for_folder(resolved.project.migrations_dir)
         try:
             discovery = _discover(flags, resolved, digests)
@@ -103,7 +103,7 @@ def push(
                 prefetch.wait()
             raise
         outcome, description = (_up_to_date(prefetch, discovery, options)
-                                or _deploy(flags, resolved, discovery, options, engine=engine, api_url=api_url))
+                                or _deploy(flags, resolved, discovery, options, api_url=api_url))
         digests.save(discovery.migrations)
         _render(flags, resolved, discovery, outcome, description)
 
@@ -118,11 +118,11 @@ def _discover(flags: DatabaseFlags, resolved: Resolved, digests: DigestCache) ->
     return discovery
 
 
-def _start_up_to_date_check(resolved: Resolved, options: DeployOptions, *, engine: str) -> HistoryPrefetch | None:
+def _start_up_to_date_check(resolved: Resolved, options: DeployOptions) -> HistoryPrefetch | None:
     """Start reading the history for the quick "nothing to do" answer (supadeploy.uptodate), when this push
     could end with it: native engine, a database URL, no verify and no types to write after it."""
     after_apply = options.after_apply
-    if engine != "native" or not resolved.url or after_apply is None or after_apply.verify is not None \
+    if resolved.engine != "native" or not resolved.url or after_apply is None or after_apply.verify is not None \
             or after_apply.type_outputs:
         return None
     from supadeploy.engines import database_url
@@ -152,25 +152,23 @@ def _up_to_date(prefetch: HistoryPrefetch | None, discovery: Discovery,
 
 
 def _deploy(flags: DatabaseFlags, resolved: Resolved, discovery: Discovery, options: DeployOptions, *,
-            engine: str, api_url: str | None) -> tuple[DeployOutcome, str]:
+            api_url: str | None) -> tuple[DeployOutcome, str]:
     from supadeploy.deploy import DeployHooks, deploy
     from supadeploy.deploylog import DeploymentContext
-    from supadeploy.engines import open_target, push_with_cli
+    from supadeploy.engines import push_with_cli
     from supadeploy.report import human
-    from supadeploy.targets.connection_url import default_application_name
 
+    engine = resolved.engine
     if engine == "cli":  # a missing or too old CLI is reported before anything connects
         from supadeploy.targets.supabase_cli import find_supabase_cli
 
         find_supabase_cli(resolved.project.workdir)
-    note = None if flags.json else (lambda text: echo_err(f"note: {text}"))
-    target = open_target(resolved, "native" if engine == "cli" else engine,
-                         application_name=default_application_name("push"), api_url=api_url, on_note=note)
+    target = open_target(resolved, "push", for_writing=True, api_url=api_url, json_output=flags.json)
     environment = resolved.environment
 
     def apply_with_cli(push_options: PushOptions, deployment: DeploymentContext | None) -> PushResult:
         return push_with_cli(resolved, discovery, push_options, None, api_url=api_url,  # the CLI shows progress
-                             on_output=None if flags.json else echo_err)
+                             on_output=None if flags.json else echo_err, deployment=deployment)
 
     hooks = DeployHooks(
         confirm=confirmation(flags, target, environment, lambda plan: (

@@ -8,18 +8,22 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from supadeploy.cli.common import (
+    ApiUrlOption,
     DatabaseFlags,
     DbUrlOption,
+    EngineOption,
     EnvOption,
     JsonOption,
     WorkdirOption,
     YesOption,
     confirm_or_refuse,
     echo_err,
+    open_target,
     print_json,
     resolve,
     user_errors,
 )
+from supadeploy.cli.deploy_support import deploy_secrets, writing_run
 
 if TYPE_CHECKING:
     from supadeploy.reconcile import ReconcileActions, ReconcileReport
@@ -46,18 +50,18 @@ def reconcile(
     revert_remote_only: Annotated[bool, typer.Option(
         "--revert-remote-only", help="With --apply: delete remote-only rows instead of writing their files.")]
     = False,
+    engine: EngineOption = None,
+    api_url: ApiUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output):
+    with user_errors(json_output, deploy_secrets):
         from supadeploy.migrations.files import discover_migrations
         from supadeploy.reconcile import apply_reconcile
         from supadeploy.reconcile import reconcile as classify
-        from supadeploy.targets.connection_url import default_application_name
-        from supadeploy.targets.postgres import PostgresTarget
 
-        resolved = resolve(flags)
+        resolved = resolve(flags, engine)
         discovery = discover_migrations(resolved.project.migrations_dir)
-        target = PostgresTarget(resolved.url, application_name=default_application_name("reconcile"))
+        target = open_target(resolved, "reconcile", for_writing=apply, api_url=api_url, json_output=json_output)
         actions = None
         try:
             report = classify(discovery.migrations, target.read_history())
@@ -67,9 +71,10 @@ def reconcile(
                 if resolved.environment.protected:
                     confirm_or_refuse(f"Apply these changes on protected environment '{resolved.environment.name}'?",
                                       yes=yes, refuse_message=f"environment '{resolved.environment.name}' is protected")
-                target.acquire_deploy_lock(resolved.project.push.deploy_lock_wait_seconds)
-                actions = apply_reconcile(target, report, resolved.project.migrations_dir, strategy=strategy,
-                                          revert_remote_only=revert_remote_only)
+                with writing_run(target, resolved, "reconcile") as run:
+                    actions = apply_reconcile(target, report, resolved.project.migrations_dir, strategy=strategy,
+                                              revert_remote_only=revert_remote_only)
+                    run.versions = [new for _, new in actions.rewritten] + actions.reverted
                 report = classify(discover_migrations(resolved.project.migrations_dir).migrations,
                                   target.read_history())
         finally:

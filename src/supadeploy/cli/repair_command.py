@@ -8,17 +8,21 @@ from typing import Annotated
 import typer
 
 from supadeploy.cli.common import (
+    ApiUrlOption,
     DatabaseFlags,
     DbUrlOption,
+    EngineOption,
     EnvOption,
     JsonOption,
     WorkdirOption,
     YesOption,
     confirm_or_refuse,
+    open_target,
     print_json,
     resolve,
     user_errors,
 )
+from supadeploy.cli.deploy_support import deploy_secrets, writing_run
 
 HELP = """Mark versions applied or reverted in the migration history, like `supabase migration repair`.
 
@@ -37,17 +41,17 @@ def repair(
     workdir: WorkdirOption = Path("."),
     json_output: JsonOption = False,
     yes: YesOption = False,
+    engine: EngineOption = None,
+    api_url: ApiUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output):
+    with user_errors(json_output, deploy_secrets):
         from supadeploy.migrations.files import discover_migrations
         from supadeploy.repair import check_repair_arguments
         from supadeploy.repair import repair as run_repair
-        from supadeploy.targets.connection_url import default_application_name
-        from supadeploy.targets.postgres import PostgresTarget
 
         check_repair_arguments(versions or [], status)
-        resolved = resolve(flags)
+        resolved = resolve(flags, engine)
         discovery = discover_migrations(resolved.project.migrations_dir)
         if not versions:
             confirm_or_refuse("Repair the entire migration history table to match local migration files?", yes=yes,
@@ -56,10 +60,11 @@ def repair(
             confirm_or_refuse(f"Mark {' '.join(versions)} {status} on protected environment "
                               f"'{resolved.environment.name}'?", yes=yes,
                               refuse_message=f"environment '{resolved.environment.name}' is protected")
-        target = PostgresTarget(resolved.url, application_name=default_application_name("repair"))
+        target = open_target(resolved, "repair", for_writing=True, api_url=api_url, json_output=json_output)
         try:
-            target.acquire_deploy_lock(resolved.project.push.deploy_lock_wait_seconds)
-            result = run_repair(target, discovery.migrations, versions or [], status)
+            with writing_run(target, resolved, "repair") as run:
+                result = run_repair(target, discovery.migrations, versions or [], status)
+                run.versions = result.versions
         finally:
             target.close()
         if json_output:

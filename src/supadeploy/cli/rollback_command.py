@@ -8,29 +8,35 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from supadeploy.cli.common import (
+    ApiUrlOption,
     DatabaseFlags,
     DbUrlOption,
+    EngineOption,
     EnvOption,
     JsonOption,
     WorkdirOption,
     YesOption,
     confirm_or_refuse,
     echo_err,
+    open_target,
     print_json,
     resolve,
     user_errors,
 )
+from supadeploy.cli.deploy_support import backup_taker, deploy_secrets, writing_run
 
 if TYPE_CHECKING:
-    from supadeploy.config import ProjectConfig
-    from supadeploy.targets.postgres import PostgresTarget
+    from supadeploy.rollback import RollbackPlan
+    from supadeploy.targets.base import Target
+    from supadeploy.targets.resolve import Resolved
 
 HELP = """Undo the applied migrations newer than VERSION (0 = all), newest first.
 
 Each migration's down SQL (NNN_name.down.sql next to it or in supabase/migrations/down/, else its
 -- Rollback: header) runs in one transaction together with the removal of its history row. A migration
-without down SQL stops the rollback before anything runs. Protected environments ask for confirmation and
-take a pg_dump backup first (into [push] backup_dir, default .supadeploy/backups/; --no-backup to skip it).
+without down SQL stops the rollback before anything runs. Protected environments ask for confirmation
+(before the deploy lock is taken) and take a backup first: pg_dump into [push] backup_dir (default
+.supadeploy/backups/), or a restore point over the Management API; --no-backup to skip it.
 """
 
 
@@ -45,29 +51,26 @@ def rollback(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; change nothing.")] = False,
     no_backup: Annotated[bool, typer.Option("--no-backup", help="Protected environments: skip the backup.")]
     = False,
+    engine: EngineOption = None,
+    api_url: ApiUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output):
+    with user_errors(json_output, deploy_secrets):
         from supadeploy.config import postgres_duration
         from supadeploy.migrations.files import discover_migrations
         from supadeploy.rollback import apply_rollback, plan_rollback
         from supadeploy.targets.base import SessionLimits
-        from supadeploy.targets.connection_url import default_application_name
-        from supadeploy.targets.postgres import PostgresTarget
 
-        resolved = resolve(flags)
+        resolved = resolve(flags, engine)
         discovery = discover_migrations(resolved.project.migrations_dir)
         settings = resolved.project.push
         limits = SessionLimits(
             lock_timeout=postgres_duration(settings.lock_timeout, where="[push] lock_timeout"),
             statement_timeout=postgres_duration(settings.statement_timeout, where="[push] statement_timeout"))
-        target = PostgresTarget(resolved.url, application_name=default_application_name("rollback"))
+        target = open_target(resolved, "rollback", for_writing=not dry_run, api_url=api_url, json_output=json_output)
         try:
-            target.acquire_deploy_lock(settings.deploy_lock_wait_seconds)
             plan = plan_rollback(discovery.migrations, target.read_history(), to)
-            steps: list[dict[str, object]] = [
-                {"version": s.migration.version, "name": s.migration.name, "down_file": str(s.down.path),
-                 "source": s.down.source, "statements": s.down.migration.statement_texts} for s in plan.steps]
+            steps = _steps(plan)
             if dry_run or not plan.steps:
                 if json_output:
                     print_json({"ok": True, "dry_run": dry_run, "database": target.description, "to": to,
@@ -77,15 +80,19 @@ def rollback(
                 return
             if not json_output:
                 echo_err(_plan_text(steps, target.description, to))
-            if resolved.environment.protected:
+            backup = None
+            if resolved.environment.protected:  # a person thinking must not hold the deploy lock
                 confirm_or_refuse(f"Roll back {len(steps)} migration(s) on protected environment "
                                   f"'{resolved.environment.name}'?", yes=yes,
                                   refuse_message=f"environment '{resolved.environment.name}' is protected")
                 if not no_backup:
-                    backup = _backup(target, resolved.url, resolved.project, resolved.environment.name)
+                    backup = _backup(resolved, target, api_url)
                     if not json_output:
                         echo_err(f"backup: {backup}")
-            result = apply_rollback(target.connection, plan, limits)
+            with writing_run(target, resolved, "rollback", backup_location=backup) as run:
+                _same_plan(plan, plan_rollback(discovery.migrations, target.read_history(), to))
+                result = apply_rollback(target, plan, limits)
+                run.versions = [r.version for r in result.rolled_back]
         finally:
             target.close()
         if json_output:
@@ -96,12 +103,22 @@ def rollback(
                        + ", ".join(f"{r.version}_{r.name}" for r in result.rolled_back))
 
 
-def _backup(target: PostgresTarget, url: str, project: ProjectConfig, environment: str) -> str:
-    from supadeploy.backup import PgDumpRequest, pg_dump_backup
+def _steps(plan: RollbackPlan) -> list[dict[str, object]]:
+    return [{"version": s.migration.version, "name": s.migration.name, "down_file": str(s.down.path),
+             "source": s.down.source, "statements": s.down.migration.statement_texts} for s in plan.steps]
 
-    ((version_number,),) = target.query("SHOW server_version_num")
-    request = PgDumpRequest.for_project(project, environment, url, int(version_number) // 10000)
-    return pg_dump_backup(request, target, announce=echo_err).location
+
+def _same_plan(confirmed: RollbackPlan, now: RollbackPlan) -> None:
+    """The plan read again under the deploy lock must be the one shown (and confirmed)."""
+    from supadeploy.errors import PlanError
+
+    if [s.migration.version for s in now.steps] != [s.migration.version for s in confirmed.steps]:
+        raise PlanError("the migration history changed while the rollback waited for the deploy lock; nothing was "
+                        "rolled back", fix="run `supadeploy migration list`, then rerun the rollback")
+
+
+def _backup(resolved: Resolved, target: Target, api_url: str | None) -> str:
+    return backup_taker(resolved, target, resolved.engine, api_url)().location
 
 
 def _plan_text(steps: list[dict[str, object]], database: str, to: str) -> str:

@@ -15,13 +15,15 @@ from supadeploy.cli.common import (
     JsonOption,
     WorkdirOption,
     echo_err,
+    open_target,
     print_json,
+    resolve,
     user_errors,
 )
 from supadeploy.errors import SupadeployError
 
 if TYPE_CHECKING:
-    from supadeploy.cli.common import Resolved
+    from supadeploy.targets.resolve import Resolved
     from supadeploy.typegen.outputs import TypesOutput
 
 HELP = """Generate database types: TypeScript identical to `supabase gen types typescript`, or Python models.
@@ -130,17 +132,17 @@ def _outputs(resolved: Resolved, *, lang: str | None, schema: str | None, out: P
 
 def _types(flags: DatabaseFlags, *, lang: str | None, schema: str | None, out: Path | None, all_outputs: bool,
            check: bool, engine: str, api_url: str | None, secrets: _Secrets) -> None:
-    from supadeploy.engines import resolve_for_engine
     from supadeploy.errors import ConfigError
     from supadeploy.typegen.engines import check_engine
     from supadeploy.typegen.outputs import stale_diff, write_if_changed
 
+    # --engine here names the generator; the native one reads the catalog however the environment is reached.
     try:
-        resolved = resolve_for_engine(flags, "api" if engine == "api" else "native")
+        resolved = resolve(flags, "api" if engine == "api" else None)
     except ConfigError:
         if engine != "cli":
             raise
-        resolved = resolve_for_engine(flags, "api")  # `supabase gen types --project-id` needs no URL
+        resolved = resolve(flags, "api")  # `supabase gen types --project-id` needs no URL
     if resolved.url:
         secrets.urls.append(resolved.url)
     outputs, to_stdout = _outputs(resolved, lang=lang, schema=schema, out=out, all_outputs=all_outputs, check=check)
@@ -196,13 +198,10 @@ def _generate(resolved: Resolved, outputs: list[TypesOutput], *, engine: str, ap
               flags_db_url: str | None) -> list[str]:
     """The content of every output, from one introspection (native) or one call per schema set."""
     if engine == "native":
-        from supadeploy.engines import open_target
-        from supadeploy.targets.connection_url import default_application_name
         from supadeploy.typegen.introspect import read_snapshot
         from supadeploy.typegen.outputs import all_schemas, paused_gc, render
 
-        target = open_target(resolved, "native", application_name=default_application_name("types"),
-                             for_push=False)
+        target = open_target(resolved, "types", for_writing=False, api_url=api_url)
         with paused_gc():
             try:
                 snapshot = read_snapshot(target, all_schemas(outputs))

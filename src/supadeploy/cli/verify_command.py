@@ -9,16 +9,20 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from supadeploy.cli.common import (
+    ApiUrlOption,
     DatabaseFlags,
     DbUrlOption,
+    EngineOption,
     EnvOption,
     JsonOption,
     WorkdirOption,
     echo_err,
+    open_target,
     print_json,
     resolve,
     user_errors,
 )
+from supadeploy.cli.deploy_support import deploy_secrets
 
 if TYPE_CHECKING:
     from supadeploy.rls.verify import VerifyReport
@@ -59,23 +63,24 @@ def verify(
     fail_on: FailOnOption = None,
     write_manifest: WriteManifestOption = False,
     markdown: MarkdownOption = None,
+    engine: EngineOption = None,
+    api_url: ApiUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=False)
-    with user_errors(json_output):
-        _verify(flags, schema=schema, fail_on=fail_on, write_manifest=write_manifest, markdown=markdown)
+    with user_errors(json_output, deploy_secrets):
+        _verify(flags, schema=schema, fail_on=fail_on, write_manifest=write_manifest, markdown=markdown,
+                engine=engine, api_url=api_url)
 
 
 def _verify(flags: DatabaseFlags, *, schema: list[str] | None, fail_on: str | None, write_manifest: bool,
-            markdown: Path | None) -> None:
+            markdown: Path | None, engine: str | None, api_url: str | None) -> None:
     from supadeploy.rls.settings import parse_schema_list
     from supadeploy.rls.verify import VerifyOptions, locate_findings, manifest_location, run_verify
-    from supadeploy.targets.connection_url import default_application_name
-    from supadeploy.targets.postgres import PostgresTarget
 
-    resolved = resolve(flags)
+    resolved = resolve(flags, engine)
     options = VerifyOptions.from_project(resolved.project, schemas=list(parse_schema_list(schema)) if schema
                                          else None, fail_on=fail_on, environment=resolved.environment)
-    target = PostgresTarget(resolved.url, application_name=default_application_name("verify"))
+    target = open_target(resolved, "verify", for_writing=False, api_url=api_url, json_output=flags.json)
     try:
         if write_manifest:
             _write_manifest(flags, target, options.schemas, manifest_location(resolved.project))

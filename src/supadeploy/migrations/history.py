@@ -1,11 +1,17 @@
-"""The migration history table, kept exactly where and how the Supabase CLI keeps it."""
+"""The migration history table, kept exactly where and how the Supabase CLI keeps it.
+
+This module holds every statement that creates, reads or writes ``supabase_migrations.schema_migrations``
+(the deploy log's are in :mod:`supadeploy.migrations.deploy_log_sql`); the targets run them. Statements come
+in two forms: with ``%s`` parameters (a psycopg connection, one statement at a time) and with every value
+dollar-quoted (one multi-statement request over the Management API).
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 HISTORY_SCHEMA = "supabase_migrations"
 HISTORY_TABLE = f"{HISTORY_SCHEMA}.schema_migrations"
@@ -64,6 +70,138 @@ INSERT_HISTORY_ROW = f"INSERT INTO {HISTORY_TABLE} (version, name, statements) V
 # The same row streamed with COPY: what a big migration sends, so that neither its statements nor one literal
 # holding all of them is ever in memory (see copy_history_fields).
 COPY_HISTORY_ROW = f"COPY {HISTORY_TABLE} (version, name, statements) FROM STDIN"
+# `supabase migration repair --status applied`: the row as the CLI writes it, replacing one already there.
+UPSERT_HISTORY_ROW = (
+    f"INSERT INTO {HISTORY_TABLE} (version, name, statements) VALUES (%s, %s, %s) "
+    "ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, statements = EXCLUDED.statements"
+)
+INSERT_MISSING_HISTORY_ROW = (
+    f"INSERT INTO {HISTORY_TABLE} (version, name, statements) VALUES (%s, %s, %s) ON CONFLICT (version) DO NOTHING"
+)
+REWRITE_HISTORY_ROW = f"UPDATE {HISTORY_TABLE} SET version = %s, name = %s, statements = %s WHERE version = %s"
+DELETE_HISTORY_ROWS = f"DELETE FROM {HISTORY_TABLE} WHERE version = ANY(%s)"
+DELETE_HISTORY_ROW = f"DELETE FROM {HISTORY_TABLE} WHERE version = %s"
+DELETE_WHOLE_HISTORY = f"DELETE FROM {HISTORY_TABLE}"
+# For the quick "nothing to push" check (supadeploy.uptodate): the table exists with every column the CLI adds.
+HISTORY_TABLE_UP_TO_DATE = (
+    f"SELECT to_regclass('{HISTORY_TABLE}') IS NOT NULL AND (SELECT count(*) FROM pg_attribute "
+    f"WHERE attrelid = to_regclass('{HISTORY_TABLE}') AND attname = ANY('{{{','.join(ADDED_COLUMNS)}}}') "
+    f"AND NOT attisdropped) = {len(ADDED_COLUMNS)}"
+)
+# Raised by the guards of the Management API's requests (a DO block cannot return a row).
+ALREADY_APPLIED = "SD001"
+NOT_IN_HISTORY = "SD004"
+ROWS_DELETED_SETTING = "supadeploy.history_rows_deleted"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One row to write: version, name and statements as the Supabase CLI records them."""
+
+    version: str
+    name: str
+    statements: tuple[str, ...]
+
+    @classmethod
+    def of(cls, migration: LocalMigration) -> HistoryEntry:
+        return cls(migration.version, migration.name, tuple(migration.statement_texts))
+
+
+@dataclass(frozen=True)
+class HistoryEdit:
+    """Changes to the history, made in one transaction, in this order: delete, rewrite, upsert, insert."""
+
+    delete_all: bool = False
+    delete: tuple[str, ...] = ()
+    rewrite: tuple[tuple[str, HistoryEntry], ...] = ()
+    """(old version, the row it becomes): a migration applied under another version."""
+    upsert: tuple[HistoryEntry, ...] = ()
+    """Written, replacing a row of the same version (repair --status applied)."""
+    insert_missing: tuple[HistoryEntry, ...] = ()
+    """Written unless the version is already there (baseline)."""
+
+    def statements(self) -> list[tuple[str, tuple[Any, ...]]]:
+        """(SQL with %s placeholders, parameters) of each statement, in order."""
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        if self.delete_all:
+            statements.append((DELETE_WHOLE_HISTORY, ()))
+        elif self.delete:
+            statements.append((DELETE_HISTORY_ROWS, (list(self.delete),)))
+        statements += [(REWRITE_HISTORY_ROW, (new.version, new.name, list(new.statements), old))
+                       for old, new in self.rewrite]
+        statements += [(UPSERT_HISTORY_ROW, _values(entry)) for entry in self.upsert]
+        statements += [(INSERT_MISSING_HISTORY_ROW, _values(entry)) for entry in self.insert_missing]
+        return statements
+
+    def script(self) -> str:
+        """The same statements with every value dollar-quoted, ``;``-separated, for one request of one
+        transaction (the Management API); its last statement returns the number of rows deleted."""
+        statements = [_literal_sql(sql, params) for sql, params in self.statements()]
+        if self.delete_all or self.delete:  # a DO block cannot return the count: it leaves it in a setting
+            statements[0] = (f"DO $sddelete$ DECLARE deleted bigint; BEGIN {statements[0]}; "
+                             "GET DIAGNOSTICS deleted = ROW_COUNT; "
+                             f"PERFORM set_config('{ROWS_DELETED_SETTING}', deleted::text, true); END $sddelete$")
+        return ";\n".join([*statements, f"SELECT coalesce(current_setting('{ROWS_DELETED_SETTING}', true), '0')"])
+
+    @property
+    def empty(self) -> bool:
+        return not self.statements()
+
+
+@dataclass(frozen=True)
+class HistoryEditResult:
+    rows_deleted: int = 0
+    rows_written: list[str] = field(default_factory=list)
+
+
+def _values(entry: HistoryEntry) -> tuple[Any, ...]:
+    return entry.version, entry.name, list(entry.statements)
+
+
+def _literal_sql(sql: str, params: Sequence[Any]) -> str:
+    values = iter(params)
+    return "".join(part if index == 0 else _literal(next(values)) + part
+                   for index, part in enumerate(sql.split("%s")))
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, list):
+        return "ARRAY[" + ", ".join(dollar_quote(str(item)) for item in value) + "]::text[]"
+    return dollar_quote(str(value))
+
+
+def dollar_quote(text: str) -> str:
+    """``$tag$text$tag$`` with a tag that cannot occur in ``text``: safe whatever the server's settings."""
+    tag = "sd"
+    number = 0
+    while f"${tag}" in text:
+        number += 1
+        tag = f"sd{number}"
+    return f"${tag}${text}${tag}$"
+
+
+def history_insert(entry: HistoryEntry) -> str:
+    """The history row, as the native engine and the Supabase CLI write it, with every value dollar-quoted."""
+    return _literal_sql(INSERT_HISTORY_ROW, _values(entry))
+
+
+def already_applied_guard(version: str) -> str:
+    """A DO block that aborts the request (SQLSTATE SD001) when ``version`` is already in the history."""
+    return (f"DO $sdguard$ BEGIN\n"
+            f"  IF EXISTS (SELECT 1 FROM {HISTORY_TABLE} WHERE version = '{version}') THEN\n"
+            f"    RAISE EXCEPTION USING ERRCODE = '{ALREADY_APPLIED}',\n"
+            f"      MESSAGE = 'supadeploy: migration {version} is already in the history';\n"
+            f"  END IF;\nEND $sdguard$")
+
+
+def removal_of(version: str) -> list[str]:
+    """Delete ``version``'s row, aborting the request (SQLSTATE SD004) when it is not there (rollback)."""
+    return [f"DO $sdguard$ BEGIN\n"
+            f"  IF NOT EXISTS (SELECT 1 FROM {HISTORY_TABLE} WHERE version = '{version}') THEN\n"
+            f"    RAISE EXCEPTION USING ERRCODE = '{NOT_IN_HISTORY}',\n"
+            f"      MESSAGE = 'supadeploy: migration {version} is no longer in the history';\n"
+            f"  END IF;\nEND $sdguard$",
+            _literal_sql(DELETE_HISTORY_ROW, (version,))]
 
 
 def statements_digest(statements: Iterable[str]) -> str:
@@ -85,6 +223,19 @@ def copy_history_fields(version: str, name: str, statements: Iterable[str]) -> I
 
 def _copy_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+class LocalMigration(Protocol):
+    """What a history row is written from (migrations.files.Migration)."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def statement_texts(self) -> list[str]: ...
 
 
 class LocalStatements(Protocol):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from supadeploy.migrations.files import Migration
-from supadeploy.migrations.history import HistoryRow
+from supadeploy.migrations.history import HistoryEdit, HistoryRow
+
+if TYPE_CHECKING:
+    from supadeploy.migrations.executable import ExecutableSql
 
 
 @dataclass(frozen=True)
@@ -44,5 +47,17 @@ class Target(Protocol):
     def apply_migration(self, migration: Migration, limits: SessionLimits, *, durable: bool) -> bool:
         """Apply one migration with its history row; False when it was already in the history."""
         ...
+
+    def edit_history(self, edit: HistoryEdit) -> int:
+        """Make ``edit`` in one transaction (call ensure_history_table first); the number of rows deleted."""
+        ...
+
+    def undo_migration(self, version: str, down: Migration, executable: ExecutableSql,
+                       limits: SessionLimits) -> None:
+        """Run the down SQL ``executable`` (of the file ``down``) and delete ``version``'s history row, in one
+        transaction; MigrationFailed located in ``down`` when a statement fails (rollback)."""
+        ...
+
+    def standard_conforming_strings(self) -> bool: ...
 
     def close(self) -> None: ...

@@ -41,12 +41,20 @@ from supadeploy.migrations.failure import MigrationFailed, MigrationFailure, fai
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.history import (
     ADDED_COLUMNS,
+    ALREADY_APPLIED,
     CREATE_HISTORY_TABLE,
     HISTORY_TABLE,
     HISTORY_TABLE_COLUMNS,
     HISTORY_TABLE_LOCK_WAIT_SECONDS,
+    NOT_IN_HISTORY,
+    HistoryEdit,
+    HistoryEntry,
     HistoryRow,
+    already_applied_guard,
+    dollar_quote,
+    history_insert,
     missing_columns,
+    removal_of,
     select_history,
     select_history_summary,
 )
@@ -57,7 +65,6 @@ if TYPE_CHECKING:
     from supadeploy.migrations.executable import ExecutableSql
 from supadeploy.targets.postgres import DEPLOY_LOCK_ID, DEPLOY_LOCK_NAMESPACE, LOCK_HOLDER, describe_lock_holder
 
-ALREADY_APPLIED = "SD001"
 DEPLOY_LOCK_TIMEOUT = "SD003"
 UNDEFINED_TABLE_STATES = {"42P01", "3F000"}
 UNDEFINED_COLUMN = "42703"
@@ -250,7 +257,7 @@ class ManagementApiTarget:
                 raise MigrationFailed(failure_at(
                     migration, statement, index, SqlDiagnostics.of(failure.error, position=position),
                     partially_applied=True, statements_applied=index)) from None
-        insert = history_insert(migration)
+        insert = history_insert(HistoryEntry.of(migration))
         try:
             self._client.run_query(self.project_ref, insert, idempotent=False)
         except AmbiguousOutcome:
@@ -288,6 +295,40 @@ class ManagementApiTarget:
             return 0  # another request moved the sequence since: the first statement is the best guess
         return max((mark & PROGRESS_MASK) - 1, 0)
 
+    # --- writing the history outside a push (repair, baseline, reconcile, rollback) -------------------------
+
+    def edit_history(self, edit: HistoryEdit) -> int:
+        """One request (one transaction) under the deploy lock; the number of rows deleted."""
+        try:
+            result = self._client.run_query(
+                self.project_ref, f"{deploy_lock_sql(self._lock_wait_seconds)};\n{edit.script()}", idempotent=False)
+        except QueryFailed as failure:
+            if failure.error.sqlstate == DEPLOY_LOCK_TIMEOUT:
+                raise self._lock_timeout() from None
+            raise ManagementApiError(f"cannot change the migration history on {self.description}: "
+                                     f"{failure.error.message} [SQLSTATE {failure.error.sqlstate}]",
+                                     fix="the project's postgres role must own the history table; nothing was "
+                                         "changed") from None
+        rows = result.tuples()
+        return int(rows[0][0]) if rows else 0
+
+    def undo_migration(self, version: str, down: Migration, executable: ExecutableSql,
+                       limits: SessionLimits) -> None:
+        """One request: lock, limits, the removal of the row (aborting when it is gone), the down statements."""
+        self._ensure_progress_sequence()
+        request = ApplyRequest.around(executable, removal_of(version), limits, durable=True,
+                                      lock_wait_seconds=self._lock_wait_seconds)
+        try:
+            self._client.run_query(self.project_ref, request.sql, idempotent=False)
+        except QueryFailed as failure:
+            if failure.error.sqlstate == NOT_IN_HISTORY:
+                raise ManagementApiError(f"{version} is no longer in the history (another deploy changed it "
+                                         "meanwhile); nothing of it was rolled back",
+                                         fix="run `supadeploy migration list` and retry") from None
+            if failure.error.sqlstate == DEPLOY_LOCK_TIMEOUT:
+                raise self._lock_timeout() from None
+            raise MigrationFailed(self._failure(down, executable, request, failure.error)) from None
+
     def close(self) -> None:
         self._client.close()
 
@@ -304,18 +345,18 @@ class ApplyRequest:
     @classmethod
     def build(cls, migration: Migration, executable: ExecutableSql, limits: SessionLimits, *, durable: bool,
               lock_wait_seconds: float) -> ApplyRequest:
+        """Lock, limits, the already-applied guard and the history row, then the migration's statements."""
+        return cls.around(executable, [already_applied_guard(migration.version),
+                                       history_insert(HistoryEntry.of(migration))],
+                          limits, durable=durable, lock_wait_seconds=lock_wait_seconds)
+
+    @classmethod
+    def around(cls, executable: ExecutableSql, history: list[str], limits: SessionLimits, *, durable: bool,
+               lock_wait_seconds: float) -> ApplyRequest:
+        """Lock, limits, the ``history`` statements, then those of ``executable`` with their progress marks."""
         nonce = secrets.randbits(30) | 1
         limits_sql = _limits_sql(limits, durable=durable)
-        header = ";\n".join([
-            deploy_lock_sql(lock_wait_seconds),
-            limits_sql,
-            f"DO $sdguard$ BEGIN\n"
-            f"  IF EXISTS (SELECT 1 FROM {HISTORY_TABLE} WHERE version = '{migration.version}') THEN\n"
-            f"    RAISE EXCEPTION USING ERRCODE = '{ALREADY_APPLIED}',\n"
-            f"      MESSAGE = 'supadeploy: migration {migration.version} is already in the history';\n"
-            f"  END IF;\nEND $sdguard$",
-            history_insert(migration),
-        ]) + ";\n"
+        header = ";\n".join([deploy_lock_sql(lock_wait_seconds), limits_sql, *history]) + ";\n"
         parts = [header]
         length = len(header)
         offsets: list[int] = []
@@ -368,23 +409,6 @@ def deploy_lock_sql(wait_seconds: float) -> str:
             f"      MESSAGE = 'supadeploy: another deploy holds the deploy lock'; END;\n"
             f"    PERFORM set_config('lock_timeout', '0', true);\n"
             f"  END IF;\nEND $sdlock$")
-
-
-def history_insert(migration: Migration) -> str:
-    """The history row, as the native engine and the Supabase CLI write it, with every value dollar-quoted."""
-    statements = ", ".join(dollar_quote(text) for text in migration.statement_texts)
-    return (f"INSERT INTO {HISTORY_TABLE} (version, name, statements) VALUES ("
-            f"{dollar_quote(migration.version)}, {dollar_quote(migration.name)}, ARRAY[{statements}]::text[])")
-
-
-def dollar_quote(text: str) -> str:
-    """``$tag$text$tag$`` with a tag that cannot occur in ``text``: safe whatever the server's settings."""
-    tag = "sd"
-    number = 0
-    while f"${tag}" in text:
-        number += 1
-        tag = f"sd{number}"
-    return f"${tag}${text}${tag}$"
 
 
 def numbered_placeholders(sql: str) -> str:

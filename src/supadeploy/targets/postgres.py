@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -20,6 +20,7 @@ from supadeploy.migrations.history import (
     HISTORY_TABLE,
     HISTORY_TABLE_COLUMNS,
     HISTORY_TABLE_LOCK_WAIT_SECONDS,
+    HistoryEdit,
     HistoryRow,
     missing_columns,
     select_history,
@@ -28,6 +29,9 @@ from supadeploy.migrations.history import (
 from supadeploy.redact import redact_text, redact_url
 from supadeploy.targets.base import SessionLimits
 from supadeploy.targets.connection_url import connection_failed, url_secrets, validate_database_url
+
+if TYPE_CHECKING:
+    from supadeploy.migrations.executable import ExecutableSql
 
 # pg_advisory_lock(int4, int4): ('supa' as an int, 1 = the deploy lock). Visible in pg_locks as
 # classid = DEPLOY_LOCK_NAMESPACE, objid = DEPLOY_LOCK_ID, objsubid = 2.
@@ -249,6 +253,17 @@ class PostgresTarget:
         already = migration.version in {row.version for row in self.read_history()}
         return postgres_apply.apply_without_transaction(self, migration, executable, limits,
                                                         already_applied=already)
+
+    def edit_history(self, edit: HistoryEdit) -> int:
+        from supadeploy.targets.postgres_history import edit_history
+
+        return edit_history(self, edit)
+
+    def undo_migration(self, version: str, down: Migration, executable: ExecutableSql,
+                       limits: SessionLimits) -> None:
+        from supadeploy.targets.postgres_history import undo_migration
+
+        undo_migration(self, version, down, executable, limits)
 
     def close(self) -> None:
         if self._connection is not None:

@@ -1,0 +1,59 @@
+"""Layering rules checked over src/: one writer of the migration history and the deploy log (issue 14)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+SOURCE = Path(__file__).resolve().parents[1] / "src" / "supadeploy"
+HISTORY_WRITERS = {SOURCE / "migrations" / "history.py", SOURCE / "migrations" / "deploy_log_sql.py"}
+_TABLE = (r"(?:\{HISTORY_TABLE\}|\{DEPLOYMENTS_TABLE\}|\{HISTORY_SCHEMA\}\.\w+|"
+          r"supabase_migrations\.(?:schema_migrations|supadeploy_deployments))")
+SQL_ON_HISTORY = re.compile(
+    rf"(?:(?i:delete\s+from|insert\s+into|alter\s+table|create\s+table(?:\s+if\s+not\s+exists)?|update)\s+{_TABLE}"
+    rf"|\b(?:FROM|JOIN)\s+{_TABLE}|to_regclass\('{_TABLE}'\)|'{_TABLE}'::regclass)")
+
+
+def string_texts(tree: ast.AST) -> list[tuple[int, str]]:
+    """Every string literal of a module; an f-string with its {NAME} parts kept as written."""
+    texts: list[tuple[int, str]] = []
+    inside_fstrings: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            parts = []
+            for value in node.values:
+                inside_fstrings.add(id(value))
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    parts.append(value.value)
+                elif isinstance(value, ast.FormattedValue):
+                    parts.append("{" + ast.unparse(value.value) + "}")
+            texts.append((node.lineno, "".join(parts)))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in inside_fstrings:
+            texts.append((node.lineno, node.value))
+    return texts
+
+
+def test_the_history_and_the_deploy_log_are_written_in_one_place() -> None:
+    """No module outside migrations/history.py and migrations/deploy_log_sql.py holds SQL on
+    supabase_migrations.schema_migrations or the deploy log: the targets run the statements those two hold."""
+    offenders = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        if path in HISTORY_WRITERS:
+            continue
+        for line, text in string_texts(ast.parse(path.read_text(encoding="utf-8"))):
+            match = SQL_ON_HISTORY.search(text)
+            if match:
+                offenders.append(f"{path.relative_to(SOURCE.parent)}:{line}: {match.group(0)}")
+    assert offenders == []
+
+
+def test_the_check_finds_such_sql() -> None:
+    found = [text for _, text in string_texts(ast.parse(
+        'A = f"DELETE FROM {HISTORY_TABLE} WHERE version = %s"\n'
+        'B = "SELECT id FROM supabase_migrations.supadeploy_deployments"\n'
+        'C = f"cannot create the migration history table {HISTORY_TABLE} on {self.description}"\n'))
+             if SQL_ON_HISTORY.search(text)]
+    assert found == ["DELETE FROM {HISTORY_TABLE} WHERE version = %s",
+                     "SELECT id FROM supabase_migrations.supadeploy_deployments"]
