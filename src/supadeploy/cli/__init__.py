@@ -143,9 +143,16 @@ def _diff(app: typer.Typer) -> None:
     app.command("diff", help=diff_command.HELP, epilog=diff_command.EXIT_CODES_HELP)(diff_command.diff)
 
 
+def _status(app: typer.Typer) -> None:
+    from supadeploy.cli import status_command
+
+    app.command("status", help=status_command.HELP)(status_command.status)
+
+
 # In the order `supadeploy --help` lists them (Typer lists commands before command groups).
 COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
-    "init": _init, "push": _push, "migration": _migration, "local": _local, "lint": _lint, "check": _check,
+    "init": _init, "status": _status, "push": _push, "migration": _migration, "local": _local, "lint": _lint,
+    "check": _check,
     "rollback": _rollback, "reconcile": _reconcile, "repair": _repair, "baseline": _baseline,
     "history": _history, "ci": _ci, "link": _link, "projects": _projects, "verify": _verify, "types": _types,
     "promote": _promote, "diff": _diff,
@@ -159,7 +166,7 @@ def build_app(command: str | None = None) -> typer.Typer:
         help="Deploy a Supabase project's database safely: push supabase/migrations/ with the same history the "
         "Supabase CLI keeps, one transaction per migration, under a deploy lock.\n\n" + EXIT_CODES_HELP,
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},

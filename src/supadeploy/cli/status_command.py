@@ -1,0 +1,111 @@
+"""`supadeploy status`: flags → supadeploy.status → render."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from supadeploy.cli.common import (
+    ApiUrlOption,
+    DatabaseFlags,
+    DbUrlOption,
+    EngineOption,
+    EnvOption,
+    JsonOption,
+    WorkdirOption,
+    echo_err,
+    open_target,
+    print_json,
+    resolve,
+    user_errors,
+)
+from supadeploy.cli.deploy_support import deploy_secrets
+
+if TYPE_CHECKING:
+    from supadeploy.migrations.files import Discovery
+    from supadeploy.status import EnvironmentStatus
+
+HELP = """Show where an environment stands, in one screen (or --json): how it is reached and whether it answers,
+applied / pending / edited / missing migrations, who holds the deploy lock, the last deploy from the log, stale
+type files and the verify summary. Reads only; takes no lock. Exit 1 when something needs action (each one is
+listed with the command that does it), 0 when nothing does. --all: every environment of supadeploy.toml."""
+
+
+def status(
+    env: EnvOption = None,
+    db_url: DbUrlOption = None,
+    workdir: WorkdirOption = Path("."),
+    json_output: JsonOption = False,
+    all_environments: Annotated[bool, typer.Option("--all", help="Every environment in supadeploy.toml.")] = False,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the verify summary.")] = False,
+    no_types: Annotated[bool, typer.Option("--no-types", help="Skip checking the configured type files.")] = False,
+    engine: EngineOption = None,
+    api_url: ApiUrlOption = None,
+) -> None:
+    with user_errors(json_output, deploy_secrets):
+        from supadeploy.config import load_project
+        from supadeploy.migrations.files import discover_migrations
+
+        project = load_project(workdir)
+        discovery = discover_migrations(project.migrations_dir)
+        names = sorted(project.environments) if all_environments else [env]
+        results = [_one(DatabaseFlags(env=name, db_url=None if all_environments else db_url, workdir=workdir,
+                                      json=json_output, yes=False), discovery, engine=engine, api_url=api_url,
+                        verify=not no_verify, types=not no_types) for name in names]
+        if json_output:
+            print_json({"ok": not any(result.actions for result in results),
+                        "environments": [result.as_dict() for result in results]})
+        else:
+            for result in results:
+                typer.echo(_text(result))
+        if any(result.actions for result in results):
+            raise typer.Exit(1)
+
+
+def _one(flags: DatabaseFlags, discovery: Discovery, *, engine: str | None, api_url: str | None, verify: bool,
+         types: bool) -> EnvironmentStatus:
+    from supadeploy.errors import SupadeployError
+    from supadeploy.status import EnvironmentStatus, environment_status
+
+    try:
+        resolved = resolve(flags, engine)
+    except SupadeployError as error:
+        return EnvironmentStatus(flags.env or "default", engine or "?", error=error.what)
+    target = open_target(resolved, "status", for_writing=False, api_url=api_url, json_output=flags.json)
+    try:
+        return environment_status(resolved, target, discovery, verify=verify, types=types)
+    finally:
+        try:
+            target.close()
+        except SupadeployError as error:  # closing a target that never connected
+            echo_err(f"note: {error.what}")
+
+
+def _text(result: EnvironmentStatus) -> str:
+    lines = [f"{result.environment}: {result.reached_as or 'not reachable'} (engine {result.engine})"]
+    if not result.reachable:
+        lines.append(f"  not reachable: {result.error}")
+    else:
+        lines.append(f"  migrations: {len(result.applied)} applied, {len(result.pending)} pending"
+                     + (f" ({_versions(result.pending)})" if result.pending else "")
+                     + (f", {len(result.drifted)} edited since they ran" if result.drifted else "")
+                     + (f", {len(result.missing_locally)} missing locally" if result.missing_locally else ""))
+        lines.append(f"  deploy lock: {result.lock_holder or 'free'}")
+        last = result.last_deploy
+        lines.append("  last deploy: " + (f"#{last['id']} {last['command']} {last['status']} at "
+                                          f"{str(last['started_at'])[:19]} by {last['actor'] or '-'}"
+                                          if last else "none recorded"))
+        if result.verify_errors is not None:
+            lines.append(f"  verify: {result.verify_errors} error(s), {result.verify_warnings} warning(s)")
+        lines.append(f"  types: {'stale: ' + ', '.join(result.stale_types) if result.stale_types else 'up to date'}")
+    lines.append(f"  Supabase CLI: {result.supabase_cli or 'not found'}")
+    lines.extend(f"  to do: {action}" for action in result.actions)
+    if not result.actions:
+        lines.append("  nothing to do")
+    return "\n".join(lines)
+
+
+def _versions(versions: list[str]) -> str:
+    return ", ".join(versions[:5]) + (f", … ({len(versions) - 5} more)" if len(versions) > 5 else "")
