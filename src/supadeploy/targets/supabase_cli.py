@@ -94,17 +94,17 @@ class CliPushRun:
         return self.returncode == 0
 
 
-def find_supabase_cli(workdir: Path, *, explicit: str | None = None) -> SupabaseCli:
+def find_supabase_cli(workdir: Path) -> SupabaseCli:
     """The project's Supabase CLI, checked to be a supported version.
 
     In order: ``supabase`` declared in the project's package.json (then node_modules/.bin/supabase must be
-    installed, and be the pinned version when the pin is exact), ``explicit`` or ``$SUPABASE_CLI``, PATH, and
+    installed, and be the pinned version when the pin is exact), ``$SUPABASE_CLI``, PATH, and
     last ./node_modules/.bin and ./.tools/node_modules/.bin of the project.
     """
     declared = declared_in_package_json(workdir)
     if declared is not None:
         return _pinned_cli(workdir, *declared)
-    configured = explicit or os.environ.get(CLI_VARIABLE, "").strip()
+    configured = os.environ.get(CLI_VARIABLE, "").strip()
     if configured:
         if not _is_executable(Path(configured)):
             raise CliNotInstalled(f"the Supabase CLI is not installed at ${CLI_VARIABLE} ({configured})",
