@@ -121,13 +121,15 @@ def test_push_engine_cli_with_cli3_writes_the_same_history_as_native(supabase_cl
     assert tables(db_url) == tables(native_db)
 
 
-def test_cli3_failures_point_at_the_file_even_inside_an_ai_agent(supabase_cli3: str, project_dir: Path,
-                                                                 db_url: str) -> None:
-    """CLAUDECODE=1 makes 3.x print JSON unless told --output-format text; the failure is read all the same."""
+@pytest.mark.parametrize("which", ["supabase_cli3", "supabase_cli"])
+def test_cli_failures_point_at_the_file_even_inside_an_ai_agent(which: str, request: pytest.FixtureRequest,
+                                                                project_dir: Path, db_url: str) -> None:
+    """CLAUDECODE=1 makes 2.117.0 and 3.1.0 print JSON unless told --output-format text; the failure is read."""
+    cli: str = request.getfixturevalue(which)
     write_migration(project_dir, "001_ok.sql", "create table kept (id int);\n")
     write_migration(project_dir, "002_broken.sql", "create table a (id int);\n\nselect *\n  from nowhere;\n")
     outcome = invoke("push", "--workdir", str(project_dir), "--db-url", cli_url(db_url), "--engine", "cli",
-                     env={"SUPABASE_CLI": supabase_cli3, "CLAUDECODE": "1"})
+                     env={"SUPABASE_CLI": cli, "CLAUDECODE": "1"})
     assert outcome.exit_code == 1
     assert "Applying migration 001_ok.sql..." in outcome.stderr
     assert f"{project_dir}/supabase/migrations/002_broken.sql:4:8: relation \"nowhere\" does not exist " \
