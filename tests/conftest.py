@@ -69,6 +69,16 @@ def supabase_cli() -> str:
     pytest.fail("the Supabase CLI is not installed: run `make tools` (npm i -E supabase@2.117.0 into .tools/)")
 
 
+@pytest.fixture(scope="session")
+def supabase_cli3() -> str:
+    """Path of the real Supabase CLI 3.1.0 (installed by `make tools` into .tools/cli3/; $SUPABASE_CLI3 overrides)."""
+    installed = REPO_ROOT / ".tools" / "cli3" / "node_modules" / ".bin" / "supabase"
+    candidate = os.environ.get("SUPABASE_CLI3") or str(installed)
+    if Path(candidate).exists():
+        return candidate
+    pytest.fail("the Supabase CLI 3.1.0 is not installed: run `make tools` (npm i -E supabase@3.1.0 into .tools/cli3/)")
+
+
 @pytest.fixture
 def project_dir(tmp_path: Path) -> Path:
     """An empty project folder with supabase/migrations/."""

@@ -83,7 +83,7 @@ def test_a_missing_or_old_cli_is_explained(project_dir: Path, tmp_path: Path, mo
     monkeypatch.delenv("SUPABASE_CLI", raising=False)
     with pytest.raises(SupadeployError, match="the Supabase CLI is not installed") as caught:
         find_supabase_cli(project_dir)
-    assert "npm install --save-dev --save-exact supabase@2.117.0" in str(caught.value)
+    assert "npm install --save-dev --save-exact supabase@3.1.0" in str(caught.value)   # the current release
     old = empty / "supabase"
     old.write_text("#!/bin/sh\necho 2.33.0\n")
     old.chmod(0o755)

@@ -4,14 +4,14 @@
   the Target); no Docker, no network beyond the database. TypeScript and Python.
 * ``api``: ``GET /v1/projects/{ref}/types/typescript`` through the Management API client (needs the
   environment's ``project_ref`` and ``SUPABASE_ACCESS_TOKEN``). TypeScript only.
-* ``cli``: the official ``supabase gen types --lang typescript`` (``--project-id`` when the environment has a
-  project_ref, else ``--db-url``, which needs Docker). TypeScript only.
+* ``cli``: the project's Supabase CLI (``supadeploy.targets.supabase_cli.find_supabase_cli``) runs
+  ``supabase gen types --lang typescript``, pointed at the environment's project_ref or at the database URL
+  (2.x: ``--project-id`` / ``--db-url``, which runs postgres-meta in Docker; 3.x: ``--remote=``, in-process).
+  The password travels in ``PGPASSWORD``, never on the command line. TypeScript only.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 ENGINES = ("native", "api", "cli")
 CLI_TIMEOUT_SECONDS = 600
-CLI_VARIABLE = "SUPABASE_CLI"
 
 
 def check_engine(engine: str, lang: str) -> None:
@@ -36,47 +35,45 @@ def check_engine(engine: str, lang: str) -> None:
                               fix=f"use --engine native for --lang {lang}", exit_code=2)
 
 
-def find_supabase_cli() -> str | None:
-    """``$SUPABASE_CLI``, else ``supabase`` on the PATH."""
-    configured = os.environ.get(CLI_VARIABLE, "").strip()
-    if configured:
-        return configured if Path(configured).is_file() else None
-    return shutil.which("supabase")
-
-
 def typescript_from_cli(schemas: Sequence[str], *, project_ref: str | None, db_url: str | None,
                         workdir: Path) -> str:
-    """Run ``supabase gen types --lang typescript`` and return what it prints."""
-    cli = find_supabase_cli()
-    if cli is None:
-        raise SupadeployError(
-            "the Supabase CLI (`supabase`) is not installed" + (f" at ${CLI_VARIABLE}" if os.environ.get(CLI_VARIABLE)
-                                                               else " (not on the PATH)"),
-            fix="install it (https://supabase.com/docs/guides/cli), or use --engine native, which needs neither the "
-                "CLI nor Docker")
-    command = [cli, "gen", "types", "--lang", "typescript", "--schema", ",".join(schemas)]
+    """Run the project's ``supabase gen types --lang typescript`` and return what it prints."""
+    from supadeploy.targets.supabase_cli import CliNotInstalled, cli_environment, find_supabase_cli
+
+    try:
+        cli = find_supabase_cli(workdir)
+    except CliNotInstalled as error:
+        raise SupadeployError(error.what.replace("the Supabase CLI", "the Supabase CLI (`supabase`)", 1),
+                              where=error.where, fix=f"{error.fix}; or use --engine native, which needs neither "
+                                                     "the CLI nor Docker") from None
+    command = [str(cli.path), "gen", "types", "--lang", "typescript", "--schema", ",".join(schemas),
+               "--output-format", "text", "--workdir", str(workdir)]
+    environment: dict[str, str] | None = None
+    secrets: tuple[str, ...] = ()
     if project_ref:
-        command += ["--project-id", project_ref]
+        command += cli.project_flags(project_ref)
         target = f"project {project_ref}"
     elif db_url:
-        command += ["--db-url", db_url]
+        bare_url, environment, secrets = cli_environment(db_url)
+        command += cli.database_flags(bare_url)
         target = redact_url(db_url)
     else:
         raise SupadeployError("--engine cli needs a project_ref or a database URL",
                               fix="pass --db-url, or set project_ref for the environment in supadeploy.toml")
-    secrets = _url_secrets(db_url)
+    secrets += _url_secrets(db_url)
     try:
-        completed = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
+        completed = subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=environment,
                                    timeout=CLI_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired:
         raise SupadeployError(f"supabase gen types did not finish within {CLI_TIMEOUT_SECONDS} s",
                               fix="check the connection, or use --engine native") from None
     except OSError as exc:
-        raise SupadeployError(f"cannot run the Supabase CLI at {cli}: {exc.strerror or exc}",
+        raise SupadeployError(f"cannot run the Supabase CLI at {cli.path}: {exc.strerror or exc}",
                               fix="reinstall it, or use --engine native") from None
     if completed.returncode != 0:
         raise SupadeployError(
-            f"supabase gen types failed for {target}: {_last_lines(redact_text(completed.stderr, secrets))}",
+            f"supabase gen types failed for {target} (Supabase CLI {cli.version_text}): "
+            f"{_last_lines(redact_text(completed.stderr, secrets))}",
             fix=_cli_fix(completed.stderr, project_ref))
     return completed.stdout
 
