@@ -35,6 +35,7 @@ class EnvironmentStatus:
     verify_errors: int | None = None
     verify_warnings: int | None = None
     supabase_cli: str | None = None
+    """Which Supabase CLI the project uses (package.json, $SUPABASE_CLI or PATH) and its version."""
 
     @property
     def actions(self) -> list[str]:
@@ -121,8 +122,7 @@ def _verify_summary(status: EnvironmentStatus, resolved: Resolved, target: Targe
     status.verify_warnings = len(report.failing("warn")) - status.verify_errors
 
 
-def _supabase_cli(resolved: Resolved) -> str | None:
-    from supadeploy.targets.supabase_cli import cli_is_installed
+def _supabase_cli(resolved: Resolved) -> str:
+    from supadeploy.targets.supabase_cli import describe_supabase_cli
 
-    cli = cli_is_installed(resolved.project.workdir)
-    return f"{'.'.join(map(str, cli.version))} at {cli.path}" if cli is not None else None
+    return describe_supabase_cli(resolved.project.workdir)

@@ -100,7 +100,7 @@ def _text(result: EnvironmentStatus) -> str:
         if result.verify_errors is not None:
             lines.append(f"  verify: {result.verify_errors} error(s), {result.verify_warnings} warning(s)")
         lines.append(f"  types: {'stale: ' + ', '.join(result.stale_types) if result.stale_types else 'up to date'}")
-    lines.append(f"  Supabase CLI: {result.supabase_cli or 'not found'}")
+    lines.append(f"  {result.supabase_cli or 'Supabase CLI: not found'}")
     lines.extend(f"  to do: {action}" for action in result.actions)
     if not result.actions:
         lines.append("  nothing to do")
