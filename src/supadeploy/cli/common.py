@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.exceptions import TyperException
 
 from supadeploy.errors import SupadeployError
 
@@ -26,6 +27,7 @@ WorkdirOption = Annotated[Path, typer.Option(
     "--workdir", help="Project directory holding supabase/ and supadeploy.toml (default: current directory).",
     show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+DEBUG_VARIABLE = "SUPADEPLOY_DEBUG"
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to every prompt (for CI).")]
 
 
@@ -85,6 +87,28 @@ def user_errors(json_output: bool, secrets: Callable[[], tuple[str, ...]] = lamb
         echo_err("interrupted: migrations applied before this point stay applied; see `supadeploy migration list`, "
                  "then rerun to continue")
         raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort, TyperException):
+        raise
+    except Exception as unexpected:
+        if not json_output:
+            raise  # a bug: its traceback is what a report needs
+        internal_error(unexpected)
+        raise typer.Exit(1) from None
+
+
+def internal_error(unexpected: Exception) -> None:
+    """A bug under --json: still one JSON document, one line on stderr, the traceback only with SUPADEPLOY_DEBUG=1.
+    The exception's text is left out: it may hold anything, a password included."""
+    import os
+
+    message = (f"internal error ({type(unexpected).__name__}): this is a supadeploy bug; rerun with "
+               f"{DEBUG_VARIABLE}=1 for the traceback and report it")
+    print_json({"ok": False, "error": {"type": "InternalError", "message": message, "where": None, "fix": None}})
+    if os.environ.get(DEBUG_VARIABLE) == "1":
+        import traceback
+
+        traceback.print_exception(unexpected, file=sys.stderr)
+    echo_err(f"error: {message}")
 
 
 def confirm_or_refuse(question: str, *, yes: bool, refuse_message: str) -> None:
