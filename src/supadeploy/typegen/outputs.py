@@ -92,18 +92,9 @@ def default_schemas(workdir: Path) -> tuple[str, ...]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        import tomllib  # type: ignore[import-not-found,unused-ignore]
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
-    try:
-        document: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path.name}: {exc.__class__.__name__}", where=str(path),
-                          fix="check the file's permissions and that it is UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", where=str(path), fix="fix the syntax (see https://toml.io)") from None
-    return document
+    from supadeploy.toml_files import read_toml_file
+
+    return read_toml_file(path)
 
 
 def parse_schemas(value: str) -> tuple[str, ...]:
