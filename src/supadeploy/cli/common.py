@@ -56,6 +56,17 @@ def resolve(flags: DatabaseFlags) -> Resolved:
     return Resolved(project=project, environment=environment, url=url)
 
 
+def parse_schema_option(values: list[str] | None) -> tuple[str, ...] | None:
+    """``--schema public,api --schema other`` -> ('public', 'api', 'other'), without duplicates; None when absent."""
+    if not values:
+        return None
+    schemas = tuple(dict.fromkeys(name.strip() for value in values for name in value.split(",") if name.strip()))
+    if not schemas:
+        raise SupadeployError("--schema names no schema", fix="pass schema names separated by commas, e.g. "
+                              "--schema public,api", exit_code=2)
+    return schemas
+
+
 def echo_err(message: str) -> None:
     typer.echo(message, err=True)
 

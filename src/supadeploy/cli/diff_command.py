@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from supadeploy.cli.common import DatabaseFlags, JsonOption, WorkdirOption, print_json, user_errors
+from supadeploy.cli.common import DatabaseFlags, JsonOption, WorkdirOption, parse_schema_option, print_json, user_errors
 from supadeploy.cli.deploy_support import deploy_secrets
 
 EXIT_DIFFERENT = 4
@@ -45,7 +45,6 @@ def diff(
         from supadeploy.environment_diff import diff_environments, exposed_schemas
         from supadeploy.errors import SupadeployError
         from supadeploy.report.environments_text import diff_document, diff_text
-        from supadeploy.rls.settings import parse_schema_list
         from supadeploy.targets.connection_url import default_application_name
 
         if first == second:
@@ -53,7 +52,7 @@ def diff(
                                   fix="name two environments, e.g. `supadeploy diff staging production`", exit_code=2)
         first_resolved = resolve_for_engine(flags, "native")
         second_resolved = resolve_for_engine(replace(flags, env=second), "native")
-        schemas = parse_schema_list(schema) if schema else exposed_schemas(first_resolved.project)
+        schemas = parse_schema_option(schema) or exposed_schemas(first_resolved.project)
         application_name = default_application_name("diff")
         first_target = open_target(first_resolved, "native", application_name=application_name, for_push=False)
         try:

@@ -15,6 +15,7 @@ from supadeploy.cli.common import (
     JsonOption,
     WorkdirOption,
     echo_err,
+    parse_schema_option,
     print_json,
     resolve,
     user_errors,
@@ -67,14 +68,13 @@ def verify(
 
 def _verify(flags: DatabaseFlags, *, schema: list[str] | None, fail_on: str | None, write_manifest: bool,
             markdown: Path | None) -> None:
-    from supadeploy.rls.settings import parse_schema_list
     from supadeploy.rls.verify import VerifyOptions, locate_findings, manifest_location, run_verify
     from supadeploy.targets.connection_url import default_application_name
     from supadeploy.targets.postgres import PostgresTarget
 
     resolved = resolve(flags)
-    options = VerifyOptions.from_project(resolved.project, schemas=list(parse_schema_list(schema)) if schema
-                                         else None, fail_on=fail_on, environment=resolved.environment)
+    options = VerifyOptions.from_project(resolved.project, schemas=parse_schema_option(schema),
+                                         fail_on=fail_on, environment=resolved.environment)
     target = PostgresTarget(resolved.url, application_name=default_application_name("verify"))
     try:
         if write_manifest:

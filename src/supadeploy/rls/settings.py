@@ -73,20 +73,6 @@ def check_fail_on(value: str) -> str:
     return value
 
 
-def parse_schema_list(values: list[str]) -> tuple[str, ...]:
-    """`--schema public,api --schema other` -> ('public', 'api', 'other'), without duplicates."""
-    schemas: list[str] = []
-    for value in values:
-        for name in value.split(","):
-            name = name.strip()
-            if name and name not in schemas:
-                schemas.append(name)
-    if not schemas:
-        raise SupadeployError("--schema needs at least one schema name", fix="e.g. --schema public,api",
-                              exit_code=2)
-    return tuple(schemas)
-
-
 def load_settings(project: ProjectConfig) -> VerifySettings:
     """Read and check [verify] (and supabase/config.toml's [api] schemas); needs no database, so a bad value is
     reported before anything connects. Every mistake is a ConfigError naming supadeploy.toml:LINE."""

@@ -97,15 +97,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return read_toml_file(path)
 
 
-def parse_schemas(value: str) -> tuple[str, ...]:
-    """``--schema public,api`` -> ("public", "api")."""
-    schemas = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
-    if not schemas:
-        raise SupadeployError("--schema names no schema", fix="pass schema names separated by commas, e.g. public,api",
-                              exit_code=2)
-    return schemas
-
-
 def configured_schemas(project: ProjectConfig) -> tuple[str, ...]:
     """``[types] schemas``, else the Supabase CLI's default schemas."""
     section = _types_section(project)
