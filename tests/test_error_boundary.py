@@ -145,3 +145,15 @@ def test_supadeploy_debug_shows_the_traceback_of_a_bug(
     assert outcome.exit_code == 1
     assert outcome.json()["error"]["type"] == "InternalError"
     assert "Traceback" in outcome.stderr and "RuntimeError: unexpected failure" in outcome.stderr
+
+
+@pytest.mark.parametrize("command", READING_COMMANDS, ids=" ".join)
+def test_every_command_redacts_the_secret_variables_from_a_database_error(
+        pushed_project: Path, unprivileged_url: str, command: tuple[str, ...]) -> None:
+    """The role's name stands in for a password that a database's message happens to contain."""
+    role = str(urlsplit(unprivileged_url).username)
+    outcome = invoke(*command, "--db-url", unprivileged_url, "--workdir", str(pushed_project), "--json",
+                     env={"SUPABASE_DB_PASSWORD": role})
+    assert outcome.exit_code == 1
+    assert "lacks privileges on postgresql://****@" in outcome.json()["error"]["message"]
+    assert role not in outcome.output

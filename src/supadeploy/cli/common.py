@@ -79,18 +79,20 @@ def print_json(document: dict[str, Any]) -> None:
 
 @contextmanager
 def user_errors(json_output: bool, secrets: Callable[[], tuple[str, ...]] = lambda: ()) -> Iterator[None]:
-    """Print a SupadeployError as one clear message (and a JSON document with --json), exit non-zero."""
+    """Print a SupadeployError as one clear message (and a JSON document with --json), exit non-zero.
+    The secret environment variables and ``secrets()`` are redacted from it."""
     try:
         yield
     except SupadeployError as error:
-        from supadeploy.redact import redact_text
+        from supadeploy.redact import environment_secrets, redact_text
 
-        message = redact_text(error.render(), secrets())
+        hidden = (*environment_secrets(), *secrets())
+        message = redact_text(error.render(), hidden)
         if json_output:
             from supadeploy.report.json import error_document
 
             document = error_document(error)
-            document["error"]["message"] = redact_text(str(document["error"]["message"]), secrets())
+            document["error"]["message"] = redact_text(str(document["error"]["message"]), hidden)
             print_json(document)
         echo_err(f"error: {message}")
         raise typer.Exit(error.exit_code) from None

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from supadeploy.cli.common import DatabaseFlags, JsonOption, WorkdirOption, parse_schema_option, print_json, user_errors
-from supadeploy.cli.deploy_support import deploy_secrets
 
 EXIT_DIFFERENT = 4
 
@@ -40,7 +39,7 @@ def diff(
     json_output: JsonOption = False,
 ) -> None:
     flags = DatabaseFlags(env=first, db_url=None, workdir=workdir, json=json_output, yes=False)
-    with user_errors(json_output, deploy_secrets):
+    with user_errors(json_output):
         from supadeploy.engines import open_target, resolve_for_engine
         from supadeploy.environment_diff import diff_environments, exposed_schemas
         from supadeploy.errors import SupadeployError

@@ -26,10 +26,10 @@ from supadeploy.migrations.history import (
     select_history,
     select_history_summary,
 )
-from supadeploy.redact import redact_text, redact_url
+from supadeploy.redact import redact_text, redact_url, url_secrets
 from supadeploy.sql_diagnostics import SqlDiagnostics
 from supadeploy.targets.base import SessionLimits
-from supadeploy.targets.connection_url import connection_failed, url_secrets, validate_database_url
+from supadeploy.targets.connection_url import connection_failed, validate_database_url
 from supadeploy.targets.postgres_errors import database_error
 
 # pg_advisory_lock(int4, int4): ('supa' as an int, 1 = the deploy lock). Visible in pg_locks as
