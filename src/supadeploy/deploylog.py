@@ -178,11 +178,6 @@ def finish_deployment(target: Target, deployment_id: int, *, status: str, versio
     )
 
 
-def record_backup(target: Target, deployment_id: int, backup_location: str) -> None:
-    target.query(f"UPDATE {DEPLOYMENTS_TABLE} SET backup_location = %s WHERE id = %s",
-                 (backup_location, deployment_id))
-
-
 def list_deployments(target: Target, *, limit: int = 20, environment: str | None = None) -> list[Deployment]:
     (exists,) = target.query(DEPLOYMENTS_TABLE_EXISTS)[0]
     if not exists:

@@ -38,10 +38,6 @@ class SupabaseCli:
     path: Path
     version: tuple[int, int, int]
 
-    @property
-    def version_text(self) -> str:
-        return ".".join(str(part) for part in self.version)
-
 
 @dataclass(frozen=True)
 class CliSqlFailure:

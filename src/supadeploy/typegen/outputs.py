@@ -60,15 +60,6 @@ class TypesFileResult:
     changed: bool
 
 
-@dataclass(frozen=True)
-class StaleFile:
-    """A file whose content differs from what would be generated (``diff`` is a short unified diff)."""
-
-    path: Path
-    lang: str
-    diff: str
-
-
 def language_for(path: Path, lang: str | None = None) -> str:
     """The output language: ``lang`` when given, else from the file extension (.py is python)."""
     chosen = lang or ("python" if path.suffix == ".py" else "typescript")
@@ -325,19 +316,3 @@ def regenerate_outputs(target: Target, outputs: list[TypesOutput]) -> list[Types
         return [TypesFileResult(path=output.path, lang=output.lang,
                                 changed=write_if_changed(output.path, render(snapshot, output)))
                 for output in outputs]
-
-
-def check_outputs(target: Target, outputs: list[TypesOutput]) -> list[StaleFile]:
-    """The outputs whose files differ from what would be generated now (one introspection for all)."""
-    if not outputs:
-        return []
-    from supadeploy.typegen.introspect import read_snapshot
-
-    stale = []
-    with paused_gc():
-        snapshot = read_snapshot(target, all_schemas(outputs))
-        for output in outputs:
-            diff = stale_diff(output.path, render(snapshot, output))
-            if diff is not None:
-                stale.append(StaleFile(path=output.path, lang=output.lang, diff=diff))
-    return stale
