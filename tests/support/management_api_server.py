@@ -235,7 +235,7 @@ class ManagementApiServer:
     def url(self) -> str:
         assert self._server is not None
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     def start(self) -> ManagementApiServer:
         _contract()
@@ -542,7 +542,7 @@ def run_sql(db_url: str, sql: str, parameters: list[Any] | None = None) -> tuple
             cursor.execute(sql, [_parameter_text(value) for value in parameters])
         else:
             cursor = connection.cursor()
-            cursor.execute(sql)  # type: ignore[call-overload]
+            cursor.execute(sql)
         rows: list[dict[str, Any]] = []
         while True:
             if cursor.description is not None:
