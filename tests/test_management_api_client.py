@@ -25,8 +25,9 @@ from supadeploy.management_api.errors import (
     RateLimited,
 )
 from supadeploy.management_api.ratelimit import RateLimitPacer
-from supadeploy.management_api.sqlerror import format_query_error, parse_query_error
-from tests.support.management_api_server import TEST_TOKEN, ManagementApiServer, Project, make_ref
+from supadeploy.management_api.sqlerror import parse_query_error
+from supadeploy.sql_diagnostics import SqlDiagnostics
+from tests.support.management_api_server import TEST_TOKEN, ManagementApiServer, Project, format_query_error, make_ref
 
 REF = make_ref("client")
 FAST = RetryPolicy(attempts=4, backoff_seconds=0.001, max_backoff_seconds=0.002, max_retry_after_seconds=5)
@@ -95,9 +96,9 @@ def test_sql_errors_come_back_with_sqlstate_and_position(make_client: Callable[.
 
 def test_sql_error_message_round_trip() -> None:
     query = "create table t (id int);\ninsert into t values ('x')"
-    message = format_query_error(sqlstate="22P02", message='invalid input syntax for type integer: "x"', query=query,
-                                 position=query.index("'x'") + 1, detail="some detail", hint="a hint",
-                                 context="line 1\nline 2")
+    message = format_query_error(SqlDiagnostics(
+        sqlstate="22P02", message='invalid input syntax for type integer: "x"', position=query.index("'x'") + 1,
+        detail="some detail", hint="a hint", context="line 1\nline 2"), query)
     error = parse_query_error(message)
     assert error is not None
     assert (error.sqlstate, error.line, error.column, error.detail, error.hint, error.context) == \

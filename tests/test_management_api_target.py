@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from supadeploy.management_api.client import RUN_QUERY, ManagementApiClient, RetryPolicy
+from supadeploy.management_api.client import RUN_QUERY, ManagementApiClient, QueryResult, RetryPolicy
 from supadeploy.migrations.files import discover_migrations
+from supadeploy.migrations.history import dollar_quote
 from supadeploy.pipeline import PushOptions, push
 from supadeploy.targets.base import SessionLimits
-from supadeploy.targets.management_api import ManagementApiTarget, dollar_quote, numbered_placeholders
+from supadeploy.targets.management_api import ManagementApiTarget, numbered_placeholders
 from supadeploy.targets.postgres import PostgresTarget
 from tests.conftest import REPO_ROOT
 from tests.support.cli import invoke, write_migration
@@ -122,14 +124,15 @@ def test_dropped_connection_after_apply_never_applies_twice(server: ManagementAp
     apply_requests = []
     original = target.client.run_query
 
-    def counting(ref: str, sql: str, *args: object, **kwargs: object) -> object:
+    def counting(ref: str, sql: str, parameters: Sequence[Any] = (), *, read_only: bool = False,
+                 idempotent: bool = True) -> QueryResult:
         if "pg_try_advisory_xact_lock" in sql:  # the applying requests (an up-to-date history table takes none)
             apply_requests.append(sql)
             if len(apply_requests) in (2, 3):
                 server.faults.drop_after_apply(endpoint=RUN_QUERY)      # 002, 003 applied, answers lost
             if len(apply_requests) == 4:
                 server.faults.drop_before_apply(endpoint=RUN_QUERY)     # 004 lost before it ran
-        return original(ref, sql, *args, **kwargs)  # type: ignore[arg-type]
+        return original(ref, sql, parameters, read_only=read_only, idempotent=idempotent)
 
     target.client.run_query = counting  # type: ignore[method-assign]
     result = push(target, discovery, PushOptions())

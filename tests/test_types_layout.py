@@ -97,13 +97,19 @@ class _Trees:
         length = self.random.choice([3, 8, 15, 25, 40, 60])
         return "".join(self.random.choice("abcdefgh_ -xyzé名") for _ in range(self.random.randint(1, length)))
 
+    def tuple_member(self, depth: int) -> TsType:
+        members: list[TsType] = [Lit(self.name()), Obj(tuple(Prop(self.name(), self.type(depth + 1))
+                                                          for _ in range(self.random.randint(0, 3))), True)]
+        return self.random.choice(members)
+
     def type(self, depth: int, in_union: bool = False) -> TsType:
         kind = self.random.random()
         if depth > 3 or kind < 0.35:
-            return self.random.choice([
+            leaves: list[TsType] = [
                 Ref("string"), Ref("number"), Ref("Json"), Ref("unknown"), Ref("null"), Ref("true"), Lit(self.name()),
                 Generic("Record", (Ref("string"), Ref("unknown"))), Generic("NonNullable", (Ref("Json"),)),
-                Ref(f'Database["public"]["Enums"]["{self.name()}"]')])
+                Ref(f'Database["public"]["Enums"]["{self.name()}"]')]
+            return self.random.choice(leaves)
         if kind < 0.5:
             return Arr(self.type(depth + 1, True))
         if kind < 0.65:
@@ -113,10 +119,7 @@ class _Trees:
         if kind < 0.78 and not in_union:
             return Inter((Obj((Prop("error", Ref("true")),)), Lit(self.name() * self.random.randint(1, 3))))
         if kind < 0.85:
-            return Tuple_(tuple(self.random.choice([
-                Lit(self.name()), Obj(tuple(Prop(self.name(), self.type(depth + 1))
-                                            for _ in range(self.random.randint(0, 3))), True)])
-                for _ in range(self.random.randint(0, 4))))
+            return Tuple_(tuple(self.tuple_member(depth) for _ in range(self.random.randint(0, 4))))
         return Obj(tuple(Prop(self.name(), self.type(depth + 1), self.random.random() < 0.3)
                          for _ in range(self.random.randint(0, 4))), self.random.random() < 0.5)
 

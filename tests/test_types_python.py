@@ -101,7 +101,9 @@ def test_rows_fetched_with_psycopg_validate(columns_models: tuple[str, ModuleTyp
     url, models = columns_models
     _insert_everything(url, with_composites=False)
     with psycopg.connect(url, row_factory=dict_row) as connection:
-        TypeInfo.fetch(connection, "public.mood").register(connection)  # so mood[] arrives as a list
+        mood = TypeInfo.fetch(connection, "public.mood")
+        assert mood is not None
+        mood.register(connection)  # so mood[] arrives as a list
         rows = connection.execute("select * from public.everything").fetchall()
     assert len(rows) == 1
     row = models.PublicEverything.model_validate(rows[0])

@@ -33,6 +33,13 @@ sys.exit(code)
 """
 
 
+def quick_plan(url: str, project: Path) -> Plan | None:
+    """What the quick check plans from the history it reads over libpq (None: the full push decides)."""
+    history = uptodate.read_history(url, application_name="test")
+    return uptodate.plan_from_history(history, discover_migrations(project / "supabase" / "migrations"),
+                                      include_all=False, allow_drift=False)
+
+
 def push(project: Path, url: str, *extra: str) -> Outcome:
     return invoke("push", "--workdir", str(project), "--db-url", url, *extra)
 
@@ -133,15 +140,13 @@ def test_an_unreachable_database_is_reported_as_the_full_push_reports_it(project
     with pytest.raises(ConnectionFailed) as by_psycopg:
         PostgresTarget(url).query("select 1")
     with pytest.raises(ConnectionFailed) as by_libpq:
-        uptodate.plan_if_up_to_date(url, discover_migrations(project_dir / "supabase" / "migrations"),
-                                    include_all=False, allow_drift=False, application_name="test")
+        quick_plan(url, project_dir)
     assert str(by_libpq.value) == str(by_psycopg.value)
 
 
 def test_what_the_quick_check_leaves_to_the_full_push(project_dir: Path, db_url: str) -> None:
     def plan() -> Plan | None:
-        return uptodate.plan_if_up_to_date(db_url, discover_migrations(project_dir / "supabase" / "migrations"),
-                                           include_all=False, allow_drift=False, application_name="test")
+        return quick_plan(db_url, project_dir)
 
     assert plan() is None, "no history table yet: the push creates it"
     write_migration(project_dir, "001_users.sql", "create table public.users (id int);\n")

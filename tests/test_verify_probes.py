@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ def notes_project(project_dir: Path, db_url: str) -> Path:
     return project_dir
 
 
-def verify_json(project: Path, db_url: str) -> tuple[int, dict[str, object]]:
+def verify_json(project: Path, db_url: str) -> tuple[int, dict[str, Any]]:
     outcome = invoke("verify", "--json", "--db-url", db_url, "--workdir", str(project))
     return outcome.exit_code, outcome.json()
 
@@ -34,7 +35,7 @@ def test_probes_pass_with_real_roles_and_claims_and_leave_no_trace(notes_project
     code, document = verify_json(notes_project, db_url)
     assert code == 0, document
     assert document["findings"] == []
-    results = {probe["name"]: (probe["passed"], probe["got"]) for probe in document["probes"]}  # type: ignore[index]
+    results = {probe["name"]: (probe["passed"], probe["got"]) for probe in document["probes"]}
     assert results == {
         "anon reads no notes": (True, "no rows"),
         # the previous probe's fixture rows were rolled back: alice sees exactly her one note
@@ -79,8 +80,8 @@ expect_rows = 1
 
     code, document = verify_json(notes_project, db_url)
     assert code == 1
-    failed = [p for p in document["probes"] if not p["passed"]]  # type: ignore[union-attr]
-    assert [(p["name"], p["expected"], p["got"]) for p in failed] == [  # type: ignore[index]
+    failed = [p for p in document["probes"] if not p["passed"]]
+    assert [(p["name"], p["expected"], p["got"]) for p in failed] == [
         ("bob reads alice's note", "1 row", "no rows"),
         ("broken fixture", "1 row", "setup failed with 23502"),
     ]

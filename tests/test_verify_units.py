@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from supadeploy import toml_files
 from supadeploy.migrations.files import read_migration
 from supadeploy.rls import expressions
 from supadeploy.rls.findings import Finding
@@ -192,12 +193,7 @@ def test_manifest_text_quotes_what_toml_needs() -> None:
     assert '[tables.public."Mixed Case"]' in text
     assert 'name = "say \\"hi\\""' in text and "permissive = false" in text
     assert "using = \"(body = 'a\\\\b'::text)\"" in text
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-
-    document = tomllib.loads(text)
+    document = toml_files.loads(text)
     assert document["tables"]["public"]["Mixed Case"]["policies"][0]["using"] == "(body = 'a\\b'::text)"
 
 
@@ -224,17 +220,12 @@ def test_fast_manifest_reader_agrees_with_tomllib(text: str) -> None:
     from supadeploy.rls import manifest_toml
 
     try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-
-    try:
-        expected: object = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+        expected: object = toml_files.loads(text)
+    except toml_files.TOMLDecodeError as error:
         expected = str(error)
     try:
         got: object = manifest_toml.loads(text)
-    except manifest_toml.TOMLDecodeError as error:
+    except toml_files.TOMLDecodeError as error:
         got = str(error)
     assert got == expected
 
@@ -250,9 +241,5 @@ def test_fast_manifest_reader_reads_what_the_writer_writes() -> None:
         for i in range(50)
     }
     text = manifest_text(tables)
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    assert manifest_toml.loads(text) == tomllib.loads(text)
+    assert manifest_toml.loads(text) == toml_files.loads(text)
     assert manifest_toml._tables_part(text)  # the writer's output takes the fast path

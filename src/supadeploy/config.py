@@ -168,22 +168,9 @@ def load_project(workdir: Path) -> ProjectConfig:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        import tomllib  # type: ignore[import-not-found,unused-ignore]
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path.name}: {exc.__class__.__name__}", where=str(path),
-                          fix="check the file's permissions and that it is UTF-8") from None
-    try:
-        document: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        position = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        where = f"{path}:{position.group(1)}:{position.group(2)}" if position else str(path)
-        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
-        raise ConfigError(f"invalid TOML: {message}", where=where, fix="fix the syntax (see https://toml.io)") from None
+    from supadeploy.toml_files import read_toml_file
+
+    document = read_toml_file(path)
     return document
 
 

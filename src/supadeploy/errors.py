@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from supadeploy.sql_diagnostics import SqlDiagnostics
+
 
 class SupadeployError(Exception):
     """A problem the user can fix: what happened, where, and what to do.
@@ -38,6 +43,14 @@ class PlanError(SupadeployError):
 
 class ConnectionFailed(SupadeployError):
     """The database cannot be reached."""
+
+
+class DatabaseError(SupadeployError):
+    """The database refused a statement supadeploy sent; ``diagnostics`` is what Postgres said (SQLSTATE first)."""
+
+    def __init__(self, what: str, diagnostics: SqlDiagnostics, *, fix: str | None = None) -> None:
+        self.diagnostics = diagnostics
+        super().__init__(what, fix=fix)
 
 
 class LockTimeout(SupadeployError):

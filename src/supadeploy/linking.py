@@ -133,15 +133,12 @@ def _defined_elsewhere(text: str, environment: str) -> bool:
 
 
 def _parse(text: str) -> dict[str, object] | None:
+    from supadeploy.toml_files import TOMLDecodeError, loads
+
     try:
-        import tomllib  # type: ignore[import-not-found,unused-ignore]
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
-    try:
-        document: dict[str, object] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+        return loads(text)
+    except TOMLDecodeError:
         return None
-    return document
 
 
 def _check_edit(edited: str, environment: str, project_ref: str, path: Path) -> None:

@@ -1,11 +1,13 @@
-"""Keep secrets out of everything supadeploy prints, logs or raises."""
+"""Keep secrets out of everything supadeploy prints, logs or raises: the one list of what is secret."""
 
 from __future__ import annotations
 
+import os
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 REDACTED = "****"
+SECRET_VARIABLES = ("SUPABASE_ACCESS_TOKEN", "SUPABASE_DB_PASSWORD")
 
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@\s]*)@")
 _KEYWORD_PASSWORD = re.compile(r"(?P<key>\bpassword\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
@@ -32,6 +34,20 @@ def redact_url(url: str) -> str:
         netloc += f":{port}"
     query = _URL_QUERY_PASSWORD.sub(lambda m: m.group("key") + REDACTED, "?" + parts.query)[1:]
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def environment_secrets() -> tuple[str, ...]:
+    """The values of the secret environment variables: never printed, even inside a database's error message."""
+    return tuple(os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name))
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The password of ``url``, as written and decoded: what must never be shown."""
+    try:
+        password = urlsplit(url).password or ""
+    except ValueError:
+        return ()
+    return (password, unquote(password)) if password else ()
 
 
 def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:

@@ -27,6 +27,7 @@ from supadeploy.migrations.failure import MigrationFailed, failure_at
 from supadeploy.migrations.files import DOWN_FILE_SUFFIX, Migration, read_text
 from supadeploy.migrations.header import HEADER_FIELDS, leading_comment_lines
 from supadeploy.migrations.history import HistoryRow
+from supadeploy.sql_diagnostics import SqlDiagnostics
 from supadeploy.targets.base import SessionLimits, Target
 
 if TYPE_CHECKING:
@@ -184,7 +185,8 @@ def run_down(connection: psycopg.Connection[tuple[object, ...]], down: DownSql) 
         try:
             connection.execute(statement.text)  # the file's text, as written
         except psycopg.Error as error:
-            raise MigrationFailed(failure_at(down.migration, statement, index, error)) from None
+            raise MigrationFailed(failure_at(down.migration, statement, index,
+                                            SqlDiagnostics.of_psycopg(error))) from None
 
 
 def _executable(down: DownSql, standard_conforming_strings: bool) -> ExecutableSql:

@@ -43,6 +43,7 @@ from supadeploy.migrations.failure import MigrationFailed, MigrationFailure, fai
 from supadeploy.migrations.files import Migration
 from supadeploy.redact import redact_text, redact_url
 from supadeploy.rollback import DownSql, down_sql_for, run_down
+from supadeploy.sql_diagnostics import SqlDiagnostics
 from supadeploy.targets.base import SessionLimits
 from supadeploy.targets.connection_url import validate_database_url
 from supadeploy.targets.postgres import PostgresTarget
@@ -237,7 +238,7 @@ def _run(target: PostgresTarget, migration: Migration) -> None:
         try:
             target.connection.execute(statement.text)
         except psycopg.Error as error:
-            raise MigrationFailed(failure_from_error(migration, index, error)) from None
+            raise MigrationFailed(failure_from_error(migration, index, SqlDiagnostics.of_psycopg(error))) from None
 
 
 def _problem(kind: str, migration: Migration, location: str, message: str,

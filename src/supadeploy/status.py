@@ -107,10 +107,15 @@ def _last_deploy(target: Target, environment: str) -> dict[str, Any] | None:
 
 
 def _stale_types(resolved: Resolved, target: Target) -> list[str]:
-    from supadeploy.typegen.outputs import check_outputs, configured_outputs
+    """The configured type files that differ from what would be generated now (one introspection for all)."""
+    from supadeploy.typegen.introspect import read_snapshot
+    from supadeploy.typegen.outputs import all_schemas, configured_outputs, render, stale_diff
 
     outputs = configured_outputs(resolved.project)
-    return [str(stale.path) for stale in check_outputs(target, outputs)] if outputs else []
+    if not outputs:
+        return []
+    snapshot = read_snapshot(target, all_schemas(outputs))
+    return [str(output.path) for output in outputs if stale_diff(output.path, render(snapshot, output)) is not None]
 
 
 def _verify_summary(status: EnvironmentStatus, resolved: Resolved, target: Target) -> None:

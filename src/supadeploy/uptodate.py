@@ -35,17 +35,6 @@ HISTORY_SUMMARY_JSON = (
 # UNFINISHED_RUNS: rows of runs killed mid-way; the next run that holds the deploy lock marks them interrupted.
 
 
-def plan_if_up_to_date(url: str, discovery: Discovery, *, include_all: bool, allow_drift: bool,
-                       application_name: str, connect_timeout: int = 10) -> Plan | None:
-    """The plan of a push that would apply nothing and refuse nothing, or None when a full push must decide.
-
-    Raises ConnectionFailed (worded as PostgresTarget words it) when the database cannot be reached: trying
-    again with psycopg would only wait a second time.
-    """
-    history = read_history(url, application_name=application_name, connect_timeout=connect_timeout)
-    return plan_from_history(history, discovery, include_all=include_all, allow_drift=allow_drift)
-
-
 def read_history(url: str, *, application_name: str, connect_timeout: int = 10) -> list[HistoryRow] | None:
     """The history summary over libpq; None when the full push must decide (no libpq, no history table yet or
     an older CLI's one to upgrade, a killed run to mark, a failed read). ConnectionFailed when the database

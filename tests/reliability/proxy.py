@@ -29,6 +29,7 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 Direction = Literal["up", "down"]
+DIRECTIONS: tuple[Direction, ...] = ("up", "down")
 CHUNK = 65536
 # Postgres's CommandComplete message for COMMIT: 'C', int32 length (4 + len("COMMIT\0")), "COMMIT\0".
 # The server sends it only once the transaction has committed.

@@ -20,7 +20,7 @@ from supadeploy.management_api.client import ManagementApiClient, RetryPolicy
 from supadeploy.migrations.files import discover_migrations
 from supadeploy.pipeline import PushOptions, push
 from supadeploy.targets.management_api import ManagementApiTarget
-from tests.reliability.proxy import FaultProxy
+from tests.reliability.proxy import DIRECTIONS, FaultProxy
 from tests.reliability.state import marker, read_state, record_figures, reset_database, write_logged_migrations
 from tests.support.cli import Outcome, invoke
 from tests.support.management_api_server import TEST_TOKEN, ManagementApiServer, Project, make_ref
@@ -72,7 +72,7 @@ def test_connection_dropped_at_random_bytes(project_dir: Path, db_url: str, prox
     rows = 0
     for _ in range(RANDOM_TRIALS):
         reset_database(db_url)
-        direction = rng.choice(("up", "down"))
+        direction = rng.choice(DIRECTIONS)
         proxy.drop(direction, at_byte=rng.randrange(up if direction == "up" else down))
         library_push(project_dir, proxy)  # one lost connection is absorbed: retried, or read back
         assert proxy.pending_faults() == 0

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.reliability.proxy import PG_COMMIT_COMPLETE, FaultProxy
+from tests.reliability.proxy import DIRECTIONS, PG_COMMIT_COMPLETE, FaultProxy
 from tests.reliability.state import (
     State,
     marker,
@@ -109,7 +109,7 @@ def test_connection_dropped_at_random_bytes(project_dir: Path, db_url: str, prox
     tally = Tally()
     for _ in range(RANDOM_TRIALS):
         reset_database(db_url)
-        direction = rng.choice(("up", "down"))
+        direction = rng.choice(DIRECTIONS)
         proxy.drop(direction, at_byte=rng.randrange(up if direction == "up" else down))
         outcome = push(project_dir, proxy.url(db_url))
         tally.faults += 1 - proxy.pending_faults()

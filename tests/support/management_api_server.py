@@ -49,7 +49,8 @@ from urllib.parse import parse_qsl, urlsplit
 import psycopg
 from psycopg.types.string import StrDumperUnknown
 
-from supadeploy.management_api.sqlerror import format_query_error
+from supadeploy.management_api.sqlerror import QUERY_FAILED_PREFIX
+from supadeploy.sql_diagnostics import SqlDiagnostics
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # A copy of the published contract (shared/reference/supabase-management-api.openapi.json), kept in the
@@ -234,7 +235,7 @@ class ManagementApiServer:
     def url(self) -> str:
         assert self._server is not None
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     def start(self) -> ManagementApiServer:
         _contract()
@@ -541,7 +542,7 @@ def run_sql(db_url: str, sql: str, parameters: list[Any] | None = None) -> tuple
             cursor.execute(sql, [_parameter_text(value) for value in parameters])
         else:
             cursor = connection.cursor()
-            cursor.execute(sql)  # type: ignore[call-overload]
+            cursor.execute(sql)
         rows: list[dict[str, Any]] = []
         while True:
             if cursor.description is not None:
@@ -553,14 +554,29 @@ def run_sql(db_url: str, sql: str, parameters: list[Any] | None = None) -> tuple
                 break
         return 201, rows
     except psycopg.Error as exc:
-        diag = exc.diag
-        position = int(diag.statement_position) if diag.statement_position else None
-        message = format_query_error(
-            sqlstate=diag.sqlstate, message=diag.message_primary or str(exc).splitlines()[0], query=sql,
-            position=position, detail=diag.message_detail, hint=diag.message_hint, context=diag.context)
-        return 500, {"message": message}
+        return 500, {"message": format_query_error(SqlDiagnostics.of_psycopg(exc), sql)}
     finally:
         connection.close()
+
+
+def format_query_error(error: SqlDiagnostics, query: str) -> str:
+    """The hosted API's message for a query Postgres refused, shaped the way psql prints errors
+    (what supadeploy.management_api.sqlerror reads)."""
+    text = f"{QUERY_FAILED_PREFIX} ERROR:  {error.sqlstate + ': ' if error.sqlstate else ''}{error.message}"
+    if error.position is not None:
+        offset = error.position - 1
+        start = query.rfind("\n", 0, offset) + 1
+        end = query.find("\n", offset)
+        line_text = query[start:end if end >= 0 else len(query)]
+        number = query.count("\n", 0, offset) + 1
+        text += f"\nLINE {number}: {line_text}\n{' ' * (len(f'LINE {number}: ') + offset - start)}^"
+    if error.detail:
+        text += f"\nDETAIL: {error.detail}"
+    if error.hint:
+        text += f"\nHINT: {error.hint}"
+    if error.context:
+        text += f"\nCONTEXT: {error.context}"
+    return text
 
 
 def generate_typescript(db_url: str, schemas: list[str]) -> tuple[int, Any]:

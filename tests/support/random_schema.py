@@ -95,7 +95,7 @@ class _Generator:
     def function(self) -> None:
         schema = self.random.choice(SCHEMAS)
         name = self.name()
-        args = []
+        args: list[str] = []
         for _ in range(self.random.randint(0, 3)):
             argument_name = self.name(40) if self.random.random() < 0.85 else ""
             default = " default null" if self.random.random() < 0.3 or (args and "default" in args[-1]) else ""

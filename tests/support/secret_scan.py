@@ -33,13 +33,18 @@ import logging
 import os
 import re
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+import pluggy
 import pytest
+
+if TYPE_CHECKING:
+    from typer import Typer
+    from typer.testing import Result
 
 MIN_LENGTH = 6
 PUBLIC_VALUES = frozenset({"postgres", "password", "[YOUR-PASSWORD]", "****"})
@@ -219,14 +224,15 @@ def _patch_cli_runner() -> None:
 
     original = CliRunner.invoke
 
-    def invoke(self: CliRunner, cli: Any, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+    def invoke(self: CliRunner, app: Typer, args: str | Sequence[str] | None = None, *rest: Any,
+               **kwargs: Any) -> Result:
         if not SCANNER.active:
-            return original(self, cli, args, *rest, **kwargs)
+            return original(self, app, args, *rest, **kwargs)
         arguments = [args] if isinstance(args, str) else [str(arg) for arg in (args or [])]
         _register_arguments(arguments, "a CLI argument")
         REGISTRY.register_environment(kwargs.get("env"), "a CLI run")
         before = SCANNER.snapshot()
-        result = original(self, cli, args, *rest, **kwargs)
+        result = original(self, app, args, *rest, **kwargs)
         by = f"`supadeploy {_describe(arguments)}`"
         for stream in ("stdout", "stderr"):
             with contextlib.suppress(ValueError, AttributeError):
@@ -358,9 +364,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                               ) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     outcome = yield
-    report: pytest.TestReport = outcome.get_result()
+    report = outcome.get_result()
     for name, content in report.sections:
         if name.endswith(f" {report.when}"):  # each phase's capture once ("Captured stdout call", ...)
             SCANNER.scan(f"pytest's {name.lower()}", content)

@@ -12,8 +12,6 @@ from collections.abc import Callable
 
 import typer
 
-from supadeploy import __version__
-
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 failure (bad input, unreachable database, failed migration, unsafe plan); "
     "2 wrong usage; 3 migrations applied but verification failed; 4 environments differ (promote, diff); "
@@ -23,6 +21,8 @@ EXIT_CODES_HELP = (
 
 def _version_callback(value: bool) -> None:
     if value:
+        from supadeploy import __version__
+
         typer.echo(f"supadeploy {__version__}")
         raise typer.Exit()
 

@@ -24,7 +24,7 @@ from supadeploy.cli.common import (
     resolve,
     user_errors,
 )
-from supadeploy.cli.deploy_support import deploy_secrets, writing_run
+from supadeploy.cli.deploy_support import writing_run
 
 HELP = """Adopt a database that was migrated by hand: record migrations up to VERSION as applied.
 
@@ -50,7 +50,7 @@ def baseline(
     api_url: ApiUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output, deploy_secrets):
+    with user_errors(json_output):
         from supadeploy.baseline import baseline as run_baseline
         from supadeploy.migrations.files import discover_migrations
 

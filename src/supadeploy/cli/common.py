@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.exceptions import TyperException
 
 from supadeploy.errors import SupadeployError
 
@@ -27,6 +28,7 @@ WorkdirOption = Annotated[Path, typer.Option(
     "--workdir", help="Project directory holding supabase/ and supadeploy.toml (default: current directory).",
     show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+DEBUG_VARIABLE = "SUPADEPLOY_DEBUG"
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to every prompt (for CI).")]
 EngineOption = Annotated[str | None, typer.Option(
     "--engine", help="How to reach the environment: native (a database connection), api (the Management API: "
@@ -65,6 +67,17 @@ def open_target(resolved: Resolved, command: str, *, for_writing: bool, api_url:
                             api_url=api_url, on_note=None if json_output else (lambda text: echo_err(f"note: {text}")))
 
 
+def parse_schema_option(values: list[str] | None) -> tuple[str, ...] | None:
+    """``--schema public,api --schema other`` -> ('public', 'api', 'other'), without duplicates; None when absent."""
+    if not values:
+        return None
+    schemas = tuple(dict.fromkeys(name.strip() for value in values for name in value.split(",") if name.strip()))
+    if not schemas:
+        raise SupadeployError("--schema names no schema", fix="pass schema names separated by commas, e.g. "
+                              "--schema public,api", exit_code=2)
+    return schemas
+
+
 def echo_err(message: str) -> None:
     typer.echo(message, err=True)
 
@@ -77,18 +90,20 @@ def print_json(document: dict[str, Any]) -> None:
 
 @contextmanager
 def user_errors(json_output: bool, secrets: Callable[[], tuple[str, ...]] = lambda: ()) -> Iterator[None]:
-    """Print a SupadeployError as one clear message (and a JSON document with --json), exit non-zero."""
+    """Print a SupadeployError as one clear message (and a JSON document with --json), exit non-zero.
+    The secret environment variables and ``secrets()`` are redacted from it."""
     try:
         yield
     except SupadeployError as error:
-        from supadeploy.redact import redact_text
+        from supadeploy.redact import environment_secrets, redact_text
 
-        message = redact_text(error.render(), secrets())
+        hidden = (*environment_secrets(), *secrets())
+        message = redact_text(error.render(), hidden)
         if json_output:
             from supadeploy.report.json import error_document
 
             document = error_document(error)
-            document["error"]["message"] = redact_text(str(document["error"]["message"]), secrets())
+            document["error"]["message"] = redact_text(str(document["error"]["message"]), hidden)
             print_json(document)
         echo_err(f"error: {message}")
         raise typer.Exit(error.exit_code) from None
@@ -96,6 +111,28 @@ def user_errors(json_output: bool, secrets: Callable[[], tuple[str, ...]] = lamb
         echo_err("interrupted: migrations applied before this point stay applied; see `supadeploy migration list`, "
                  "then rerun to continue")
         raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort, TyperException):
+        raise
+    except Exception as unexpected:
+        if not json_output:
+            raise  # a bug: its traceback is what a report needs
+        internal_error(unexpected)
+        raise typer.Exit(1) from None
+
+
+def internal_error(unexpected: Exception) -> None:
+    """A bug under --json: still one JSON document, one line on stderr, the traceback only with SUPADEPLOY_DEBUG=1.
+    The exception's text is left out: it may hold anything, a password included."""
+    import os
+
+    message = (f"internal error ({type(unexpected).__name__}): this is a supadeploy bug; rerun with "
+               f"{DEBUG_VARIABLE}=1 for the traceback and report it")
+    print_json({"ok": False, "error": {"type": "InternalError", "message": message, "where": None, "fix": None}})
+    if os.environ.get(DEBUG_VARIABLE) == "1":
+        import traceback
+
+        traceback.print_exception(unexpected, file=sys.stderr)
+    echo_err(f"error: {message}")
 
 
 def confirm_or_refuse(question: str, *, yes: bool, refuse_message: str) -> None:

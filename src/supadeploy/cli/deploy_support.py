@@ -13,6 +13,7 @@ import typer
 
 from supadeploy.cli.common import confirm_or_refuse, echo_err
 from supadeploy.errors import SupadeployError
+from supadeploy.redact import environment_secrets
 
 if TYPE_CHECKING:
     from supadeploy.backup import Backup
@@ -27,14 +28,6 @@ if TYPE_CHECKING:
     from supadeploy.targets.resolve import Resolved
 
 EXIT_VERIFY_FAILED = 3
-SECRET_VARIABLES = ("SUPABASE_ACCESS_TOKEN", "SUPABASE_DB_PASSWORD")
-
-
-def deploy_secrets() -> tuple[str, ...]:
-    """Secrets from the environment that must never be printed, even inside a database's error message."""
-    return tuple(os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name))
-
-
 def push_options_for(project: ProjectConfig, *, dry_run: bool, include_all: bool = False,
                  allow_drift: bool = False) -> PushOptions:
     """PushOptions with the [push] timeouts of supadeploy.toml."""
@@ -152,7 +145,7 @@ def exit_if_failed(outcome: DeployOutcome) -> None:
         echo_err(f"error: {outcome.push.failed.render()}")
         raise typer.Exit(1)
     if outcome.after_apply_failures:
-        echo_err(f"error: {after_apply_failure_text(outcome, deploy_secrets())}")
+        echo_err(f"error: {after_apply_failure_text(outcome, environment_secrets())}")
     if outcome.verify_failing:
         echo_err(f"error: the migrations were applied, but verification found {len(outcome.verify_failing)} "
                  "problem(s) at or above --fail-on (listed above); fix them in a new migration")

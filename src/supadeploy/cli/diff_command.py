@@ -13,11 +13,11 @@ from supadeploy.cli.common import (
     JsonOption,
     WorkdirOption,
     open_target,
+    parse_schema_option,
     print_json,
     resolve,
     user_errors,
 )
-from supadeploy.cli.deploy_support import deploy_secrets
 
 EXIT_DIFFERENT = 4
 
@@ -48,18 +48,17 @@ def diff(
     json_output: JsonOption = False,
 ) -> None:
     flags = DatabaseFlags(env=first, db_url=None, workdir=workdir, json=json_output, yes=False)
-    with user_errors(json_output, deploy_secrets):
+    with user_errors(json_output):
         from supadeploy.environment_diff import diff_environments, exposed_schemas
         from supadeploy.errors import SupadeployError
         from supadeploy.report.environments_text import diff_document, diff_text
-        from supadeploy.rls.settings import parse_schema_list
 
         if first == second:
             raise SupadeployError(f"cannot compare environment '{first}' with itself",
                                   fix="name two environments, e.g. `supadeploy diff staging production`", exit_code=2)
         first_resolved = resolve(flags)
         second_resolved = resolve(replace(flags, env=second))
-        schemas = parse_schema_list(schema) if schema else exposed_schemas(first_resolved.project)
+        schemas = parse_schema_option(schema) or exposed_schemas(first_resolved.project)
         first_target = open_target(first_resolved, "diff", for_writing=False, json_output=json_output)
         try:
             second_target = open_target(second_resolved, "diff", for_writing=False, json_output=json_output)

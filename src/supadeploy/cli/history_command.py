@@ -21,7 +21,6 @@ from supadeploy.cli.common import (
     resolve,
     user_errors,
 )
-from supadeploy.cli.deploy_support import deploy_secrets
 
 HELP = """Show the deploy log: every push and promotion to this database (who, which commit, when, result,
 versions applied, backup). Kept in supabase_migrations.supadeploy_deployments, next to the Supabase CLI's
@@ -39,7 +38,7 @@ def history(
     api_url: ApiUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output, deploy_secrets):
+    with user_errors(json_output):
         from supadeploy.deploylog import list_deployments
 
         resolved = resolve(flags, engine)

@@ -32,13 +32,6 @@ def _client(workdir: Path, api_url: str | None) -> ManagementApiClient:
     return open_client(load_project(workdir), api_url)
 
 
-def _token_secrets() -> tuple[str, ...]:
-    import os
-
-    return tuple(value for value in (os.environ.get("SUPABASE_ACCESS_TOKEN"), os.environ.get("SUPABASE_DB_PASSWORD"))
-                 if value)
-
-
 def link(
     environment: Annotated[str, typer.Argument(help="Environment to link (e.g. staging, production).")],
     project_ref: Annotated[str, typer.Option("--project-ref", help="The project's ref (20 lowercase letters).")],
@@ -47,7 +40,7 @@ def link(
     skip_cli: Annotated[bool, typer.Option("--skip-cli", help="Do not run `supabase link`.")] = False,
     json_output: JsonOption = False,
 ) -> None:
-    with user_errors(json_output, _token_secrets):
+    with user_errors(json_output):
         from supadeploy.linking import link_environment
         from supadeploy.management_api.client import check_project_ref
         from supadeploy.targets.supabase_cli import cli_is_installed
@@ -79,7 +72,7 @@ def projects(
     api_url: ApiUrlOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    with user_errors(json_output, _token_secrets), _client(workdir, api_url) as client:
+    with user_errors(json_output), _client(workdir, api_url) as client:
         found = client.list_projects()
     if json_output:
         print_json({"ok": True, "projects": [project.as_dict() for project in found]})

@@ -22,7 +22,6 @@ from supadeploy.cli.common import (
     resolve,
     user_errors,
 )
-from supadeploy.cli.deploy_support import deploy_secrets
 
 app = typer.Typer(help="Inspect and create migration files.", no_args_is_help=True)
 
@@ -39,7 +38,7 @@ def list_migrations(
 ) -> None:
     """Local migration files next to the remote history, like `supabase migration list`."""
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output, deploy_secrets):
+    with user_errors(json_output):
         from supadeploy.migrations.files import discover_migrations
         from supadeploy.migrations.listing import compare, listing_table
 

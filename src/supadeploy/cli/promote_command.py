@@ -22,7 +22,6 @@ from supadeploy.cli.common import (
 from supadeploy.cli.deploy_support import (
     backup_taker,
     confirmation,
-    deploy_secrets,
     exit_if_failed,
     print_github_annotations,
     push_options_for,
@@ -88,7 +87,7 @@ def promote(
         False,
 ) -> None:
     flags = DatabaseFlags(env=target, db_url=None, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output, deploy_secrets):
+    with user_errors(json_output):
         from supadeploy.deploy import DeployOptions, check_deploy
         from supadeploy.environment_diff import exposed_schemas
         from supadeploy.migrations.files import discover_migrations
@@ -145,6 +144,7 @@ def _promote(flags: DatabaseFlags, source: Resolved, target: Resolved, discovery
 def _render(flags: DatabaseFlags, outcome: PromotionOutcome, descriptions: tuple[str, str],
             discovery: Discovery) -> None:
     from supadeploy.promote import EXIT_SCHEMA_DRIFT
+    from supadeploy.redact import environment_secrets
     from supadeploy.report import human
     from supadeploy.report.deploy_text import deploy_document, deploy_text
     from supadeploy.report.environments_text import (
@@ -160,7 +160,7 @@ def _render(flags: DatabaseFlags, outcome: PromotionOutcome, descriptions: tuple
                          extra_markdown=promotion_markdown(outcome))
     if flags.json:
         document = deploy_document(outcome.deploy, target=target_description, environment=plan.target,
-                                   warnings=discovery.warnings, secrets=deploy_secrets())
+                                   warnings=discovery.warnings, secrets=environment_secrets())
         print_json(promotion_document(outcome, document, source_database=source_description))
     else:
         typer.echo(promotion_header(outcome))

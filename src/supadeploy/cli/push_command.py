@@ -24,13 +24,13 @@ from supadeploy.cli.common import (
 from supadeploy.cli.deploy_support import (
     backup_taker,
     confirmation,
-    deploy_secrets,
     exit_if_failed,
     print_github_annotations,
     push_options_for,
     write_github_reports,
 )
 from supadeploy.errors import SupadeployError
+from supadeploy.redact import environment_secrets
 
 if TYPE_CHECKING:
     from supadeploy.deploy import DeployOptions, DeployOutcome
@@ -85,7 +85,7 @@ def push(
         "--no-backup", help="Protected environments: deploy without taking a backup first.")] = False,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output, deploy_secrets):
+    with user_errors(json_output):
         from supadeploy.deploy import DeployOptions, check_deploy
         from supadeploy.migrations.digest_cache import DigestCache
 
@@ -193,7 +193,7 @@ def _render(flags: DatabaseFlags, resolved: Resolved, discovery: Discovery, outc
     write_github_reports(outcome, target=description, environment=environment)
     if flags.json:
         print_json(deploy_document(outcome, target=description, environment=environment,
-                                   warnings=discovery.warnings, secrets=deploy_secrets()))
+                                   warnings=discovery.warnings, secrets=environment_secrets()))
     else:
         typer.echo(human.push_summary(outcome.push, description))
         text = deploy_text(outcome)

@@ -23,7 +23,7 @@ from supadeploy.cli.common import (
     resolve,
     user_errors,
 )
-from supadeploy.cli.deploy_support import deploy_secrets, writing_run
+from supadeploy.cli.deploy_support import writing_run
 
 if TYPE_CHECKING:
     from supadeploy.reconcile import ReconcileActions, ReconcileReport
@@ -54,7 +54,7 @@ def reconcile(
     api_url: ApiUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output, deploy_secrets):
+    with user_errors(json_output):
         from supadeploy.migrations.files import discover_migrations
         from supadeploy.reconcile import apply_reconcile
         from supadeploy.reconcile import reconcile as classify

@@ -22,7 +22,7 @@ from supadeploy.cli.common import (
     resolve,
     user_errors,
 )
-from supadeploy.cli.deploy_support import deploy_secrets, writing_run
+from supadeploy.cli.deploy_support import writing_run
 
 HELP = """Mark versions applied or reverted in the migration history, like `supabase migration repair`.
 
@@ -45,7 +45,7 @@ def repair(
     api_url: ApiUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output, deploy_secrets):
+    with user_errors(json_output):
         from supadeploy.migrations.files import discover_migrations
         from supadeploy.repair import check_repair_arguments
         from supadeploy.repair import repair as run_repair

@@ -23,7 +23,7 @@ from supadeploy.cli.common import (
     resolve,
     user_errors,
 )
-from supadeploy.cli.deploy_support import backup_taker, deploy_secrets, writing_run
+from supadeploy.cli.deploy_support import backup_taker, writing_run
 
 if TYPE_CHECKING:
     from supadeploy.rollback import RollbackPlan
@@ -55,7 +55,7 @@ def rollback(
     api_url: ApiUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
-    with user_errors(json_output, deploy_secrets):
+    with user_errors(json_output):
         from supadeploy.config import postgres_duration
         from supadeploy.migrations.files import discover_migrations
         from supadeploy.rollback import apply_rollback, plan_rollback

@@ -21,7 +21,6 @@ from supadeploy.cli.common import (
     resolve,
     user_errors,
 )
-from supadeploy.cli.deploy_support import deploy_secrets
 
 if TYPE_CHECKING:
     from supadeploy.migrations.files import Discovery
@@ -44,7 +43,7 @@ def status(
     engine: EngineOption = None,
     api_url: ApiUrlOption = None,
 ) -> None:
-    with user_errors(json_output, deploy_secrets):
+    with user_errors(json_output):
         from supadeploy.config import load_project
         from supadeploy.migrations.files import discover_migrations
 

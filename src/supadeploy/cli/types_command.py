@@ -16,6 +16,7 @@ from supadeploy.cli.common import (
     WorkdirOption,
     echo_err,
     open_target,
+    parse_schema_option,
     print_json,
     resolve,
     user_errors,
@@ -49,7 +50,7 @@ def types(
     lang: Annotated[str | None, typer.Option(
         "--lang", help="typescript or python (default: from --out's extension, else typescript).",
         show_default=False)] = None,
-    schema: Annotated[str | None, typer.Option(
+    schema: Annotated[list[str] | None, typer.Option(
         "--schema", help="Schemas to include, comma-separated (default: [types] schemas, else public plus "
         "the [api] schemas of supabase/config.toml).", show_default=False)] = None,
     out: Annotated[Path | None, typer.Option(
@@ -94,7 +95,7 @@ class _Secrets:
         return tuple(values)
 
 
-def _outputs(resolved: Resolved, *, lang: str | None, schema: str | None, out: Path | None, all_outputs: bool,
+def _outputs(resolved: Resolved, *, lang: str | None, schema: list[str] | None, out: Path | None, all_outputs: bool,
              check: bool) -> tuple[list[TypesOutput], bool]:
     """What to generate, and whether it goes to stdout."""
     from supadeploy.typegen.outputs import (
@@ -103,11 +104,10 @@ def _outputs(resolved: Resolved, *, lang: str | None, schema: str | None, out: P
         configured_postgrest_version,
         configured_schemas,
         language_for,
-        parse_schemas,
     )
 
     project = resolved.project
-    schemas = parse_schemas(schema) if schema is not None else None
+    schemas = parse_schema_option(schema)
     if out is not None:
         if all_outputs:
             raise SupadeployError("--out and --all cannot be combined", fix="pass one of them", exit_code=2)
@@ -130,7 +130,7 @@ def _outputs(resolved: Resolved, *, lang: str | None, schema: str | None, out: P
                         postgrest_version=configured_postgrest_version(project))], True
 
 
-def _types(flags: DatabaseFlags, *, lang: str | None, schema: str | None, out: Path | None, all_outputs: bool,
+def _types(flags: DatabaseFlags, *, lang: str | None, schema: list[str] | None, out: Path | None, all_outputs: bool,
            check: bool, engine: str, api_url: str | None, secrets: _Secrets) -> None:
     from supadeploy.errors import ConfigError
     from supadeploy.typegen.engines import check_engine

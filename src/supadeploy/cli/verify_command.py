@@ -18,11 +18,11 @@ from supadeploy.cli.common import (
     WorkdirOption,
     echo_err,
     open_target,
+    parse_schema_option,
     print_json,
     resolve,
     user_errors,
 )
-from supadeploy.cli.deploy_support import deploy_secrets
 
 if TYPE_CHECKING:
     from supadeploy.rls.verify import VerifyReport
@@ -67,19 +67,18 @@ def verify(
     api_url: ApiUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=False)
-    with user_errors(json_output, deploy_secrets):
+    with user_errors(json_output):
         _verify(flags, schema=schema, fail_on=fail_on, write_manifest=write_manifest, markdown=markdown,
                 engine=engine, api_url=api_url)
 
 
 def _verify(flags: DatabaseFlags, *, schema: list[str] | None, fail_on: str | None, write_manifest: bool,
             markdown: Path | None, engine: str | None, api_url: str | None) -> None:
-    from supadeploy.rls.settings import parse_schema_list
     from supadeploy.rls.verify import VerifyOptions, locate_findings, manifest_location, run_verify
 
     resolved = resolve(flags, engine)
-    options = VerifyOptions.from_project(resolved.project, schemas=list(parse_schema_list(schema)) if schema
-                                         else None, fail_on=fail_on, environment=resolved.environment)
+    options = VerifyOptions.from_project(resolved.project, schemas=parse_schema_option(schema),
+                                         fail_on=fail_on, environment=resolved.environment)
     target = open_target(resolved, "verify", for_writing=False, api_url=api_url, json_output=flags.json)
     try:
         if write_manifest:

@@ -61,10 +61,6 @@ def _reason(error: Exception) -> str:
     return str(error.args[0]) if error.args else str(error)
 
 
-def has_body(statement: ParsedStatement) -> bool:
-    return isinstance(statement.node, (ast.DoStmt, ast.CreateFunctionStmt))
-
-
 def body_items(statement: ParsedStatement) -> list[BodyItem]:
     """What the body of ``statement`` (a DO block or CREATE FUNCTION / PROCEDURE) runs, in order."""
     node = statement.node

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from supadeploy.errors import SupadeployError
+from supadeploy.errors import DatabaseError, SupadeployError
+from supadeploy.sql_diagnostics import SqlDiagnostics
 
 TOKENS_PAGE = "https://supabase.com/dashboard/account/tokens"
 
@@ -109,11 +110,16 @@ class SqlError:
     hint: str | None = None
     context: str | None = None
 
+    def diagnostics(self, *, position: int | None = None) -> SqlDiagnostics:
+        """The error as every target reports it; ``position`` (1-based) is within the statement that failed."""
+        return SqlDiagnostics(sqlstate=self.sqlstate, message=self.message, detail=self.detail, hint=self.hint,
+                              context=self.context, position=position if position and position >= 1 else None)
 
-class QueryFailed(ManagementApiError):
+
+class QueryFailed(DatabaseError, ManagementApiError):
     """The query reached Postgres and failed there (its transaction was rolled back)."""
 
     def __init__(self, error: SqlError) -> None:
         self.error = error
-        code = f" [SQLSTATE {error.sqlstate}]" if error.sqlstate else ""
-        super().__init__(f"query failed: {error.message}{code}")
+        diagnostics = error.diagnostics()
+        super().__init__(f"query failed: {diagnostics.render()}", diagnostics)

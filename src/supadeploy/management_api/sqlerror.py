@@ -64,22 +64,3 @@ def parse_query_error(message: str) -> SqlError | None:
     return SqlError(sqlstate=head.group("code"), message=head.group("message").strip(), line=line_number,
                     column=column, detail=joined("DETAIL"), hint=joined("HINT"), context=joined("CONTEXT"))
 
-
-def format_query_error(*, sqlstate: str | None, message: str, query: str, position: int | None,
-                       detail: str | None, hint: str | None, context: str | None) -> str:
-    """The same message, built from Postgres's error fields (used by the test server)."""
-    text = f"{QUERY_FAILED_PREFIX} ERROR:  {sqlstate + ': ' if sqlstate else ''}{message}"
-    if position is not None and position >= 1:
-        offset = position - 1
-        start = query.rfind("\n", 0, offset) + 1
-        end = query.find("\n", offset)
-        line_text = query[start:end if end >= 0 else len(query)]
-        number = query.count("\n", 0, offset) + 1
-        text += f"\nLINE {number}: {line_text}\n{' ' * (len(f'LINE {number}: ') + offset - start)}^"
-    if detail:
-        text += f"\nDETAIL: {detail}"
-    if hint:
-        text += f"\nHINT: {hint}"
-    if context:
-        text += f"\nCONTEXT: {context}"
-    return text

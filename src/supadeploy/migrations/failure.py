@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from supadeploy.errors import SupadeployError
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.splitter import line_and_column
+from supadeploy.sql_diagnostics import SqlDiagnostics
 
 LOCK_STATES = ("55P03", "57014")  # lock_not_available (lock_timeout), query_canceled (statement_timeout)
 _PLPGSQL_LINE = re.compile(r"PL/pgSQL function inline_code_block line (\d+)")
@@ -81,45 +82,36 @@ class StatementText(Protocol):
     def offset(self) -> int: ...
 
 
-def failure_from_error(migration: Migration, statement_index: int, error: Any, *,
-                       partially_applied: bool = False, position: int | None = None) -> MigrationFailure:
+def failure_from_error(migration: Migration, statement_index: int, diagnostics: SqlDiagnostics, *,
+                       partially_applied: bool = False) -> MigrationFailure:
     """Map an error raised by the CLI-split statement ``statement_index`` back to file:line:column."""
     statements = migration.statements
     statement = statements[statement_index] if statement_index < len(statements) else None
-    return failure_at(migration, statement, statement_index, error, partially_applied=partially_applied,
-                      position=position)
+    return failure_at(migration, statement, statement_index, diagnostics, partially_applied=partially_applied)
 
 
-def failure_at(migration: Migration, statement: StatementText | None, statement_index: int, error: Any, *,
-               partially_applied: bool = False, position: int | None = None, statements_applied: int = 0,
+def failure_at(migration: Migration, statement: StatementText | None, statement_index: int,
+               diagnostics: SqlDiagnostics, *, partially_applied: bool = False, statements_applied: int = 0,
                blocked_by: str | None = None) -> MigrationFailure:
     """Map an error raised by ``statement`` (of ``migration``'s file) back to file:line:column.
 
-    ``position`` (1-based, within the statement) replaces the error's own statement position when the
-    statement was sent as part of a larger message.
+    The diagnostics' ``position`` is 1-based within the statement (a caller that sent the statement as part of a
+    larger message gives the position within the statement itself).
     """
-    diag = error.diag
-    if statement is None:
-        offset = 0
-    elif position is not None:
-        offset = statement.offset + position - 1
-    else:
-        offset = _error_offset(statement, diag)
+    offset = 0 if statement is None else _error_offset(statement, diagnostics)
     line, column = line_and_column(migration.sql, offset)
     return MigrationFailure(
         version=migration.version, name=migration.name, file=str(migration.path), line=line, column=column,
-        statement_index=statement_index, sqlstate=diag.sqlstate,
-        message=diag.message_primary or str(error).splitlines()[0],
-        detail=diag.message_detail, hint=diag.message_hint, context=diag.context,
+        statement_index=statement_index, sqlstate=diagnostics.sqlstate, message=diagnostics.message,
+        detail=diagnostics.detail, hint=diagnostics.hint, context=diagnostics.context,
         partially_applied=partially_applied, statements_applied=statements_applied, blocked_by=blocked_by,
     )
 
 
-def _error_offset(statement: StatementText, diag: Any) -> int:
-    position = _int_or_none(diag.statement_position)
-    if position is not None and position >= 1:
-        return statement.offset + position - 1
-    plpgsql_line = _plpgsql_line(diag.context)
+def _error_offset(statement: StatementText, diagnostics: SqlDiagnostics) -> int:
+    if diagnostics.position is not None:
+        return statement.offset + diagnostics.position - 1
+    plpgsql_line = _plpgsql_line(diagnostics.context)
     if plpgsql_line is not None:
         body = _DOLLAR_QUOTE.search(statement.text)
         if body is not None:
@@ -154,9 +146,3 @@ def _plpgsql_line(context: str | None) -> int | None:
     match = _PLPGSQL_LINE.search(context)
     return int(match.group(1)) if match else None
 
-
-def _int_or_none(value: object) -> int | None:
-    try:
-        return int(str(value)) if value is not None else None
-    except ValueError:
-        return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from supadeploy.errors import SupadeployError
+from supadeploy.errors import DatabaseError, SupadeployError
 
 if TYPE_CHECKING:
     from supadeploy.migrations.failure import MigrationFailure
@@ -64,5 +64,8 @@ def push_document(result: PushResult, *, target: str, environment: str | None,
 
 
 def error_document(error: SupadeployError) -> dict[str, Any]:
-    return {"ok": False, "error": {"type": type(error).__name__, "message": error.what, "where": error.where,
-                                   "fix": error.fix}}
+    document: dict[str, Any] = {"type": type(error).__name__, "message": error.what, "where": error.where,
+                                "fix": error.fix}
+    if isinstance(error, DatabaseError):
+        document["sqlstate"] = error.diagnostics.sqlstate
+    return {"ok": False, "error": document}

@@ -250,16 +250,13 @@ class _Reader:
 
 def load_manifest(path: Path) -> Manifest:
     from supadeploy.rls import manifest_toml
+    from supadeploy.toml_files import TOMLDecodeError, invalid_toml
 
     text = _read(path)
     try:
         document: dict[str, Any] = manifest_toml.loads(text)
-    except manifest_toml.TOMLDecodeError as exc:
-        position = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        where = f"{path}:{position.group(1)}:{position.group(2)}" if position else str(path)
-        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
-        raise SupadeployError(f"invalid TOML: {message}", where=where, fix="fix the syntax (see https://toml.io)") \
-            from None
+    except TOMLDecodeError as exc:
+        raise invalid_toml(path, exc) from None
     reader = _Reader(path, text)
     for key in document:
         if key not in ("version", "tables", "probes"):

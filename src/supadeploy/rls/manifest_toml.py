@@ -13,12 +13,8 @@ import json
 import re
 from typing import Any
 
-try:
-    import tomllib  # type: ignore[import-not-found,unused-ignore]
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
-
-TOMLDecodeError = tomllib.TOMLDecodeError
+from supadeploy import toml_files
+from supadeploy.toml_files import TOMLDecodeError
 
 _STRING = r'"(?:[^"\\\x00-\x1f\x7f]|\\["\\nrt]|\\u[0-9a-fA-F]{4})*"'
 _KEY = rf"(?:[A-Za-z0-9_-]+|{_STRING})"
@@ -95,15 +91,15 @@ def _tables_part(text: str) -> dict[str, Any]:
 
 
 def loads(text: str) -> dict[str, Any]:
-    """Parse a manifest: the same document as ``tomllib.loads(text)``, raising the same errors."""
+    """Parse a manifest: the same document as ``toml_files.loads(text)``, raising the same errors."""
     probes = _PROBES_HEADER.search(text)
     head, tail = (text[:probes.start()], text[probes.start():]) if probes else (text, "")
     try:
         document = _tables_part(head)
-        rest: dict[str, Any] = tomllib.loads(tail) if tail else {}
+        rest: dict[str, Any] = toml_files.loads(tail) if tail else {}
         if set(rest) - {"probes"} or "probes" in document:
             raise _NotSimple
     except (_NotSimple, ValueError, TOMLDecodeError):
-        return dict(tomllib.loads(text))
+        return dict(toml_files.loads(text))
     document.update(rest)
     return document

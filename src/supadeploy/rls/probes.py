@@ -33,9 +33,6 @@ if TYPE_CHECKING:
 
 QUERY_CANCELED = "57014"
 DEFAULT_PROBE_TIMEOUT = "5s"
-PROBE_KEYS = ("probe_timeout", "probes_on_protected")
-"""The [verify] keys read here (supadeploy.rls.settings accepts them)."""
-
 PROBE_FUNCTION = """
 CREATE FUNCTION pg_temp.supadeploy_probe(p_setup text, p_role text, p_claims text, p_query text)
 RETURNS TABLE (phase text, state text, message text, row_count bigint)

@@ -73,20 +73,6 @@ def check_fail_on(value: str) -> str:
     return value
 
 
-def parse_schema_list(values: list[str]) -> tuple[str, ...]:
-    """`--schema public,api --schema other` -> ('public', 'api', 'other'), without duplicates."""
-    schemas: list[str] = []
-    for value in values:
-        for name in value.split(","):
-            name = name.strip()
-            if name and name not in schemas:
-                schemas.append(name)
-    if not schemas:
-        raise SupadeployError("--schema needs at least one schema name", fix="e.g. --schema public,api",
-                              exit_code=2)
-    return tuple(schemas)
-
-
 def load_settings(project: ProjectConfig) -> VerifySettings:
     """Read and check [verify] (and supabase/config.toml's [api] schemas); needs no database, so a bad value is
     reported before anything connects. Every mistake is a ConfigError naming supadeploy.toml:LINE."""
@@ -118,23 +104,12 @@ def load_settings(project: ProjectConfig) -> VerifySettings:
 
 def supabase_api_schemas(workdir: Path) -> tuple[str, ...] | None:
     """``[api] schemas`` of supabase/config.toml (its default when the key is missing); None without the file."""
-    try:
-        import tomllib  # type: ignore[import-not-found,unused-ignore]
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+    from supadeploy.toml_files import read_toml_file
 
     path = workdir / SUPABASE_CONFIG
     if not path.is_file():
         return None
-    try:
-        document: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {SUPABASE_CONFIG}: {exc.__class__.__name__}", where=str(path),
-                          fix="check the file's permissions and that it is UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"at line (\d+)", str(exc))
-        raise ConfigError(f"invalid TOML: {exc}", where=f"{path}:{line.group(1)}" if line else str(path),
-                          fix="fix the syntax (see https://toml.io)") from None
+    document = read_toml_file(path)
     api = document.get("api", {})
     schemas = api.get("schemas", list(POSTGREST_DEFAULT_SCHEMAS)) if isinstance(api, dict) else None
     if not isinstance(schemas, list) or not all(isinstance(schema, str) and schema for schema in schemas):

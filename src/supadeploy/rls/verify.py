@@ -46,14 +46,14 @@ class VerifyOptions:
     probe_limits: ProbeLimits = field(default_factory=ProbeLimits)
 
     @classmethod
-    def from_project(cls, project: ProjectConfig, *, schemas: list[str] | None = None,
+    def from_project(cls, project: ProjectConfig, *, schemas: tuple[str, ...] | None = None,
                      fail_on: str | None = None, environment: EnvironmentConfig | None = None) -> VerifyOptions:
         """Options from supadeploy.toml's [verify] and supabase/config.toml's [api] schemas; ``schemas``
         (--schema) adds to them. Reads no database: a bad configuration is refused before anything connects."""
         settings = load_settings(project)
         manifest = project.workdir / settings.manifest
         return cls(
-            schemas=settings.exposed_schemas(tuple(schemas or ())),
+            schemas=settings.exposed_schemas(schemas or ()),
             fail_on=check_fail_on(fail_on) if fail_on is not None else settings.fail_on,
             accepted=settings.accepted,
             manifest_path=manifest if manifest.is_file() else None,

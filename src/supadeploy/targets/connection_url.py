@@ -8,7 +8,7 @@ import re
 from urllib.parse import unquote, urlsplit
 
 from supadeploy.errors import ConnectionFailed
-from supadeploy.redact import redact_text, redact_url
+from supadeploy.redact import redact_text, redact_url, url_secrets
 
 _PREAMBLE = re.compile(r'^(connection failed: )?(connection to server at "[^"]*"(, port \d+)? failed: )?')
 
@@ -42,12 +42,6 @@ def validate_database_url(url: str) -> None:
         except UnicodeDecodeError:
             raise ConnectionFailed("the password in the database URL has an invalid %-escape",
                                    fix="percent-encode '%' itself as %25") from None
-
-
-def url_secrets(url: str) -> tuple[str, ...]:
-    """The password of ``url``, as written and decoded: what must never be shown."""
-    password = urlsplit(url).password or ""
-    return (password, unquote(password)) if password else ()
 
 
 def connection_failed(url: str, message: str) -> ConnectionFailed:

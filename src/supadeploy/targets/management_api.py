@@ -30,7 +30,6 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -255,7 +254,7 @@ class ManagementApiTarget:
             except QueryFailed as failure:
                 position = _position_in(statement.text, failure.error)
                 raise MigrationFailed(failure_at(
-                    migration, statement, index, SqlDiagnostics.of(failure.error, position=position),
+                    migration, statement, index, failure.error.diagnostics(position=position),
                     partially_applied=True, statements_applied=index)) from None
         insert = history_insert(HistoryEntry.of(migration))
         try:
@@ -281,7 +280,7 @@ class ManagementApiTarget:
             raise ManagementApiError(f"applying {migration.file_name} failed before its statements ran: "
                                      f"{error.message} [SQLSTATE {error.sqlstate}]")
         statement = executable.statements[index] if index < len(executable.statements) else None
-        return failure_at(migration, statement, index, SqlDiagnostics.of(error, position=position))
+        return failure_at(migration, statement, index, error.diagnostics(position=position))
 
     def _statement_reached(self, request: ApplyRequest) -> int:
         """The statement that was running when the request failed, read from the progress sequence (setval is
@@ -467,24 +466,3 @@ def _position_in(text: str, error: SqlError) -> int | None:
         return None
     return sum(len(line) + 1 for line in lines[:error.line - 1]) + (error.column or 1)
 
-
-@dataclass(frozen=True)
-class SqlDiagnostics:
-    """A Management API SQL error in the shape of psycopg's ``diag`` (what migrations.failure reads)."""
-
-    sqlstate: str | None
-    message_primary: str | None
-    message_detail: str | None
-    message_hint: str | None
-    context: str | None
-    statement_position: str | None
-
-    @property
-    def diag(self) -> SqlDiagnostics:
-        return self
-
-    @classmethod
-    def of(cls, error: SqlError, *, position: int | None) -> SqlDiagnostics:
-        return cls(sqlstate=error.sqlstate, message_primary=error.message, message_detail=error.detail,
-                   message_hint=error.hint, context=error.context,
-                   statement_position=str(position) if position else None)

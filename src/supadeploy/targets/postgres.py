@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from supadeploy.errors import ConnectionFailed, LockTimeout, SupadeployError
+from supadeploy.errors import ConnectionFailed, DatabaseError, LockTimeout, SupadeployError
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.history import (
     CREATE_HISTORY_TABLE,
@@ -26,9 +27,11 @@ from supadeploy.migrations.history import (
     select_history,
     select_history_summary,
 )
-from supadeploy.redact import redact_text, redact_url
+from supadeploy.redact import redact_text, redact_url, url_secrets
+from supadeploy.sql_diagnostics import SqlDiagnostics
 from supadeploy.targets.base import SessionLimits
-from supadeploy.targets.connection_url import connection_failed, url_secrets, validate_database_url
+from supadeploy.targets.connection_url import connection_failed, validate_database_url
+from supadeploy.targets.postgres_errors import database_error
 
 if TYPE_CHECKING:
     from supadeploy.migrations.executable import ExecutableSql
@@ -100,14 +103,15 @@ class PostgresTarget:
         return connection
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one statement; a refused statement is a DatabaseError, a lost connection ConnectionFailed."""
         connection = self.connection
         try:
             cursor = connection.execute(sql, params or None)
             return cursor.fetchall() if cursor.description else []
-        except psycopg.OperationalError as exc:
+        except psycopg.Error as exc:
             if connection.closed or connection.broken:
                 raise self._lost_connection(exc) from None
-            raise
+            raise self.database_error(exc) from None
 
     def query_rolled_back(self, script: str) -> list[tuple[Any, ...]]:
         connection = self.connection
@@ -123,7 +127,27 @@ class PostgresTarget:
                 raise psycopg.Rollback(transaction)
         except psycopg.OperationalError as exc:
             raise self._lost_connection(exc) from None
+        except psycopg.Error as exc:
+            if connection.closed or connection.broken:
+                raise self._lost_connection(exc) from None
+            raise self.database_error(exc) from None
         return rows
+
+    def database_error(self, exc: psycopg.Error, doing: str | None = None) -> DatabaseError:
+        """What the database refused, as one message naming this database and the role (never the password)."""
+        diagnostics = SqlDiagnostics.of_psycopg(exc)
+        secrets = self._secrets()
+        redacted = SqlDiagnostics(
+            sqlstate=diagnostics.sqlstate, message=redact_text(diagnostics.message, secrets),
+            detail=redact_text(diagnostics.detail, secrets) if diagnostics.detail else None,
+            hint=diagnostics.hint, context=diagnostics.context, position=diagnostics.position)
+        return database_error(redacted, database=self.description, role=self._role(), doing=doing)
+
+    def _role(self) -> str | None:
+        connection = self._connection
+        if connection is not None and not connection.closed:
+            return connection.info.user
+        return urlsplit(self._url).username
 
     def _lost_connection(self, exc: Exception, migration: Migration | None = None) -> SupadeployError:
         reason = redact_text((str(exc).strip().splitlines() or [type(exc).__name__])[0], self._secrets())
@@ -167,11 +191,9 @@ class PostgresTarget:
     def _read_history_table(self, query: str) -> list[tuple[Any, ...]]:
         try:
             return self.query(query)
-        except psycopg.Error as exc:
-            raise SupadeployError(
-                f"cannot read the migration history ({HISTORY_TABLE}) on {self.description}: "
-                f"{self._first_line(exc)}",
-                fix="connect as a role that may read the history table (e.g. postgres)") from None
+        except DatabaseError as error:
+            raise database_error(error.diagnostics, database=self.description, role=self._role(),
+                                 doing=f"reading the migration history ({HISTORY_TABLE})") from None
 
     def ensure_history_table(self) -> None:
         """Create the history table, or add the columns an older CLI's table lacks, with the CLI's own statements.
@@ -193,9 +215,10 @@ class PostgresTarget:
             if connection.closed or connection.broken:
                 raise self._lost_connection(exc) from None
             what = "create" if columns is None else f"add {', '.join(missing_columns(columns))} to"
-            raise SupadeployError(
+            diagnostics = SqlDiagnostics.of_psycopg(exc)
+            raise DatabaseError(
                 f"cannot {what} the migration history table {HISTORY_TABLE} on {self.description}: "
-                f"{self._first_line(exc)}",
+                f"{self._first_line(exc)}", diagnostics,
                 fix="run the push once as the table's owner (e.g. postgres), or grant this role the right to change "
                     "it") from None
 
@@ -217,10 +240,10 @@ class PostgresTarget:
                 f"another deploy holds the deploy lock on {self.description}: {self.describe_lock_holder()}",
                 fix=f"waited {wait_seconds:g}s; rerun when it has finished, or raise [push] deploy_lock_wait",
             ) from None
-        except psycopg.OperationalError as exc:
+        except psycopg.Error as exc:
             if connection.closed or connection.broken:
                 raise self._lost_connection(exc) from None
-            raise
+            raise self.database_error(exc, "taking the deploy lock") from None
 
     def describe_lock_holder(self) -> str:
         return describe_lock_holder(self.query(LOCK_HOLDER, (DEPLOY_LOCK_NAMESPACE, DEPLOY_LOCK_ID)))

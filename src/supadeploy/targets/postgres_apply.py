@@ -19,10 +19,11 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
-from supadeploy.errors import SupadeployError
+from supadeploy.errors import DatabaseError, SupadeployError
 from supadeploy.migrations.failure import LOCK_STATES, MigrationFailed, failure_at
 from supadeploy.migrations.files import LARGE_FILE_CHARS
 from supadeploy.migrations.history import COPY_HISTORY_ROW, HISTORY_SCHEMA, INSERT_HISTORY_ROW, copy_history_fields
+from supadeploy.sql_diagnostics import SqlDiagnostics
 
 if TYPE_CHECKING:
     from supadeploy.migrations.executable import ExecutableSql
@@ -159,7 +160,8 @@ def apply_without_transaction(target: PostgresTarget, migration: Migration, exec
                 connection.execute("ROLLBACK")  # the file's own transaction, aborted by the error
             connection.execute(RESET_SESSION)
             raise MigrationFailed(failure_at(
-                migration, statement, index, exc, partially_applied=True, statements_applied=index,
+                migration, statement, index, SqlDiagnostics.of_psycopg(exc), partially_applied=True,
+                statements_applied=index,
                 blocked_by=_lock_holders(target, statement, exc))) from None
     try:
         connection.execute(RESET_SESSION)  # e.g. a file that ends in SET ROLE: the history row is written as us
@@ -222,12 +224,12 @@ def _failed(target: PostgresTarget, migration: Migration, executable: Executable
     statement = _statement_of(executable, step)
     if step.role in ("limits", "history"):
         action = "write its history row" if step.role == "history" else "set the limits"
-        return SupadeployError(
-            f"{migration.file_name}: supadeploy could not {action} on {target.description}: "
-            f"{exc.diag.message_primary or exc} [SQLSTATE {exc.diag.sqlstate}]",
-            fix="nothing of it was applied; check the role's privileges on the supabase_migrations schema")
+        diagnostics = SqlDiagnostics.of_psycopg(exc)
+        return DatabaseError(
+            f"{migration.file_name}: supadeploy could not {action} on {target.description}: {diagnostics.render()}",
+            diagnostics, fix="nothing of it was applied; check the role's privileges on the supabase_migrations schema")
     index = step.statement if step.statement is not None else max(len(executable.statements) - 1, 0)
-    return MigrationFailed(failure_at(migration, statement, index, exc,
+    return MigrationFailed(failure_at(migration, statement, index, SqlDiagnostics.of_psycopg(exc),
                                       blocked_by=_lock_holders(target, statement, exc)))
 
 

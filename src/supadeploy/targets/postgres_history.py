@@ -11,9 +11,9 @@ import psycopg
 from supadeploy.errors import SupadeployError
 from supadeploy.migrations.failure import MigrationFailed, failure_at
 from supadeploy.migrations.history import DELETE_HISTORY_ROW, HistoryEdit
-from supadeploy.redact import redact_text
+from supadeploy.redact import redact_text, url_secrets
+from supadeploy.sql_diagnostics import SqlDiagnostics
 from supadeploy.targets.base import SessionLimits
-from supadeploy.targets.connection_url import url_secrets
 
 if TYPE_CHECKING:
     from supadeploy.migrations.executable import ExecutableSql
@@ -60,7 +60,8 @@ def undo_migration(target: PostgresTarget, version: str, down: Migration, execut
                 try:
                     connection.execute(statement.text)  # the file's text, as written
                 except psycopg.Error as error:
-                    raise MigrationFailed(failure_at(down, statement, index, error)) from None
+                    diagnostics = SqlDiagnostics.of_psycopg(error)
+                    raise MigrationFailed(failure_at(down, statement, index, diagnostics)) from None
     finally:
         if not connection.closed and not connection.broken:
             connection.execute(SESSION_RESET)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from supadeploy.errors import SupadeployError
-from supadeploy.redact import redact_text, redact_url
+from supadeploy.redact import redact_text, redact_url, url_secrets
 
 if TYPE_CHECKING:
     from supadeploy.config import ProjectConfig
@@ -60,7 +60,7 @@ def typescript_from_cli(schemas: Sequence[str], *, project_ref: str | None, db_u
     else:
         raise SupadeployError("--engine cli needs a project_ref or a database URL",
                               fix="pass --db-url, or set project_ref for the environment in supadeploy.toml")
-    secrets += _url_secrets(db_url)
+    secrets += url_secrets(db_url) if db_url else ()
     try:
         completed = subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=environment,
                                    timeout=CLI_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL, check=False)
@@ -76,18 +76,6 @@ def typescript_from_cli(schemas: Sequence[str], *, project_ref: str | None, db_u
             f"{_last_lines(redact_text(completed.stderr, secrets))}",
             fix=_cli_fix(completed.stderr, project_ref))
     return completed.stdout
-
-
-def _url_secrets(url: str | None) -> tuple[str, ...]:
-    if not url:
-        return ()
-    from urllib.parse import unquote, urlsplit
-
-    try:
-        password = urlsplit(url).password or ""
-    except ValueError:
-        return (url,)
-    return (password, unquote(password), url) if password else (url,)
 
 
 def _last_lines(text: str, count: int = 3) -> str:

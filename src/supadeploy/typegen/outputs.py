@@ -60,15 +60,6 @@ class TypesFileResult:
     changed: bool
 
 
-@dataclass(frozen=True)
-class StaleFile:
-    """A file whose content differs from what would be generated (``diff`` is a short unified diff)."""
-
-    path: Path
-    lang: str
-    diff: str
-
-
 def language_for(path: Path, lang: str | None = None) -> str:
     """The output language: ``lang`` when given, else from the file extension (.py is python)."""
     chosen = lang or ("python" if path.suffix == ".py" else "typescript")
@@ -92,27 +83,9 @@ def default_schemas(workdir: Path) -> tuple[str, ...]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        import tomllib  # type: ignore[import-not-found,unused-ignore]
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
-    try:
-        document: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path.name}: {exc.__class__.__name__}", where=str(path),
-                          fix="check the file's permissions and that it is UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", where=str(path), fix="fix the syntax (see https://toml.io)") from None
-    return document
+    from supadeploy.toml_files import read_toml_file
 
-
-def parse_schemas(value: str) -> tuple[str, ...]:
-    """``--schema public,api`` -> ("public", "api")."""
-    schemas = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
-    if not schemas:
-        raise SupadeployError("--schema names no schema", fix="pass schema names separated by commas, e.g. public,api",
-                              exit_code=2)
-    return schemas
+    return read_toml_file(path)
 
 
 def configured_schemas(project: ProjectConfig) -> tuple[str, ...]:
@@ -343,19 +316,3 @@ def regenerate_outputs(target: Target, outputs: list[TypesOutput]) -> list[Types
         return [TypesFileResult(path=output.path, lang=output.lang,
                                 changed=write_if_changed(output.path, render(snapshot, output)))
                 for output in outputs]
-
-
-def check_outputs(target: Target, outputs: list[TypesOutput]) -> list[StaleFile]:
-    """The outputs whose files differ from what would be generated now (one introspection for all)."""
-    if not outputs:
-        return []
-    from supadeploy.typegen.introspect import read_snapshot
-
-    stale = []
-    with paused_gc():
-        snapshot = read_snapshot(target, all_schemas(outputs))
-        for output in outputs:
-            diff = stale_diff(output.path, render(snapshot, output))
-            if diff is not None:
-                stale.append(StaleFile(path=output.path, lang=output.lang, diff=diff))
-    return stale
