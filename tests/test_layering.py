@@ -57,3 +57,33 @@ def test_the_check_finds_such_sql() -> None:
              if SQL_ON_HISTORY.search(text)]
     assert found == ["DELETE FROM {HISTORY_TABLE} WHERE version = %s",
                      "SELECT id FROM supabase_migrations.supadeploy_deployments"]
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """Every module a file imports (at any depth of the file: commands import inside functions)."""
+    modules: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.append((node.lineno, node.module))
+    return modules
+
+
+def test_the_cli_layer_holds_no_database_or_http_client() -> None:
+    """cli/ is flags, rendering and exit codes: psycopg and httpx are used only below it."""
+    offenders = [f"{path.relative_to(SOURCE.parent)}:{line}: {module}"
+                 for path in sorted((SOURCE / "cli").rglob("*.py"))
+                 for line, module in imported_modules(path)
+                 if module.split(".")[0] in ("psycopg", "httpx")]
+    assert offenders == []
+
+
+def test_nothing_below_the_cli_imports_it() -> None:
+    """The library never reaches up into cli/ (only the entry point, supadeploy/__main__.py, starts it)."""
+    offenders = [f"{path.relative_to(SOURCE.parent)}:{line}: {module}"
+                 for path in sorted(SOURCE.rglob("*.py"))
+                 if SOURCE / "cli" not in path.parents and path != SOURCE / "__main__.py"
+                 for line, module in imported_modules(path)
+                 if module == "supadeploy.cli" or module.startswith("supadeploy.cli.")]
+    assert offenders == []

@@ -74,24 +74,25 @@ def reset(
     json_output: JsonOption = False,
     yes: YesOption = False,
 ) -> None:
-    """Drop and recreate the local database, then apply every migration in supabase/migrations/ again."""
+    """Drop and recreate the local database, then apply every migration of the project again."""
     with user_errors(json_output):
+        from supadeploy.cli.deploy_support import push_options_for
         from supadeploy.config import load_project
         from supadeploy.migrations.files import discover_migrations
-        from supadeploy.pipeline import PushOptions, push
+        from supadeploy.pipeline import push
         from supadeploy.redact import redact_url
         from supadeploy.report.json import push_document
         from supadeploy.targets.connection_url import default_application_name
-        from supadeploy.targets.postgres import PostgresTarget
+        from supadeploy.targets.resolve import open_url
 
         project = load_project(workdir)
         discovery = discover_migrations(project.migrations_dir)
         confirm_or_refuse("Erase the local database and re-apply all migrations?", yes=yes,
                           refuse_message="local reset erases every row in the local database")
         status_after = _server(port, data_dir).reset()
-        target = PostgresTarget(status_after.url, application_name=default_application_name("local reset"))
-        try:
-            result = push(target, discovery, PushOptions())
+        target = open_url(status_after.url, application_name=default_application_name("local reset"))
+        try:  # with the [push] timeouts of supadeploy.toml, like every push
+            result = push(target, discovery, push_options_for(project, dry_run=False))
         finally:
             target.close()
         if json_output:

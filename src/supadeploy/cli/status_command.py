@@ -46,6 +46,7 @@ def status(
     with user_errors(json_output):
         from supadeploy.config import load_project
         from supadeploy.migrations.files import discover_migrations
+        from supadeploy.report.status_text import status_text
 
         project = load_project(workdir)
         discovery = discover_migrations(project.migrations_dir)
@@ -58,7 +59,7 @@ def status(
                         "environments": [result.as_dict() for result in results]})
         else:
             for result in results:
-                typer.echo(_text(result))
+                typer.echo(status_text(result))
         if any(result.actions for result in results):
             raise typer.Exit(1)
 
@@ -80,31 +81,3 @@ def _one(flags: DatabaseFlags, discovery: Discovery, *, engine: str | None, api_
             target.close()
         except SupadeployError as error:  # closing a target that never connected
             echo_err(f"note: {error.what}")
-
-
-def _text(result: EnvironmentStatus) -> str:
-    lines = [f"{result.environment}: {result.reached_as or 'not reachable'} (engine {result.engine})"]
-    if not result.reachable:
-        lines.append(f"  not reachable: {result.error}")
-    else:
-        lines.append(f"  migrations: {len(result.applied)} applied, {len(result.pending)} pending"
-                     + (f" ({_versions(result.pending)})" if result.pending else "")
-                     + (f", {len(result.drifted)} edited since they ran" if result.drifted else "")
-                     + (f", {len(result.missing_locally)} missing locally" if result.missing_locally else ""))
-        lines.append(f"  deploy lock: {result.lock_holder or 'free'}")
-        last = result.last_deploy
-        lines.append("  last deploy: " + (f"#{last['id']} {last['command']} {last['status']} at "
-                                          f"{str(last['started_at'])[:19]} by {last['actor'] or '-'}"
-                                          if last else "none recorded"))
-        if result.verify_errors is not None:
-            lines.append(f"  verify: {result.verify_errors} error(s), {result.verify_warnings} warning(s)")
-        lines.append(f"  types: {'stale: ' + ', '.join(result.stale_types) if result.stale_types else 'up to date'}")
-    lines.append(f"  {result.supabase_cli or 'Supabase CLI: not found'}")
-    lines.extend(f"  to do: {action}" for action in result.actions)
-    if not result.actions:
-        lines.append("  nothing to do")
-    return "\n".join(lines)
-
-
-def _versions(versions: list[str]) -> str:
-    return ", ".join(versions[:5]) + (f", … ({len(versions) - 5} more)" if len(versions) > 5 else "")

@@ -85,3 +85,10 @@ def open_environment(resolved: Resolved, *, application_name: str, for_writing: 
 
     url = database_url(resolved, for_push=for_writing, api_url=api_url, on_note=on_note)
     return PostgresTarget(url, application_name=application_name)
+
+
+def open_url(url: str, *, application_name: str) -> Target:
+    """A Target for a database URL that is not an environment (e.g. the local server just reset)."""
+    from supadeploy.targets.postgres import PostgresTarget
+
+    return PostgresTarget(url, application_name=application_name)
