@@ -66,6 +66,10 @@ def push(
         "--include-all", help="Also apply pending migrations older than the newest applied one.")] = False,
     allow_drift: Annotated[bool, typer.Option(
         "--allow-drift", help="Push even if applied migration files were edited since they ran.")] = False,
+    allow_existing_objects: Annotated[bool, typer.Option(
+        "--allow-existing-objects", help="Push even though the database already has tables the migrations create "
+        "(no history but tables in the exposed schemas, or tables of pending migrations): a database migrated by "
+        "hand is adopted with `supadeploy baseline --to VERSION` instead.")] = False,
     engine: Annotated[str, typer.Option(
         "--engine", help="native (psycopg), api (Management API: project_ref + $SUPABASE_ACCESS_TOKEN) or cli "
         "(the official `supabase db push`, with supadeploy's plan, lock and drift check around it).")] = "native",
@@ -91,7 +95,8 @@ def push(
 
         resolved = resolve_for_engine(flags, engine)
         options = check_deploy(resolved.project, DeployOptions(
-            push=push_options_for(resolved.project, dry_run=dry_run, include_all=include_all, allow_drift=allow_drift),
+            push=push_options_for(resolved.project, dry_run=dry_run, include_all=include_all, allow_drift=allow_drift,
+                                  allow_existing_objects=allow_existing_objects),
             verify=not no_verify, fail_on=fail_on, types=not no_types, allow_destructive=allow_destructive,
             backup=not no_backup), resolved.environment)
         prefetch = _start_up_to_date_check(resolved, options, engine=engine)
