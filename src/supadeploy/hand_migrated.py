@@ -7,7 +7,7 @@ exists`` or, with idempotent files, quietly record a history that says nothing. 
 * history empty: one catalog query for tables and views in the exposed schemas (public, supabase/config.toml's
   [api] schemas, [verify] schemas). Any found stops the push.
 * history not empty: the tables the pending migrations create (``CREATE TABLE`` at the top level of each file,
-  found by the lint parser) are looked up with ``to_regclass`` in one query. Any that exists stops the push.
+  found by PostgreSQL's parser) are looked up with ``to_regclass`` in one query. Any that exists stops the push.
 
 Both are skipped when nothing is pending. The refusal names what exists and ``supadeploy baseline --to V``,
 which compares the schema with a replay before recording anything; ``--allow-existing-objects`` pushes anyway.
@@ -15,10 +15,11 @@ which compares the schema with a replay before recording anything; ``--allow-exi
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from supadeploy.errors import PlanError
 
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
     from supadeploy.targets.base import Target
 
 NAMES_SHOWN = 5
-_MAY_CREATE_TABLE = re.compile(r"\bcreate\b[\w\s]*?\btable\b", re.IGNORECASE)
+_LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
+_TABLE_STATEMENT = re.compile(
+    r"(?:create\s+(?:(?:global|local)\s+)?(?:(?:temp|temporary|unlogged)\s+)?table|drop\s+table)\b", re.IGNORECASE)
 _RELATION_KINDS = "'r', 'p', 'v', 'm', 'f'"  # tables, partitioned tables, views, materialized views, foreign tables
 
 
@@ -153,9 +156,9 @@ def tables_created(migrations: list[Migration]) -> list[CreatedTable]:
     created: list[CreatedTable] = []
     dropped: set[tuple[str, str]] = set()
     for migration in migrations:
-        if not migration.transactional or not _MAY_CREATE_TABLE.search(migration.sql):
+        if not migration.transactional:
             continue
-        for schema, name, creates in _table_statements(migration.sql):
+        for schema, name, creates in _table_statements(migration.statement_texts):
             key = (schema or "public", name)
             if not creates:
                 dropped.add(key)
@@ -164,25 +167,38 @@ def tables_created(migrations: list[Migration]) -> list[CreatedTable]:
     return created
 
 
-def _table_statements(sql: str) -> Iterable[tuple[str | None, str, bool]]:
-    """(schema, name, True) for each table created, (schema, name, False) for each table dropped."""
-    from pglast import ast, enums
+def _table_statements(statements: list[str]) -> Iterator[tuple[str | None, str, bool]]:
+    """(schema, name, True) for each table created, (schema, name, False) for each table dropped.
 
-    from supadeploy.lint.parse import parse_file
+    Only the statements that start with CREATE … TABLE or DROP TABLE are parsed, by libpg_query's JSON output
+    (a tenth of the cost of pglast's Python nodes: a thousand pending files stay well under a second)."""
+    from pglast.parser import ParseError, parse_sql_json
 
-    for statement in parse_file(sql).statements:
-        node = statement.node
-        relation: ast.RangeVar | None = None
-        if isinstance(node, ast.CreateStmt):
-            relation = node.relation
-        elif isinstance(node, ast.CreateTableAsStmt) and node.objtype == enums.ObjectType.OBJECT_TABLE:
-            relation = node.into.rel if node.into is not None else None
-        elif isinstance(node, ast.DropStmt) and node.removeType == enums.ObjectType.OBJECT_TABLE:
-            for parts in node.objects or ():
-                names = [str(part.sval) for part in parts]
+    for text in statements:
+        leading = _LEADING_COMMENTS.match(text)
+        if not _TABLE_STATEMENT.match(text, leading.end() if leading else 0):
+            continue
+        try:
+            parsed = json.loads(parse_sql_json(text))
+        except (ParseError, ValueError):
+            continue  # reported where it matters: when the file is checked before the apply
+        for raw in parsed.get("stmts", []):
+            yield from _tables_of(raw.get("stmt", {}))
+
+
+def _tables_of(node: dict[str, Any]) -> Iterator[tuple[str | None, str, bool]]:
+    relation: dict[str, Any] | None = None
+    if "CreateStmt" in node:
+        relation = node["CreateStmt"].get("relation")
+    elif "CreateTableAsStmt" in node and node["CreateTableAsStmt"].get("objtype") == "OBJECT_TABLE":
+        relation = node["CreateTableAsStmt"].get("into", {}).get("rel")
+    elif "DropStmt" in node and node["DropStmt"].get("removeType") == "OBJECT_TABLE":
+        for item in node["DropStmt"].get("objects", []):
+            names = [part.get("String", {}).get("sval", "") for part in item.get("List", {}).get("items", [])]
+            if names:
                 yield (names[-2] if len(names) > 1 else None), names[-1], False
-        if relation is not None and relation.relname and relation.relpersistence != "t":
-            yield relation.schemaname, relation.relname, True
+    if relation and relation.get("relname") and relation.get("relpersistence") != "t":
+        yield relation.get("schemaname"), relation["relname"], True
 
 
 def _quote_identifier(name: str) -> str:

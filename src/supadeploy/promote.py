@@ -4,8 +4,9 @@
    stored statements, nothing TARGET alone ran, nothing SOURCE ran before TARGET's newest version that
    TARGET lacks). Otherwise the promotion stops with a divergence report.
 2. The local files must hold exactly what SOURCE recorded for each of its versions (same version, name and
-   statements; a file of a version TARGET already ran may differ in comments and whitespace): the migrations applied to TARGET are SOURCE's, read back from the folder only because the
-   files carry the directives (``-- supadeploy:no-transaction``) and the locations errors are reported at.
+   statements; a file of a version TARGET already ran may differ in comments and whitespace): the migrations
+   applied to TARGET are SOURCE's, read back from the folder only because the files carry the directives
+   (``-- supadeploy:no-transaction``) and the locations errors are reported at.
 3. :func:`supadeploy.deploy.deploy` runs with the folder restricted to SOURCE's versions (local files SOURCE
    never ran are not promoted): TARGET's protections, backup, apply, verify and types, as in push.
 4. The schema fingerprints of SOURCE and TARGET are compared over the exposed schemas; a difference is drift.
