@@ -194,3 +194,41 @@ def test_promote_of_a_version_edited_only_in_comments_names_the_repair(project_d
     promoted = envs.promote("--yes", "--no-verify")
     assert promoted.exit_code == 0, promoted.output
     assert history_rows(envs.production) == history_rows(envs.staging)
+
+
+def test_promote_to_a_hand_migrated_production_points_at_baseline(project_dir: Path, make_db: Callable[[], str],
+                                                                   pg_admin_url: str) -> None:
+    envs = Environments(project_dir, make_db)
+    notes = write_migration(envs.project, "001_notes.sql", NOTES)
+    envs.push("staging", "--no-verify")
+    assert apply_with_psql(envs.production, notes).returncode == 0  # production got 001 by hand
+    write_migration(envs.project, "002_title.sql", "alter table public.notes add column title text;\n")
+    envs.push("staging", "--no-verify")
+
+    refused = envs.promote("--yes", "--no-verify")
+    assert refused.exit_code == 1
+    assert ("error: the database has no migration history but already has 1 table(s) or view(s) in public: "
+            "public.notes; it looks migrated by hand") in refused.stderr
+    assert "001 or later since the tables of 001_notes.sql exist" in refused.stderr
+    assert history_rows(envs.production) == []
+    assert "--allow-existing-objects" in invoke("promote", "--help").stdout
+
+    adopted = invoke("baseline", "--to", "001", "--env", "production", "--workdir", str(project_dir),
+                     "--shadow-url", pg_admin_url, env=envs.env)
+    assert adopted.exit_code == 0, adopted.output
+    promoted = envs.promote("--yes", "--no-verify", "--json")
+    assert promoted.exit_code == 0, promoted.output
+    assert [m["version"] for m in promoted.json()["promoted"]] == ["002"]
+    assert history_rows(envs.production) == history_rows(envs.staging)
+
+
+def test_version_lists_that_show_the_newest_five_say_that_there_are_more(project_dir: Path, db_url: str) -> None:
+    for number in range(1, 7):
+        write_migration(project_dir, f"00{number}_t{number}.sql", f"create table public.t{number} (id int);\n")
+    wrong_baseline = invoke("baseline", "--to", "009", "--workdir", str(project_dir), "--db-url", db_url)
+    assert wrong_baseline.exit_code == 1
+    assert "pass the version of a file in supabase/migrations/ (…, 002, 003, 004, 005, 006)" in wrong_baseline.stderr
+    assert push(project_dir, db_url).exit_code == 0
+    wrong_rollback = invoke("rollback", "--to", "009", "--workdir", str(project_dir), "--db-url", db_url)
+    assert wrong_rollback.exit_code == 1
+    assert "pass one of the applied versions (…, 002, 003, 004, 005, 006), or 0" in wrong_rollback.stderr

@@ -106,6 +106,11 @@ def check_plan(plan: Plan, *, include_all: bool, allow_drift: bool) -> None:
         )
 
 
+def newest_versions_text(versions: Sequence[str], shown: int = 5) -> str:
+    """The newest ``shown`` of ``versions`` (oldest first), after an ellipsis when some are left out."""
+    return ("…, " if len(versions) > shown else "") + ", ".join(versions[-shown:])
+
+
 def _label(row: HistoryRow) -> str:
     return f"{row.version}_{row.name}" if row.name else row.version
 
