@@ -42,8 +42,10 @@ HELP = """Apply the pending migrations in supabase/migrations/ to an environment
 regenerate types.
 
 Plans first (pending = local versions not in supabase_migrations.schema_migrations), refuses an unsafe
-plan (remote versions missing locally, out-of-order versions without --include-all, applied files edited
-since), then applies each pending migration in one transaction together with its history row, under a
+plan (remote versions missing locally; out-of-order versions without --include-all; applied files whose
+statements were edited since, while edits of comments or whitespace are only noted; a database migrated by
+hand, with tables but no history or tables that pending migrations create: adopt it with `supadeploy
+baseline`), then applies each pending migration in one transaction together with its history row, under a
 deploy lock so concurrent pushes never apply anything twice. A failing migration leaves nothing behind and
 is reported as file:line:column; the ones before it stay applied and a rerun continues from there.
 
