@@ -106,6 +106,13 @@ def check_plan(plan: Plan, *, include_all: bool, allow_drift: bool) -> None:
         )
 
 
+def comment_only_note(drift: Drift) -> str:
+    """The line push prints for an applied file whose edit changed only comments or whitespace."""
+    return (f"{drift.migration.file_name} changed only in comments/whitespace since it ran; not drift (the history "
+            f"keeps the text that ran: `supadeploy repair {drift.migration.version} --status applied` records the "
+            "new text)")
+
+
 def newest_versions_text(versions: Sequence[str], shown: int = 5) -> str:
     """The newest ``shown`` of ``versions`` (oldest first), after an ellipsis when some are left out."""
     return ("…, " if len(versions) > shown else "") + ", ".join(versions[-shown:])
@@ -114,9 +121,3 @@ def newest_versions_text(versions: Sequence[str], shown: int = 5) -> str:
 def _label(row: HistoryRow) -> str:
     return f"{row.version}_{row.name}" if row.name else row.version
 
-
-def comment_only_note(drift: Drift) -> str:
-    """The line push prints for an applied file whose edit changed only comments or whitespace."""
-    return (f"{drift.migration.file_name} changed only in comments/whitespace since it ran; not drift (the history "
-            f"keeps the text that ran: `supadeploy repair {drift.migration.version} --status applied` records the "
-            "new text)")
