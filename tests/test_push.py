@@ -139,7 +139,7 @@ def test_remote_version_missing_locally_stops_the_push(project_dir: Path, db_url
     outcome = push(project_dir, db_url)
     assert outcome.exit_code == 1
     assert "not in your migrations folder: 002_b" in outcome.output
-    assert "supabase migration repair --status reverted 002" in outcome.output
+    assert "`supadeploy repair 002 --status reverted`" in outcome.output  # issue 15: supadeploy's own command
     assert "c" not in tables(db_url)
 
 

@@ -16,6 +16,7 @@ from supadeploy.errors import PlanError
 from supadeploy.fingerprint import FingerprintDifference, application_schemas, diff_fingerprints, schema_fingerprint
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.history import HistoryEdit, HistoryEntry
+from supadeploy.migrations.plan import newest_versions_text
 from supadeploy.shadow import replay, shadow_database
 from supadeploy.targets.base import Target
 from supadeploy.targets.postgres import PostgresTarget
@@ -42,7 +43,7 @@ def baseline(target: Target, local: list[Migration], to_version: str, *, server_
     versions = [m.version for m in local]
     if to_version not in versions:
         raise PlanError(f"version {to_version} is not a local migration",
-                        fix=f"pass the version of a file in supabase/migrations/ ({', '.join(versions[-5:])})")
+                        fix=f"pass the version of a file in supabase/migrations/ ({newest_versions_text(versions)})")
     chosen = [m for m in local if m.version <= to_version]
     with shadow_database(server_url) as url:
         outcome = replay(url, chosen, idempotency=False, round_trips=False)

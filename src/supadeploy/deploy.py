@@ -140,9 +140,11 @@ class DeployHooks:
 
 def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfig, discovery: Discovery,
            options: DeployOptions, hooks: DeployHooks) -> DeployOutcome:
+    from supadeploy.hand_migrated import exposed_schemas
     from supadeploy.pipeline import plan_push, push
 
     after_apply = options.after_apply or _checked_after_apply(project, options, environment)
+    options = replace(options, push=replace(options.push, exposed_schemas=exposed_schemas(project)))
     if options.push.dry_run:
         result = push(target, discovery, options.push)
         return DeployOutcome(push=result, lint=lint_pending(project, discovery, result.plan))

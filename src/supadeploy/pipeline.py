@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from supadeploy.deploylog import DeploymentContext, finish_deployment, mark_interrupted_runs, start_deployment
 from supadeploy.errors import Interrupted, SupadeployError
 from supadeploy.migrations.failure import MigrationFailed
 from supadeploy.migrations.files import Discovery, Migration
-from supadeploy.migrations.history import HistoryRow
-from supadeploy.migrations.plan import Plan, build_plan, check_plan
+from supadeploy.migrations.history import HistoryRow, select_statements_of
+from supadeploy.migrations.plan import Plan, build_plan, check_plan, set_aside_comment_only_edits
 from supadeploy.push_result import AppliedMigration, PushListener, PushOptions, PushResult
 from supadeploy.targets.base import Target
 
@@ -20,7 +20,12 @@ __all__ = ["AppliedMigration", "PushListener", "PushOptions", "PushResult", "pla
 
 def plan_push(target: Target, discovery: Discovery, options: PushOptions) -> Plan:
     plan = build_plan(discovery.migrations, _history_for_plan(target))
+    plan = set_aside_comment_only_edits(plan, lambda versions: _stored_statements(target, versions))
     check_plan(plan, include_all=options.include_all, allow_drift=options.allow_drift)
+    if not options.allow_existing_objects:
+        from supadeploy.hand_migrated import refuse_hand_migrated_database
+
+        refuse_hand_migrated_database(target, plan, options.exposed_schemas)
     check_executable(target, plan.pending)
     return plan
 
@@ -151,6 +156,11 @@ def _history_for_plan(target: Target) -> list[HistoryRow]:
     """Digests are enough to plan; targets that can send them instead of every statement do."""
     read_summary = getattr(target, "read_history_summary", None)
     return list(read_summary()) if callable(read_summary) else target.read_history()
+
+
+def _stored_statements(target: Target, versions: list[str]) -> Mapping[str, Sequence[str]]:
+    return {str(version): list(statements) for version, statements in target.query(select_statements_of(versions))
+            if statements is not None}
 
 
 def _release_quietly(release: Callable[[], None]) -> None:

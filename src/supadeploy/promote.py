@@ -4,8 +4,9 @@
    stored statements, nothing TARGET alone ran, nothing SOURCE ran before TARGET's newest version that
    TARGET lacks). Otherwise the promotion stops with a divergence report.
 2. The local files must hold exactly what SOURCE recorded for each of its versions (same version, name and
-   statements): the migrations applied to TARGET are SOURCE's, read back from the folder only because the
-   files carry the directives (``-- supadeploy:no-transaction``) and the locations errors are reported at.
+   statements; a file of a version TARGET already ran may differ in comments and whitespace): the migrations
+   applied to TARGET are SOURCE's, read back from the folder only because the files carry the directives
+   (``-- supadeploy:no-transaction``) and the locations errors are reported at.
 3. :func:`supadeploy.deploy.deploy` runs with the folder restricted to SOURCE's versions (local files SOURCE
    never ran are not promoted): TARGET's protections, backup, apply, verify and types, as in push.
 4. The schema fingerprints of SOURCE and TARGET are compared over the exposed schemas; a difference is drift.
@@ -136,9 +137,17 @@ def _file_problem(row: HistoryRow, migration: Migration | None, source: str, *, 
                 "`migration repair`?), so what it ran is unknown")
     difference = statements_difference(row.statements, migration.statement_texts, first_name=source,
                                        second_name="the file")
-    if difference:
+    if difference is None:
+        return None
+    from supadeploy.migrations.equivalence import only_comments_differ
+
+    if not only_comments_differ(migration.statement_texts, row.statements):
         return f"{migration.path}: edited after {source} ran it ({difference})"
-    return None
+    if not to_promote:
+        return None  # the target runs nothing of it; push reports the edit as a note
+    return (f"{migration.path}: changed only in comments/whitespace since {source} ran it, and the target would "
+            f"record the new text; record it on {source} first with `supadeploy repair {row.version} --status "
+            f"applied --env {source}` (the statements are the same)")
 
 
 def promote(source: Target, target: Target, project: ProjectConfig, source_environment: EnvironmentConfig,

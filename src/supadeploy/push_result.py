@@ -19,6 +19,10 @@ class PushOptions:
     dry_run: bool = False
     include_all: bool = False
     allow_drift: bool = False
+    allow_existing_objects: bool = False
+    """Push although the database holds tables the migrations would create (supadeploy.hand_migrated)."""
+    exposed_schemas: tuple[str, ...] = ("public",)
+    """Where a database without history is looked at for tables (the deploy sets them from the project)."""
     deploy_lock_wait_seconds: float = 300.0
     limits: SessionLimits = field(default_factory=SessionLimits)
 

@@ -23,15 +23,12 @@ Nothing is changed without ``apply``; no history row is ever deleted without ``r
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pglast.parser import ParseError, parse_sql_json
-
 from supadeploy.errors import SupadeployError
+from supadeploy.migrations.equivalence import only_comments_differ
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.history import HistoryEdit, HistoryEntry, HistoryRow
 from supadeploy.rollback import down_file_candidates
@@ -70,32 +67,13 @@ class ReconcileReport:
         return [m for m in self.mismatches if m.kind == kind]
 
 
-def normalized_parse_trees(statements: Sequence[str]) -> str | None:
-    """The statements' parse trees without locations (None when they do not parse)."""
-    try:
-        document = json.loads(parse_sql_json("\n;\n".join(statements)))
-    except (ParseError, ValueError):
-        return None
-    return json.dumps(_strip_locations(document.get("stmts", [])), sort_keys=True)
-
-
-def _strip_locations(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip_locations(v) for k, v in value.items() if k not in ("location", "stmt_location",
-                                                                                "stmt_len")}
-    if isinstance(value, list):
-        return [_strip_locations(v) for v in value]
-    return value
-
-
 def same_statements(local: Migration, remote: HistoryRow) -> str | None:
     """``identical``, ``equivalent`` (same parse trees) or None."""
     if remote.statements is None:
         return None
     if tuple(local.statement_texts) == remote.statements:
         return "identical"
-    mine, theirs = normalized_parse_trees(local.statement_texts), normalized_parse_trees(remote.statements)
-    return "equivalent" if mine is not None and mine == theirs and mine != "[]" else None
+    return "equivalent" if only_comments_differ(local.statement_texts, remote.statements) else None
 
 
 def reconcile(local: list[Migration], history: list[HistoryRow]) -> ReconcileReport:
@@ -116,7 +94,8 @@ def reconcile(local: list[Migration], history: list[HistoryRow]) -> ReconcileRep
             f"{migration.file_name} was edited after it was applied"
             + (" (only comments or whitespace)" if cosmetic else ""),
             "revert the edit and put the change in a new migration" if not cosmetic else
-            "harmless; `supadeploy push --allow-drift` pushes anyway, or restore the file as it was applied"))
+            f"harmless: push goes on and notes it; `supadeploy repair {version} --status applied` records the new "
+            "text"))
     local_only = [files[v] for v in sorted(set(files) - set(rows))]
     remote_only = [rows[v] for v in sorted(set(rows) - set(files))]
     matched: set[str] = set()

@@ -27,6 +27,7 @@ from supadeploy.migrations.failure import MigrationFailed, failure_at
 from supadeploy.migrations.files import DOWN_FILE_SUFFIX, Migration, read_text
 from supadeploy.migrations.header import HEADER_FIELDS, leading_comment_lines
 from supadeploy.migrations.history import HistoryRow
+from supadeploy.migrations.plan import newest_versions_text
 from supadeploy.sql_diagnostics import SqlDiagnostics
 from supadeploy.targets.base import SessionLimits, Target
 
@@ -129,8 +130,8 @@ def plan_rollback(local: list[Migration], history: list[HistoryRow], to_version:
     applied = sorted(row.version for row in history)
     if to_version != "0" and to_version not in applied:
         raise PlanError(f"version {to_version} is not in the migration history",
-                        fix=f"pass one of the applied versions ({', '.join(applied[-5:]) or 'none'}), or 0 to undo "
-                            "every migration")
+                        fix=f"pass one of the applied versions ({newest_versions_text(applied) or 'none'}), or 0 to "
+                            "undo every migration")
     files = {m.version: m for m in local}
     newer = [version for version in reversed(applied) if version > to_version or to_version == "0"]
     missing_file = [version for version in newer if version not in files]

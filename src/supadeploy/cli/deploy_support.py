@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 EXIT_VERIFY_FAILED = 3
 def push_options_for(project: ProjectConfig, *, dry_run: bool, include_all: bool = False,
-                 allow_drift: bool = False) -> PushOptions:
+                     allow_drift: bool = False, allow_existing_objects: bool = False) -> PushOptions:
     """PushOptions with the [push] timeouts of supadeploy.toml."""
     from supadeploy.config import postgres_duration
     from supadeploy.push_result import PushOptions
@@ -38,7 +38,7 @@ def push_options_for(project: ProjectConfig, *, dry_run: bool, include_all: bool
     settings = project.push
     return PushOptions(
         dry_run=dry_run, include_all=include_all, allow_drift=allow_drift,
-        deploy_lock_wait_seconds=settings.deploy_lock_wait_seconds,
+        allow_existing_objects=allow_existing_objects, deploy_lock_wait_seconds=settings.deploy_lock_wait_seconds,
         limits=SessionLimits(
             lock_timeout=postgres_duration(settings.lock_timeout, where="[push]", key="lock_timeout"),
             statement_timeout=postgres_duration(settings.statement_timeout, where="[push]", key="statement_timeout"),

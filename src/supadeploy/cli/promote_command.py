@@ -85,6 +85,10 @@ def promote(
         show_default=False)] = None,
     no_types: Annotated[bool, typer.Option("--no-types", help="Skip regenerating the configured type files.")] =
         False,
+    allow_existing_objects: Annotated[bool, typer.Option(
+        "--allow-existing-objects", help="Promote even though TARGET already has tables the migrations create (a "
+        "database migrated by hand is adopted with `supadeploy baseline --to VERSION --env TARGET` instead).")] =
+        False,
 ) -> None:
     flags = DatabaseFlags(env=target, db_url=None, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output):
@@ -95,7 +99,8 @@ def promote(
         source_resolved = resolve(replace(flags, env=source))
         target_resolved = resolve(flags)
         options = check_deploy(target_resolved.project, DeployOptions(
-            push=push_options_for(target_resolved.project, dry_run=dry_run), verify=not no_verify, fail_on=fail_on,
+            push=push_options_for(target_resolved.project, dry_run=dry_run,
+                                  allow_existing_objects=allow_existing_objects), verify=not no_verify, fail_on=fail_on,
             types=not no_types, allow_destructive=allow_destructive, backup=not no_backup),
             target_resolved.environment)
         schemas = exposed_schemas(target_resolved.project)

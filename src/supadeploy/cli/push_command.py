@@ -45,8 +45,10 @@ HELP = """Apply the pending migrations in supabase/migrations/ to an environment
 regenerate types.
 
 Plans first (pending = local versions not in supabase_migrations.schema_migrations), refuses an unsafe
-plan (remote versions missing locally, out-of-order versions without --include-all, applied files edited
-since), then applies each pending migration in one transaction together with its history row, under a
+plan (remote versions missing locally; out-of-order versions without --include-all; applied files whose
+statements were edited since, while edits of comments or whitespace are only noted; a database migrated by
+hand, with tables but no history or tables that pending migrations create: adopt it with `supadeploy
+baseline`), then applies each pending migration in one transaction together with its history row, under a
 deploy lock so concurrent pushes never apply anything twice. A failing migration leaves nothing behind and
 is reported as file:line:column; the ones before it stay applied and a rerun continues from there.
 
@@ -69,6 +71,10 @@ def push(
         "--include-all", help="Also apply pending migrations older than the newest applied one.")] = False,
     allow_drift: Annotated[bool, typer.Option(
         "--allow-drift", help="Push even if applied migration files were edited since they ran.")] = False,
+    allow_existing_objects: Annotated[bool, typer.Option(
+        "--allow-existing-objects", help="Push even though the database already has tables the migrations create "
+        "(no history but tables in the exposed schemas, or tables of pending migrations): a database migrated by "
+        "hand is adopted with `supadeploy baseline --to VERSION` instead.")] = False,
     engine: EngineOption = None,
     api_url: Annotated[str | None, typer.Option(
         "--api-url", help="Management API URL for --engine api.", envvar="SUPADEPLOY_API_URL",
@@ -91,7 +97,8 @@ def push(
 
         resolved = resolve(flags, engine)
         options = check_deploy(resolved.project, DeployOptions(
-            push=push_options_for(resolved.project, dry_run=dry_run, include_all=include_all, allow_drift=allow_drift),
+            push=push_options_for(resolved.project, dry_run=dry_run, include_all=include_all, allow_drift=allow_drift,
+                                  allow_existing_objects=allow_existing_objects),
             verify=not no_verify, fail_on=fail_on, types=not no_types, allow_destructive=allow_destructive,
             backup=not no_backup), resolved.environment)
         prefetch = _start_up_to_date_check(resolved, options)

@@ -66,6 +66,15 @@ def _column_values(columns: Collection[str]) -> dict[str, str]:
 
 
 SELECT_HISTORY_SUMMARY = select_history_summary()
+
+
+def select_statements_of(versions: Collection[str]) -> str:
+    """version, statements of the rows of ``versions`` (the few a digest comparison found edited)."""
+    from supadeploy.rls.sqltext import text_array
+
+    return f"SELECT version, statements FROM {HISTORY_TABLE} WHERE version = ANY({text_array(versions)})"
+
+
 INSERT_HISTORY_ROW = f"INSERT INTO {HISTORY_TABLE} (version, name, statements) VALUES (%s, %s, %s)"
 # The same row streamed with COPY: what a big migration sends, so that neither its statements nor one literal
 # holding all of them is ever in memory (see copy_history_fields).

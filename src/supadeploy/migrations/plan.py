@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from supadeploy.errors import PlanError
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.history import HistoryRow
+
+StoredStatements = Callable[[list[str]], Mapping[str, Sequence[str]]]
+"""Reads the stored statements of the given versions (one query), for history rows read as digests."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,8 @@ class Plan:
     remote_only: list[HistoryRow]
     drifted: list[Drift]
     history: list[HistoryRow]
+    comment_only: list[Drift] = field(default_factory=list)
+    """Applied migrations edited since they ran only in comments or whitespace: reported, not drift."""
 
     @property
     def newest_applied_version(self) -> str | None:
@@ -55,6 +61,25 @@ def build_plan(local: list[Migration], history: list[HistoryRow]) -> Plan:
                 drifted=drifted, history=history)
 
 
+def set_aside_comment_only_edits(plan: Plan, stored_statements: StoredStatements) -> Plan:
+    """``plan`` with the drifted migrations whose statements parse as the stored ones moved to ``comment_only``.
+
+    Rows read as digests get their statements from ``stored_statements``, called once and only for them."""
+    if not plan.drifted:
+        return plan
+    from supadeploy.migrations.equivalence import only_comments_differ
+
+    digest_only = [drift.stored.version for drift in plan.drifted if drift.stored.statements is None]
+    fetched = stored_statements(digest_only) if digest_only else {}
+    drifted: list[Drift] = []
+    comment_only: list[Drift] = []
+    for drift in plan.drifted:
+        stored = drift.stored.statements if drift.stored.statements is not None else fetched.get(drift.stored.version)
+        same = stored is not None and only_comments_differ(drift.migration.statement_texts, stored)
+        (comment_only if same else drifted).append(drift)
+    return replace(plan, drifted=drifted, comment_only=[*plan.comment_only, *comment_only])
+
+
 def check_plan(plan: Plan, *, include_all: bool, allow_drift: bool) -> None:
     """Stop a push whose plan is unsafe, naming the versions and the remedy."""
     if plan.remote_only:
@@ -62,7 +87,7 @@ def check_plan(plan: Plan, *, include_all: bool, allow_drift: bool) -> None:
         raise PlanError(
             f"the database has applied migrations that are not in your migrations folder: {versions}",
             fix="restore those files from version control (git pull), or if they were never meant to exist run "
-                f"`supabase migration repair --status reverted {' '.join(r.version for r in plan.remote_only)}`",
+                f"`supadeploy repair {' '.join(r.version for r in plan.remote_only)} --status reverted`",
         )
     if plan.out_of_order and not include_all:
         versions = ", ".join(m.file_name for m in plan.out_of_order)
@@ -72,11 +97,27 @@ def check_plan(plan: Plan, *, include_all: bool, allow_drift: bool) -> None:
         )
     if plan.drifted and not allow_drift:
         files = ", ".join(str(d.migration.path) for d in plan.drifted)
+        versions = " ".join(d.migration.version for d in plan.drifted)
         raise PlanError(
             f"applied migrations were edited after they ran (local statements differ from the history): {files}",
-            fix="revert the edits and put the change in a new migration, or pass --allow-drift to push anyway",
+            fix="revert the edits (git checkout) and put the change in a new migration (`supadeploy migration new`); "
+                "or pass --allow-drift to push anyway; or, if the database really holds the edited statements, "
+                f"record them with `supadeploy repair {versions} --status applied`",
         )
+
+
+def comment_only_note(drift: Drift) -> str:
+    """The line push prints for an applied file whose edit changed only comments or whitespace."""
+    return (f"{drift.migration.file_name} changed only in comments/whitespace since it ran; not drift (the history "
+            f"keeps the text that ran: `supadeploy repair {drift.migration.version} --status applied` records the "
+            "new text)")
+
+
+def newest_versions_text(versions: Sequence[str], shown: int = 5) -> str:
+    """The newest ``shown`` of ``versions`` (oldest first), after an ellipsis when some are left out."""
+    return ("…, " if len(versions) > shown else "") + ", ".join(versions[-shown:])
 
 
 def _label(row: HistoryRow) -> str:
     return f"{row.version}_{row.name}" if row.name else row.version
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from supadeploy.migrations.files import Migration
-from supadeploy.migrations.plan import Plan
+from supadeploy.migrations.plan import Plan, comment_only_note
 from supadeploy.push_result import PushListener, PushResult
 
 
@@ -43,6 +43,12 @@ def plan_text(plan: Plan, target: str) -> str:
 
 
 def push_summary(result: PushResult, target: str) -> str:
+    """The outcome in a few lines, then a note for each applied file edited only in comments or whitespace."""
+    notes = [f"note: {comment_only_note(drift)}" for drift in result.plan.comment_only]
+    return "\n".join([_outcome_text(result, target), *notes])
+
+
+def _outcome_text(result: PushResult, target: str) -> str:
     if result.dry_run:
         return plan_text(result.plan, target) + "\n(dry run: nothing applied)"
     lines: list[str] = []

@@ -29,6 +29,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "out_of_order": [m.version for m in plan.out_of_order],
         "remote_only": [{"version": r.version, "name": r.name} for r in plan.remote_only],
         "drifted": [migration_ref(d.migration) for d in plan.drifted],
+        "comment_only": [migration_ref(d.migration) for d in plan.comment_only],
     }
 
 
