@@ -28,6 +28,8 @@ class EnvironmentStatus:
     applied: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     drifted: list[str] = field(default_factory=list)
+    comment_only: list[str] = field(default_factory=list)
+    """Applied files changed only in comments or whitespace since they ran (not drift)."""
     missing_locally: list[str] = field(default_factory=list)
     lock_holder: str | None = None
     last_deploy: dict[str, Any] | None = None
@@ -83,12 +85,14 @@ def environment_status(resolved: Resolved, target: Target, discovery: Discovery,
 
 
 def _read_history(status: EnvironmentStatus, target: Target, discovery: Discovery) -> None:
-    from supadeploy.migrations.plan import build_plan
+    from supadeploy.migrations.plan import build_plan, set_aside_comment_only_edits
 
-    plan = build_plan(discovery.migrations, target.read_history())
+    # Full rows (statements included): an edit only in comments is not drift, as push sees it.
+    plan = set_aside_comment_only_edits(build_plan(discovery.migrations, target.read_history()), lambda _: {})
     status.applied = [migration.version for migration in plan.applied]
     status.pending = [migration.version for migration in [*plan.pending, *plan.out_of_order]]
     status.drifted = [drift.migration.file_name for drift in plan.drifted]
+    status.comment_only = [drift.migration.file_name for drift in plan.comment_only]
     status.missing_locally = [row.version for row in plan.remote_only]
 
 

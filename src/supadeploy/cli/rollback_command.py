@@ -51,6 +51,8 @@ def rollback(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; change nothing.")] = False,
     no_backup: Annotated[bool, typer.Option("--no-backup", help="Protected environments: skip the backup.")]
     = False,
+    no_types: Annotated[bool, typer.Option("--no-types", help="Skip regenerating the configured type files.")] =
+        False,
     engine: EngineOption = None,
     api_url: ApiUrlOption = None,
 ) -> None:
@@ -60,8 +62,11 @@ def rollback(
         from supadeploy.migrations.files import discover_migrations
         from supadeploy.rollback import apply_rollback, plan_rollback
         from supadeploy.targets.base import SessionLimits
+        from supadeploy.typegen.outputs import check_writable, configured_outputs, regenerate_outputs
 
         resolved = resolve(flags, engine)
+        type_outputs = [] if no_types or dry_run else configured_outputs(resolved.project)
+        check_writable(resolved.project, type_outputs)  # before anything runs, as push does
         discovery = discover_migrations(resolved.project.migrations_dir)
         settings = resolved.project.push
         limits = SessionLimits(
@@ -93,14 +98,18 @@ def rollback(
                 _same_plan(plan, plan_rollback(discovery.migrations, target.read_history(), to))
                 result = apply_rollback(target, plan, limits)
                 run.versions = [r.version for r in result.rolled_back]
+            types = regenerate_outputs(target, type_outputs)  # the schema changed: so did its types, as after a push
         finally:
             target.close()
         if json_output:
             print_json({"ok": True, "dry_run": False, "database": target.description, "to": to, "steps": steps,
-                        "rolled_back": [r.version for r in result.rolled_back]})
+                        "rolled_back": [r.version for r in result.rolled_back],
+                        "types": [{"path": str(t.path), "lang": t.lang, "changed": t.changed} for t in types]})
         else:
             typer.echo(f"rolled back {len(result.rolled_back)} migration(s): "
                        + ", ".join(f"{r.version}_{r.name}" for r in result.rolled_back))
+            for written in types:
+                typer.echo(f"types: {written.path} {'regenerated' if written.changed else 'unchanged'}")
 
 
 def _steps(plan: RollbackPlan) -> list[dict[str, object]]:

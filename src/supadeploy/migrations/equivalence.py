@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-_LOCATION_KEYS = ("location", "stmt_location", "stmt_len")
+_LOCATION_KEYS = ("location", "stmt_location", "stmt_len")  # and any other "…_location" (e.g. DefElem's arg_location)
 
 
 def normalized_parse_trees(statements: Sequence[str]) -> str | None:
@@ -35,7 +35,8 @@ def only_comments_differ(local: Sequence[str], stored: Sequence[str]) -> bool:
 
 def _strip_locations(value: Any) -> Any:
     if isinstance(value, dict):
-        return {key: _strip_locations(item) for key, item in value.items() if key not in _LOCATION_KEYS}
+        return {key: _strip_locations(item) for key, item in value.items()
+                if key not in _LOCATION_KEYS and not key.endswith("_location")}
     if isinstance(value, list):
         return [_strip_locations(item) for item in value]
     return value
