@@ -144,10 +144,10 @@ class _RpcReader:
                 others = [item for item in group if item is not candidate and len(item[1]) == 1
                           and item[1][0].name == only.name and item[1][0].type_id != only.type_id]
                 if others:
+                    candidates = sorted([candidate, *others], key=lambda item: item[1][0].type_id if item[1] else 0)
                     listed = ", ".join(
                         f"{qualified}(" + ", ".join(f"{arg.name} => {self._type_name(arg.type_id)}" for arg in args)
-                        + ")"
-                        for _, args in sorted([candidate, *others], key=lambda item: item[1][0].type_id if item[1] else 0))
+                        + ")" for _, args in candidates)
                     return (f"Could not choose the best candidate function between: {listed}. Try renaming the "
                             "parameters or the function itself in the database so function overloading can be resolved")
         if only is not None and only.name == "" and only.type_id in self.row_types:

@@ -422,7 +422,8 @@ class _Cli3Renderer:
                            key=lambda pg_type: sort_key(pg_type.name))
             listed = ",".join(f"{_js(enum.name)}: [" + ", ".join(_js(value) for value in enum.enums) + "]"
                               for enum in enums)
-            entries.append(f"{_js(schema.name)}: {{\n          Enums: {{\n            {listed}\n          }}\n        }}")
+            entries.append(f"{_js(schema.name)}: {{\n          Enums: {{\n            {listed}\n          }}\n"
+                           "        }")
         return "export const Constants = {\n  " + ",".join(entries) + "\n} as const\n"
 
     def default_schema(self) -> str:

@@ -246,7 +246,7 @@ class _Inference:
             return False
         range_table = _items(query.fields.get("rtable"))
         entry = range_table[entry_index - 1] if 0 < entry_index <= len(range_table) else None
-        if not _is(entry, "RANGETBLENTRY"):
+        if not isinstance(entry, Node) or entry.type != "RANGETBLENTRY":
             return False
         kind = entry.fields.get("rtekind")
         if kind == _RTE_RELATION:
@@ -263,8 +263,9 @@ class _Inference:
             cte = next((item for item in _items(owner.fields.get("cteList") if owner else None)
                         if _is(item, "COMMONTABLEEXPR") and item.fields.get("ctename") == entry.fields.get("ctename")),
                        None)
+            outer = queries[:len(queries) - levels_up]
             return (cte is not None and cte.fields.get("cterecursive") != "true"
-                    and self._output_is_not_null(cte.fields.get("ctequery"), number, queries[:len(queries) - levels_up]))
+                    and self._output_is_not_null(cte.fields.get("ctequery"), number, outer))
         return False
 
     def _output_is_not_null(self, query: Any, number: int, queries: list[Node]) -> bool:
