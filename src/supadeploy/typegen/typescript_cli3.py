@@ -12,6 +12,7 @@ falling back to the first schema when ``public`` is not generated.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -155,13 +156,23 @@ def generate_typescript_cli3(catalog: Catalog, options: Cli3Options | None = Non
     return _Cli3Renderer(catalog, options or Cli3Options()).render()
 
 
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+_js_cache: dict[str, str] = {}
+
+
 def _js(value: str) -> str:
-    """JSON.stringify of a string."""
-    return json.dumps(value, ensure_ascii=False)
+    """JSON.stringify of a string (cached: names repeat on every Row, Insert and Update)."""
+    text = _js_cache.get(value)
+    if text is None:
+        text = json.dumps(value, ensure_ascii=False) if _NEEDS_ESCAPE.search(value) else f'"{value}"'
+        if len(_js_cache) < 200_000:
+            _js_cache[value] = text
+    return text
 
 
 def _js_names(values: tuple[str, ...] | None) -> str:
-    return "null" if values is None else json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
+    """JSON.stringify of a list of names (or null)."""
+    return "null" if values is None else "[" + ",".join(map(_js, values)) + "]"
 
 
 def _nullable(ts_type: str, is_nullable: bool) -> str:
@@ -208,8 +219,13 @@ class _Cli3Renderer:
             if relationship.referenced_schema == relationship.schema:
                 self.relationships.setdefault((relationship.schema, relationship.relation), []).append(relationship)
         self.functions: dict[str, list[RpcFunction]] = {}
+        self.computed_fields: dict[int, list[tuple[str, Overload]]] = {}  # relation id -> (name, overload)
         for rpc in rpc_functions(catalog):
             self.functions.setdefault(rpc.schema, []).append(rpc)
+            for relation_id in dict.fromkeys(overload.computed_field_of for overload in rpc.overloads):
+                if relation_id is not None:
+                    first = next(item for item in rpc.overloads if item.computed_field_of == relation_id)
+                    self.computed_fields.setdefault(relation_id, []).append((rpc.name, first))
         self.type_cache: dict[tuple[str, str, str], str] = {}
 
     # --- types ----------------------------------------------------------------------------------------------
@@ -318,13 +334,9 @@ class _Cli3Renderer:
                                                               for overload in rpc.overloads)
                           for rpc in functions)
 
-    def _computed_fields(self, schema: str, relation: Relation) -> list[tuple[str, Overload]]:
-        found = []
-        for rpc in self.functions.get(schema, ()):
-            overload = next((item for item in rpc.overloads if item.computed_field_of == relation.id), None)
-            if overload is not None:
-                found.append((rpc.name, overload))
-        return found
+    def _computed_fields(self, relation: Relation) -> list[tuple[str, Overload]]:
+        """The functions that are computed fields of the relation (an RPC function's first overload on it)."""
+        return self.computed_fields.get(relation.id, [])
 
     # --- relations --------------------------------------------------------------------------------------
 
@@ -349,15 +361,17 @@ class _Cli3Renderer:
         inserts = []
         updates = []
         for column in columns:
+            key = _js(column.name)
             if column.identity_generation == "ALWAYS" or column.is_generated:
-                inserts.append(f"{_js(column.name)}?: never")
-                updates.append(f"{_js(column.name)}?: never")
+                inserts.append(f"{key}?: never")
+                updates.append(f"{key}?: never")
                 continue
             nullable = self._is_nullable(column)
-            inserts.append(self._column(schema, column, nullable=nullable,
-                                        optional=nullable or column.is_identity or column.has_default))
-            updates.append(self._column(schema, column, nullable=nullable, optional=True))
-        return (self._row(schema, relation, self._computed_fields(schema, relation))
+            ts_type = _nullable(self.ts_type(schema, column.format, column.type_schema), nullable)
+            optional = nullable or column.is_identity or column.has_default
+            inserts.append(f"{key}?: {ts_type}" if optional else f"{key}: {ts_type}")
+            updates.append(f"{key}?: {ts_type}")
+        return (self._row(schema, relation, self._computed_fields(relation))
                 + f"                  Insert: {{\n                    {','.join(inserts)}\n                  }}\n"
                 + f"                  Update: {{\n                    {','.join(updates)}\n                  }}\n"
                 + "                  " + self._relationships(schema, relation))
@@ -373,7 +387,7 @@ class _Cli3Renderer:
                     else f"{_js(column.name)}?: never" for column in self.columns[relation.id])
                 writes += f"{name}: {{\n                           {members}\n                         }}\n" \
                           "                        "
-        return (self._row(schema, relation, self._computed_fields(schema, relation))
+        return (self._row(schema, relation, self._computed_fields(relation))
                 + f"                  {writes}" + self._relationships(schema, relation))
 
     def _relationships(self, schema: str, relation: Relation) -> str:

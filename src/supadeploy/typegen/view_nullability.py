@@ -112,53 +112,55 @@ class NodeTreeError(ValueError):
 
 
 def parse_node_tree(text: str) -> Any:
-    """A pg_node_tree as Nodes, lists, strings and None (``<>``)."""
-    raw = _TOKEN.findall(text)
-    position = 0
+    """A pg_node_tree as Nodes, lists, strings and None (``<>``): one pass over the tokens with a stack of the
+    nodes and lists being read. A field keeps its first value (a field printed as several tokens, such as a
+    constant's bytes, keeps the first)."""
+    stack: list[list[Any]] = []  # [node, field, filled] or [items]
+    root: list[Any] = []
+    expect_type = False
+    skip_marker = False
 
-    def is_end(index: int) -> bool:
-        return index >= len(raw) or raw[index] == "}" or raw[index].startswith(":")
+    def deliver(value: Any) -> None:
+        if not stack:
+            root.append(value)
+            return
+        frame = stack[-1]
+        if len(frame) == 1:
+            frame[0].append(value)
+        elif not frame[2]:
+            frame[0].fields[frame[1]] = value
+            frame[2] = True
 
-    def value() -> Any:
-        nonlocal position
-        if position >= len(raw):
-            raise NodeTreeError("unexpected end of pg_node_tree")
-        token = raw[position]
-        position += 1
+    for token in _TOKEN.findall(text):
+        if expect_type:
+            stack.append([Node(_text(token), {}), None, True])
+            expect_type = False
+            continue
+        if skip_marker:
+            skip_marker = False
+            if token in _LIST_MARKERS:
+                continue
+        if root:
+            raise NodeTreeError("trailing tokens after pg_node_tree")
         if token == "{":
-            if position >= len(raw):
-                raise NodeTreeError("unexpected end of pg_node_tree")
-            type_ = _text(raw[position])
-            position += 1
-            fields: dict[str, Any] = {}
-            while position < len(raw) and raw[position] != "}":
-                name = raw[position][1:]
-                position += 1
-                fields[name] = None if is_end(position) else value()
-                while not is_end(position):
-                    value()
-            if position >= len(raw):
-                raise NodeTreeError("unexpected end of pg_node_tree")
-            position += 1
-            return Node(type_, fields)
-        if token == "(":
-            items = []
-            if position < len(raw) and raw[position] in _LIST_MARKERS:
-                position += 1
-            while position < len(raw) and raw[position] != ")":
-                items.append(value())
-            if position >= len(raw):
-                raise NodeTreeError("unexpected end of pg_node_tree")
-            position += 1
-            return items
-        if token == "<>":
-            return None
-        return _text(token)
-
-    tree = value()
-    if position != len(raw):
-        raise NodeTreeError("trailing tokens after pg_node_tree")
-    return tree
+            expect_type = True
+        elif token == "(":
+            stack.append([[]])
+            skip_marker = True
+        elif token in ("}", ")"):
+            if not stack or (len(stack[-1]) == 1) != (token == ")"):
+                raise NodeTreeError(f"unbalanced '{token}' in pg_node_tree")
+            deliver(stack.pop()[0])
+        elif token[0] == ":" and stack and len(stack[-1]) == 3:
+            frame = stack[-1]
+            frame[1] = token[1:]
+            frame[0].fields[frame[1]] = None
+            frame[2] = False
+        else:
+            deliver(None if token == "<>" else _text(token))
+    if stack or expect_type or not root:
+        raise NodeTreeError("unexpected end of pg_node_tree")
+    return root[0]
 
 
 def _text(token: str) -> str:
