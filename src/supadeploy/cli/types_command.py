@@ -124,7 +124,7 @@ def _outputs(resolved: Resolved, *, lang: str | None, schema: str | None, out: P
                             schemas=schemas or configured_schemas(project, unformatted=unformatted),
                             postgrest_version=configured_postgrest_version(project), cli_version=version)], False
     if all_outputs or check:
-        outputs = configured_outputs(project)
+        outputs = configured_outputs(project, cli_version)
         if not outputs:
             raise SupadeployError(
                 "no types output is configured" + (" to check" if check else ""),
@@ -133,8 +133,6 @@ def _outputs(resolved: Resolved, *, lang: str | None, schema: str | None, out: P
             )
         if schemas is not None:
             outputs = [replace(o, schemas=schemas) for o in outputs]
-        if cli_version is not None:
-            outputs = [replace(o, cli_version=version) for o in outputs]
         return outputs, False
     return [TypesOutput(lang=language_for(Path("stdout"), lang or "typescript"), path=Path("-"),
                         schemas=schemas or configured_schemas(project, unformatted=unformatted),

@@ -152,12 +152,13 @@ def configured_postgrest_version(project: ProjectConfig) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def configured_outputs(project: ProjectConfig) -> list[TypesOutput]:
-    """The outputs configured under ``[types]`` in supadeploy.toml (none when the section is absent)."""
+def configured_outputs(project: ProjectConfig, cli_version: str | None = None) -> list[TypesOutput]:
+    """The outputs configured under ``[types]`` in supadeploy.toml (none when the section is absent), for the
+    CLI version ``cli_version`` (--cli-version) or the configured one."""
     section = _types_section(project)
     if not section:
         return []
-    cli_version = configured_cli_version(project)
+    cli_version = configured_cli_version(project, cli_version)
     schemas = configured_schemas(project, unformatted=_is_unformatted(cli_version))
     version = configured_postgrest_version(project)
     outputs: list[TypesOutput] = []
