@@ -75,7 +75,9 @@ class Run:
 def prepare_project(n: int, root: Path) -> Path:
     workdir = root / f"e2e_n{n}"
     generate(n, workdir)
-    (workdir / "supadeploy.toml").write_text(f'[types]\ntypescript = "{TYPES_FILE}"\n', encoding="utf-8")
+    # CLI 2.117.0's types (postgres-meta 0.99, the reference this benchmark compares with), not the 3.1.0 default
+    (workdir / "supadeploy.toml").write_text(f'[types]\ntypescript = "{TYPES_FILE}"\ncli_version = "2.117.0"\n',
+                                             encoding="utf-8")
     return workdir
 
 

@@ -1,4 +1,5 @@
-"""Benchmark `supadeploy types` against postgres-meta 0.99.0 (the generator of `supabase gen types`).
+"""Benchmark `supadeploy types` against postgres-meta 0.99.0 (the generator of `supabase gen types` 2.x) and
+against `supabase gen types` of CLI 3.1.0 (@supabase/typegen, in process).
 
     python benchmarks/types_benchmark.py [--sizes 100,500,2000] [--admin-url URL] [--repeats 3]
         [--out benchmarks/results/types.md]
@@ -11,10 +12,14 @@ unmeasured warm-up of each:
 
 * supadeploy:    python -m supadeploy types --db-url URL --schema public      (the CLI, as a subprocess)
 * postgres-meta: node dist/server/server.js with PG_META_GENERATE_TYPES=typescript (what `supabase gen types`
-  runs in its Docker container), PG_META_GENERATE_TYPES_DETECT_ONE_TO_ONE_RELATIONSHIPS=true as the CLI sets
+  2.x runs in its Docker container), PG_META_GENERATE_TYPES_DETECT_ONE_TO_ONE_RELATIONSHIPS=true as the CLI sets
+* supadeploy --cli-version 3.1.0: the same command with `--cli-version 3.1.0` (CLI 3's unformatted TypeScript)
+* supabase 3.1.0: `.tools/cli3/node_modules/.bin/supabase gen types typescript --db-url URL --schema public`
+  (in process in the CLI, no Docker), in an empty folder
 
-Both print the types on stdout; every run's output is compared byte for byte (a run that differs is
-reported as such, never as fast). Wall time with time.perf_counter; peak RSS from `/usr/bin/time -f %M`
+All print the types on stdout; every run's output is compared byte for byte with its reference tool's
+(postgres-meta for supadeploy, CLI 3.1.0 for supadeploy --cli-version 3.1.0; a run that differs is reported
+as such, never as fast). Wall time with time.perf_counter; peak RSS from `/usr/bin/time -f %M`
 (the kernel's high-water RSS of the largest process of the tree; neither tool runs child processes).
 """
 
@@ -23,9 +28,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -37,6 +44,11 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ADMIN_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
 POSTGRES_META = ROOT / ".tools" / "node_modules" / "@supabase" / "postgres-meta" / "dist" / "server" / "server.js"
+SUPABASE_CLI3 = ROOT / ".tools" / "cli3" / "node_modules" / ".bin" / "supabase"
+# Each measured tool, the reference tool whose output it must equal, and the row its speed-up is computed on.
+REFERENCE = {"supadeploy": "postgres-meta", "postgres-meta": "postgres-meta",
+             "supadeploy --cli-version 3.1.0": "supabase 3.1.0", "supabase 3.1.0": "supabase 3.1.0"}
+SPEED_UPS = (("supadeploy", "postgres-meta"), ("supadeploy --cli-version 3.1.0", "supabase 3.1.0"))
 GNU_TIME = Path("/usr/bin/time")
 
 
@@ -115,11 +127,12 @@ def drop_database(admin_url: str, url: str) -> None:
             sql.Identifier(url.rpartition("/")[2])))
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, int, str]:
     """(wall seconds, peak RSS in KB, stdout) of one run."""
     prefix = [str(GNU_TIME), "-f", "%M"] if GNU_TIME.exists() else []
     started = time.perf_counter()
-    completed = subprocess.run([*prefix, *command], env=env, capture_output=True, text=True, timeout=1800)
+    completed = subprocess.run([*prefix, *command], env=env, capture_output=True, text=True, timeout=1800,
+                               cwd=cwd)
     wall = time.perf_counter() - started
     if completed.returncode != 0:
         raise RuntimeError(f"{command[0]} failed: {completed.stderr[-2000:]}")
@@ -132,30 +145,38 @@ def commands(url: str) -> dict[str, tuple[list[str], dict[str, str]]]:
     meta_env = {**base, "PG_META_DB_URL": url, "PG_META_GENERATE_TYPES": "typescript",
                 "PG_META_GENERATE_TYPES_INCLUDED_SCHEMAS": "public",
                 "PG_META_GENERATE_TYPES_DETECT_ONE_TO_ONE_RELATIONSHIPS": "true"}
+    supadeploy = [sys.executable, "-m", "supadeploy", "types", "--db-url", url, "--schema", "public"]
+    separator = "&" if "?" in url else "?"
     return {
-        "supadeploy": ([sys.executable, "-m", "supadeploy", "types", "--db-url", url, "--schema", "public"], base),
+        "supadeploy": ([*supadeploy, "--cli-version", "2.117.0"], base),
         "postgres-meta": (["node", str(POSTGRES_META)], meta_env),
+        "supadeploy --cli-version 3.1.0": ([*supadeploy, "--cli-version", "3.1.0"], base),
+        "supabase 3.1.0": ([str(SUPABASE_CLI3), "gen", "types", "typescript", "--db-url",
+                            f"{url}{separator}sslmode=disable", "--schema", "public"], base),
     }
 
 
 def run_size(admin_url: str, tables: int, repeats: int) -> dict[str, Runs]:
     url = create_database(admin_url, tables)
+    empty = Path(tempfile.mkdtemp(prefix="types-bench-"))  # no supabase/config.toml for the CLI to find
     try:
         tools = commands(url)
         results = {name: Runs() for name in tools}
-        reference = ""
+        references: dict[str, str] = {}
         for name, (command, env) in tools.items():  # warm-up, unmeasured
-            _, _, output = timed(command, env)
-            reference = output if name == "postgres-meta" else reference
+            _, _, output = timed(command, env, empty)
+            if REFERENCE[name] == name:
+                references[name] = output
         for _ in range(repeats):
             for name, (command, env) in tools.items():
-                wall, rss, output = timed(command, env)
+                wall, rss, output = timed(command, env, empty)
                 results[name].wall.append(wall)
                 results[name].rss_kb.append(rss)
-                results[name].identical.append(output == reference)
+                results[name].identical.append(output == references[REFERENCE[name]])
         return results
     finally:
         drop_database(admin_url, url)
+        shutil.rmtree(empty, ignore_errors=True)
 
 
 def report(sizes: list[int], all_results: dict[int, dict[str, Runs]], repeats: int) -> str:
@@ -173,9 +194,9 @@ def report(sizes: list[int], all_results: dict[int, dict[str, Runs]], repeats: i
             same = "identical" if all(runs.identical) else f"DIFFERS in {runs.identical.count(False)} run(s)"
             lines.append(f"| {size:,} | {name} | {min(runs.wall):.2f} | {statistics.median(runs.wall):.2f} | "
                          f"{max(runs.rss_kb) / 1024:.0f} | {same} |")
-        ours, theirs = results["supadeploy"], results["postgres-meta"]
-        ratio = statistics.median(theirs.wall) / statistics.median(ours.wall)
-        lines.append(f"| {size:,} | speed-up (median) | | {ratio:.1f}x | | |")
+        for ours, theirs in SPEED_UPS:
+            ratio = statistics.median(results[theirs].wall) / statistics.median(results[ours].wall)
+            lines.append(f"| {size:,} | speed-up, {ours} vs {theirs} (median) | | {ratio:.1f}x | | |")
     return "\n".join(lines) + "\n"
 
 
@@ -193,8 +214,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "types.md")
     arguments = parser.parse_args()
-    if not POSTGRES_META.exists():
-        sys.exit("postgres-meta is not installed: run `make tools`")
+    if not POSTGRES_META.exists() or not SUPABASE_CLI3.exists():
+        sys.exit("postgres-meta or the Supabase CLI 3.1.0 is not installed: run `make tools`")
     sizes = [int(size) for size in arguments.sizes.split(",")]
     all_results = {}
     for size in sizes:

@@ -1,8 +1,8 @@
 """The runbook team's first day with supadeploy, end to end, as they would type it (issue 15).
 
-An existing repository with backend/migrations/001…005 (idempotent DO blocks, `-- Rollback:` headers,
-`auth.uid()` policies) and a database where 001–003 were applied by hand with psql. The team runs `init`, is
-stopped from re-running what exists and pointed at `baseline`, adopts 001–003, pushes 004–005, writes types,
+An existing repository with backend/migrations/001...005 (idempotent DO blocks, `-- Rollback:` headers,
+`auth.uid()` policies) and a database where 001-003 were applied by hand with psql. The team runs `init`, is
+stopped from re-running what exists and pointed at `baseline`, adopts 001-003, pushes 004-005, writes types,
 fixes a comment, tries a real edit of an applied file, sets up staging and production, promotes, and rolls back —
 checking `status` as they go. Every step asserts what the user reads and what the databases hold.
 """

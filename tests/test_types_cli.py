@@ -36,6 +36,13 @@ def run_sql(url: str, sql: str) -> None:
         connection.execute(sql)
 
 
+@pytest.fixture(autouse=True)
+def pinned_cli_2(project_dir: Path) -> None:
+    """These projects pin CLI 2 (postgres-meta 0.99's TypeScript): the mechanics here are the same for every CLI
+    version; CLI 3's output and how the version is chosen are tests/test_types_cli3.py's."""
+    (project_dir / "package.json").write_text('{"devDependencies": {"supabase": "2.117.0"}}', encoding="utf-8")
+
+
 @pytest.fixture
 def db(db_url: str) -> str:
     run_sql(db_url, SCHEMA)

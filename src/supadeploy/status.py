@@ -112,13 +112,12 @@ def _last_deploy(target: Target, environment: str) -> dict[str, Any] | None:
 
 def _stale_types(resolved: Resolved, target: Target) -> list[str]:
     """The configured type files that differ from what would be generated now (one introspection for all)."""
-    from supadeploy.typegen.introspect import read_snapshot
-    from supadeploy.typegen.outputs import all_schemas, configured_outputs, render, stale_diff
+    from supadeploy.typegen.outputs import configured_outputs, read_outputs_snapshot, render, stale_diff
 
     outputs = configured_outputs(resolved.project)
     if not outputs:
         return []
-    snapshot = read_snapshot(target, all_schemas(outputs))
+    snapshot = read_outputs_snapshot(target, outputs)
     return [str(output.path) for output in outputs if stale_diff(output.path, render(snapshot, output)) is not None]
 
 

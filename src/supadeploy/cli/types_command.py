@@ -32,7 +32,9 @@ HELP = """Generate database types: TypeScript identical to `supabase gen types t
 Without --out, prints to stdout. With --out, writes the file only when its content changed. --all
 regenerates every output configured under [types] in supadeploy.toml. --check compares what would be
 generated with the files on disk (--out, else the configured outputs) and exits 1 with a short diff when
-they differ. Default schemas: public plus the [api] schemas of supabase/config.toml.
+they differ. Default schemas: public plus the [api] schemas of supabase/config.toml. The TypeScript is
+what the project's Supabase CLI prints (--cli-version, [types] cli_version, else the CLI in package.json,
+$SUPABASE_CLI or the PATH, else 3.1.0): CLI 2.x formatted (postgres-meta 0.99), CLI 3.x unformatted.
 """
 
 
@@ -66,12 +68,15 @@ def types(
     api_url: Annotated[str | None, typer.Option(
         "--api-url", help="Management API URL for --engine api.", envvar="SUPADEPLOY_API_URL",
         show_default=False)] = None,
+    cli_version: Annotated[str | None, typer.Option(
+        "--cli-version", help="Match `supabase gen types` of this CLI version (3.1.0, 2.117.0; default: [types] "
+        "cli_version, else the project's CLI, else 3.1.0).", show_default=False)] = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=True)
     secrets = _Secrets(db_url)
     with user_errors(json_output, secrets):
         _types(flags, lang=lang, schema=schema, out=out, all_outputs=all_outputs, check=check, engine=engine,
-               api_url=api_url, secrets=secrets)
+               api_url=api_url, secrets=secrets, cli_version=cli_version)
 
 
 class _Secrets:
@@ -96,10 +101,13 @@ class _Secrets:
 
 
 def _outputs(resolved: Resolved, *, lang: str | None, schema: list[str] | None, out: Path | None, all_outputs: bool,
-             check: bool) -> tuple[list[TypesOutput], bool]:
+             check: bool, cli_version: str | None) -> tuple[list[TypesOutput], bool]:
     """What to generate, and whether it goes to stdout."""
+    from dataclasses import replace
+
     from supadeploy.typegen.outputs import (
         TypesOutput,
+        configured_cli_version,
         configured_outputs,
         configured_postgrest_version,
         configured_schemas,
@@ -108,14 +116,17 @@ def _outputs(resolved: Resolved, *, lang: str | None, schema: list[str] | None, 
 
     project = resolved.project
     schemas = parse_schema_option(schema)
+    version = configured_cli_version(project, cli_version)
+    unformatted = TypesOutput("typescript", Path("-"), (), cli_version=version).unformatted
     if out is not None:
         if all_outputs:
             raise SupadeployError("--out and --all cannot be combined", fix="pass one of them", exit_code=2)
         path = out if out.is_absolute() else Path.cwd() / out
-        return [TypesOutput(lang=language_for(path, lang), path=path, schemas=schemas or configured_schemas(project),
-                            postgrest_version=configured_postgrest_version(project))], False
+        return [TypesOutput(lang=language_for(path, lang), path=path,
+                            schemas=schemas or configured_schemas(project, unformatted=unformatted),
+                            postgrest_version=configured_postgrest_version(project), cli_version=version)], False
     if all_outputs or check:
-        outputs = configured_outputs(project)
+        outputs = configured_outputs(project, cli_version)
         if not outputs:
             raise SupadeployError(
                 "no types output is configured" + (" to check" if check else ""),
@@ -123,15 +134,15 @@ def _outputs(resolved: Resolved, *, lang: str | None, schema: list[str] | None, 
                 fix='pass --out PATH, or add typescript = "src/database.types.ts" under [types] in supadeploy.toml',
             )
         if schemas is not None:
-            outputs = [TypesOutput(o.lang, o.path, schemas, o.postgrest_version) for o in outputs]
+            outputs = [replace(o, schemas=schemas) for o in outputs]
         return outputs, False
     return [TypesOutput(lang=language_for(Path("stdout"), lang or "typescript"), path=Path("-"),
-                        schemas=schemas or configured_schemas(project),
-                        postgrest_version=configured_postgrest_version(project))], True
+                        schemas=schemas or configured_schemas(project, unformatted=unformatted),
+                        postgrest_version=configured_postgrest_version(project), cli_version=version)], True
 
 
 def _types(flags: DatabaseFlags, *, lang: str | None, schema: list[str] | None, out: Path | None, all_outputs: bool,
-           check: bool, engine: str, api_url: str | None, secrets: _Secrets) -> None:
+           check: bool, engine: str, api_url: str | None, secrets: _Secrets, cli_version: str | None) -> None:
     from supadeploy.errors import ConfigError
     from supadeploy.typegen.engines import check_engine
     from supadeploy.typegen.outputs import stale_diff, write_if_changed
@@ -145,7 +156,8 @@ def _types(flags: DatabaseFlags, *, lang: str | None, schema: list[str] | None, 
         resolved = resolve(flags, "api")  # `supabase gen types --project-id` needs no URL
     if resolved.url:
         secrets.urls.append(resolved.url)
-    outputs, to_stdout = _outputs(resolved, lang=lang, schema=schema, out=out, all_outputs=all_outputs, check=check)
+    outputs, to_stdout = _outputs(resolved, lang=lang, schema=schema, out=out, all_outputs=all_outputs, check=check,
+                                  cli_version=cli_version)
     for output in outputs:
         check_engine(engine, output.lang)
     contents = _generate(resolved, outputs, engine=engine, api_url=api_url, flags_db_url=flags.db_url)
@@ -198,13 +210,12 @@ def _generate(resolved: Resolved, outputs: list[TypesOutput], *, engine: str, ap
               flags_db_url: str | None) -> list[str]:
     """The content of every output, from one introspection (native) or one call per schema set."""
     if engine == "native":
-        from supadeploy.typegen.introspect import read_snapshot
-        from supadeploy.typegen.outputs import all_schemas, paused_gc, render
+        from supadeploy.typegen.outputs import paused_gc, read_outputs_snapshot, render
 
         target = open_target(resolved, "types", for_writing=False, api_url=api_url)
         with paused_gc():
             try:
-                snapshot = read_snapshot(target, all_schemas(outputs))
+                snapshot = read_outputs_snapshot(target, outputs)
             finally:
                 target.close()
             return [render(snapshot, output) for output in outputs]

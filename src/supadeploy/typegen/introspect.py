@@ -37,6 +37,7 @@ from supadeploy.typegen.relationships import (
     target_list_origins,
     view_key_dependencies,
 )
+from supadeploy.typegen.view_nullability import ViewRule, read_view_rules
 
 __all__ = ["Catalog", "Column", "Function", "FunctionArg", "PgType", "Queryable", "Relation", "Relationship",
            "Schema", "Snapshot", "TypeAttribute", "introspect", "read_snapshot"]
@@ -191,6 +192,7 @@ class Snapshot:
     constraints: tuple[Constraint, ...]
     column_names: dict[int, dict[int, str]]
     view_definitions: tuple[ViewDefinition, ...]
+    view_rules: tuple[ViewRule, ...] = ()  # read for CLI 3's view NOT NULL inference (with_view_rules)
 
     def catalog(self, schemas: Iterable[str]) -> Catalog:
         """The catalog of ``schemas`` (a subset of the ones read)."""
@@ -224,9 +226,9 @@ def introspect(target: Queryable, schemas: Iterable[str]) -> Catalog:
     return read_snapshot(target, included).catalog(included)
 
 
-def read_snapshot(target: Queryable, schemas: Iterable[str]) -> Snapshot:
+def read_snapshot(target: Queryable, schemas: Iterable[str], *, with_view_rules: bool = False) -> Snapshot:
     """One introspection of ``schemas``: six queries (seven with views, eight when a foreign key points at a
-    table of another schema)."""
+    table of another schema; one more with views and ``with_view_rules``)."""
     included = list(dict.fromkeys(schemas))
     schema_rows = target.query(SCHEMAS_SQL, (included,))
     relation_rows = target.query(RELATIONS_SQL, (included,))
@@ -243,6 +245,7 @@ def read_snapshot(target: Queryable, schemas: Iterable[str]) -> Snapshot:
     definitions: list[ViewDefinition] = []
     if any(row[3] in ("v", "m") for row in relation_rows):
         definitions = [_view_definition(row) for row in target.query(VIEW_DEFINITIONS_SQL, (included,))]
+    rules = read_view_rules(target, included) if with_view_rules and definitions else ()
     names: dict[int, dict[int, str]] = {}
     for column in columns:
         names.setdefault(column.table_id, {})[column.ordinal_position] = column.name
@@ -269,6 +272,7 @@ def read_snapshot(target: Queryable, schemas: Iterable[str]) -> Snapshot:
         constraints=tuple(constraints),
         column_names=names,
         view_definitions=tuple(definitions),
+        view_rules=rules,
     )
 
 

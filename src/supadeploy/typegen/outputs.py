@@ -7,6 +7,7 @@ schemas = ["public", "api"]            # default: public + the [api] schemas of 
 typescript = "src/lib/database.types.ts"   # a path, or a list of paths
 python = "backend/db/models.py"
 postgrest_version = "12"               # optional: emit __InternalSupabase like `supabase gen types --project-id`
+cli_version = "3.1.0"                  # optional: whose `supabase gen types` to match (default: the project's CLI)
 
 [[types.outputs]]                      # or one table per file, each with its own schemas
 path = "admin/types.ts"
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
 LANGUAGES = ("typescript", "python")
 DEFAULT_SCHEMA = "public"
 SUPABASE_CONFIG = Path("supabase") / "config.toml"
-_TYPES_KEYS = ("schemas", "typescript", "python", "outputs", "postgrest_version")
+_TYPES_KEYS = ("schemas", "typescript", "python", "outputs", "postgrest_version", "cli_version")
+CLI3_CONFIG_DEFAULT_SCHEMAS = ("public", "graphql_public")  # CLI 3's [api] schemas when config.toml omits them
 _OUTPUT_KEYS = ("path", "lang", "schemas")
 DIFF_LINES = 60
 _EXAMPLE_PATHS = {"typescript": "src/database.types.ts", "python": "backend/models.py"}
@@ -51,6 +53,12 @@ class TypesOutput:
     path: Path
     schemas: tuple[str, ...]
     postgrest_version: str | None = None
+    cli_version: str | None = None  # the Supabase CLI whose output is matched; None: CLI 2 (postgres-meta 0.99)
+
+    @property
+    def unformatted(self) -> bool:
+        """CLI 3's output: @supabase/typegen's template, unformatted."""
+        return self.cli_version is not None and int(self.cli_version.split(".")[0]) >= 3
 
 
 @dataclass(frozen=True)
@@ -68,14 +76,16 @@ def language_for(path: Path, lang: str | None = None) -> str:
     return chosen
 
 
-def default_schemas(workdir: Path) -> tuple[str, ...]:
-    """The Supabase CLI's default: ``public`` plus the ``[api] schemas`` of supabase/config.toml."""
+def default_schemas(workdir: Path, *, unformatted: bool = False) -> tuple[str, ...]:
+    """The Supabase CLI's default: ``public`` plus the ``[api] schemas`` of supabase/config.toml (for CLI 3,
+    ``unformatted``, config.toml's own default when the file has none)."""
     path = workdir / SUPABASE_CONFIG
     if not path.is_file():
         return (DEFAULT_SCHEMA,)
     document = _read_toml(path)
     api = document.get("api", {})
-    schemas = api.get("schemas", []) if isinstance(api, dict) else []
+    missing: list[str] = list(CLI3_CONFIG_DEFAULT_SCHEMAS) if unformatted else []
+    schemas = api.get("schemas", missing) if isinstance(api, dict) else missing
     if not isinstance(schemas, list) or not all(isinstance(schema, str) for schema in schemas):
         raise ConfigError("[api] schemas must be a list of schema names", where=str(path),
                           fix='write it like schemas = ["public", "graphql_public"]')
@@ -88,12 +98,26 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return read_toml_file(path)
 
 
-def configured_schemas(project: ProjectConfig) -> tuple[str, ...]:
+def configured_schemas(project: ProjectConfig, *, unformatted: bool = False) -> tuple[str, ...]:
     """``[types] schemas``, else the Supabase CLI's default schemas."""
     section = _types_section(project)
     if "schemas" in section:
         return _schema_list(project, section["schemas"], key="schemas")
-    return default_schemas(project.workdir)
+    return default_schemas(project.workdir, unformatted=unformatted)
+
+
+def configured_cli_version(project: ProjectConfig, explicit: str | None = None) -> str:
+    """The Supabase CLI version whose ``gen types`` output is generated: ``explicit`` (--cli-version), else
+    ``[types] cli_version``, else the project's CLI, else the newest supported."""
+    from supadeploy.typegen.cli_version import resolve_cli_version
+
+    configured = _types_section(project).get("cli_version")
+    try:
+        return resolve_cli_version(explicit, configured, project.workdir).version
+    except SupadeployError as exc:
+        if explicit:
+            raise
+        raise project.section_error(exc.what, key="cli_version", fix=exc.fix or "") from None
 
 
 def configured_postgrest_version(project: ProjectConfig) -> str | None:
@@ -101,24 +125,26 @@ def configured_postgrest_version(project: ProjectConfig) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def configured_outputs(project: ProjectConfig) -> list[TypesOutput]:
-    """The outputs configured under ``[types]`` in supadeploy.toml (none when the section is absent)."""
+def configured_outputs(project: ProjectConfig, cli_version: str | None = None) -> list[TypesOutput]:
+    """The outputs configured under ``[types]`` in supadeploy.toml (none when the section is absent), for the
+    CLI version ``cli_version`` (--cli-version) or the configured one."""
     section = _types_section(project)
     if not section:
         return []
-    schemas = configured_schemas(project)
+    cli_version = configured_cli_version(project, cli_version)
+    schemas = configured_schemas(project, unformatted=_is_unformatted(cli_version))
     version = configured_postgrest_version(project)
     outputs: list[TypesOutput] = []
     for lang in LANGUAGES:
         for path in _path_list(project, section.get(lang), key=lang):
             outputs.append(TypesOutput(lang=lang, path=_resolve(project, path), schemas=schemas,
-                                       postgrest_version=version))
+                                       postgrest_version=version, cli_version=cli_version))
     tables = section.get("outputs", [])
     if not isinstance(tables, list) or not all(isinstance(table, dict) for table in tables):
         raise project.section_error("outputs in [types] must be [[types.outputs]] tables", key="outputs",
                                     fix='write [[types.outputs]] with path = "..." (and lang, schemas)')
     for table in tables:
-        outputs.append(_output_table(project, table, schemas, version))
+        outputs.append(_output_table(project, table, schemas, version, cli_version))
     seen: set[Path] = set()
     for output in outputs:
         if output.path in seen:
@@ -134,14 +160,19 @@ def _types_section(project: ProjectConfig) -> dict[str, Any]:
         if key not in _TYPES_KEYS:
             raise project.section_error(f"unknown key '{key}' in [types]", key=key,
                                         fix=f"allowed keys: {', '.join(_TYPES_KEYS)}")
-    if "postgrest_version" in section and not isinstance(section["postgrest_version"], str):
-        raise project.section_error("postgrest_version in [types] must be a string", key="postgrest_version",
-                                    fix='for example: postgrest_version = "12"')
+    for key, example in (("postgrest_version", "12"), ("cli_version", "3.1.0")):
+        if key in section and not isinstance(section[key], str):
+            raise project.section_error(f"{key} in [types] must be a string", key=key,
+                                        fix=f'for example: {key} = "{example}"')
     return section
 
 
+def _is_unformatted(cli_version: str) -> bool:
+    return TypesOutput("typescript", Path("-"), (), cli_version=cli_version).unformatted
+
+
 def _output_table(project: ProjectConfig, table: dict[str, Any], schemas: tuple[str, ...],
-                  version: str | None) -> TypesOutput:
+                  version: str | None, cli_version: str) -> TypesOutput:
     for key in table:
         if key not in _OUTPUT_KEYS:
             raise project.section_error(f"unknown key '{key}' in [[types.outputs]]", key=key,
@@ -157,7 +188,7 @@ def _output_table(project: ProjectConfig, table: dict[str, Any], schemas: tuple[
     own_schemas = _schema_list(project, table["schemas"], key="schemas") if "schemas" in table else schemas
     resolved = _resolve(project, path)
     return TypesOutput(lang=language_for(resolved, lang), path=resolved, schemas=own_schemas,
-                       postgrest_version=version)
+                       postgrest_version=version, cli_version=cli_version)
 
 
 def _schema_list(project: ProjectConfig, value: Any, *, key: str) -> tuple[str, ...]:
@@ -238,6 +269,13 @@ def render(snapshot: Snapshot, output: TypesOutput) -> str:
         from supadeploy.typegen.python import generate_python
 
         return generate_python(catalog, output.schemas)
+    if output.unformatted:
+        from supadeploy.typegen.typescript_cli3 import Cli3Options, generate_typescript_cli3
+        from supadeploy.typegen.view_nullability import not_null_view_columns
+
+        return generate_typescript_cli3(catalog, Cli3Options(
+            postgrest_version=output.postgrest_version, not_null_view_columns=not_null_view_columns(
+                snapshot.view_rules)))
     from supadeploy.typegen.typescript import TypescriptOptions, generate_typescript
 
     return generate_typescript(catalog, TypescriptOptions(postgrest_version=output.postgrest_version))
@@ -245,6 +283,15 @@ def render(snapshot: Snapshot, output: TypesOutput) -> str:
 
 def all_schemas(outputs: Iterable[TypesOutput]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(schema for output in outputs for schema in output.schemas))
+
+
+def read_outputs_snapshot(target: Target, outputs: Iterable[TypesOutput]) -> Snapshot:
+    """One introspection covering every output (with the view rules CLI 3's output needs)."""
+    from supadeploy.typegen.introspect import read_snapshot
+
+    listed = list(outputs)
+    return read_snapshot(target, all_schemas(listed),
+                         with_view_rules=any(output.lang == "typescript" and output.unformatted for output in listed))
 
 
 def write_if_changed(path: Path, content: str) -> bool:
@@ -309,10 +356,8 @@ def regenerate_outputs(target: Target, outputs: list[TypesOutput]) -> list[Types
     """Generate every output from one introspection of the database; write only the files that change."""
     if not outputs:
         return []
-    from supadeploy.typegen.introspect import read_snapshot
-
     with paused_gc():
-        snapshot = read_snapshot(target, all_schemas(outputs))
+        snapshot = read_outputs_snapshot(target, outputs)
         return [TypesFileResult(path=output.path, lang=output.lang,
                                 changed=write_if_changed(output.path, render(snapshot, output)))
                 for output in outputs]
