@@ -10,6 +10,7 @@ checking `status` as they go. Every step asserts what the user reads and what th
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from tests.support.cli import Outcome, invoke
 from tests.support.inspect import history_rows, scalar, tables
 from tests.support.psql import apply_with_psql
 
+JOBS_TYPE = re.compile(r'\bjobs"?: \{')  # CLI 2.x writes `jobs: {`, CLI 3.x `"jobs": {`
 HEADER = """\
 -- Migration: {name}
 -- Purpose: {purpose}
@@ -124,7 +126,7 @@ def test_the_first_day(tmp_path: Path, make_db: Callable[[], str], pg_admin_url:
     assert pushed.exit_code == 0, pushed.output
     assert "Applied 2 migration(s)" in pushed.stdout
     assert [row[0] for row in history_rows(local)] == ["001", "002", "003", "004", "005"]
-    assert "jobs:" in types_file.read_text(encoding="utf-8")
+    assert JOBS_TYPE.search(types_file.read_text(encoding="utf-8"))
     now = status_of(root)
     assert now["pending"] == [] and now["drifted"] == [] and now["stale_types"] == []
     assert now["last_deploy"]["command"] == "push"
@@ -166,7 +168,7 @@ def test_the_first_day(tmp_path: Path, make_db: Callable[[], str], pg_admin_url:
     assert rolled.exit_code == 0, rolled.output
     assert "jobs" not in tables(local)
     assert [row[0] for row in history_rows(local)] == ["001", "002", "003", "004"]
-    assert "jobs:" not in types_file.read_text(encoding="utf-8")
+    assert not JOBS_TYPE.search(types_file.read_text(encoding="utf-8"))
     history = json.loads(run(root, "history", "--json").stdout)
     assert history["deployments"][0]["command"] == "rollback"
     assert history["deployments"][0]["versions_applied"] == ["005"]

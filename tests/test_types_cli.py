@@ -37,10 +37,10 @@ def run_sql(url: str, sql: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def pinned_cli_2(project_dir: Path) -> None:
-    """These projects pin CLI 2 (postgres-meta 0.99's TypeScript): the mechanics here are the same for every CLI
-    version; CLI 3's output and how the version is chosen are tests/test_types_cli3.py's."""
-    (project_dir / "package.json").write_text('{"devDependencies": {"supabase": "2.117.0"}}', encoding="utf-8")
+def pinned_cli_2(monkeypatch: pytest.MonkeyPatch, supabase_cli: str) -> None:
+    """These projects use CLI 2 ($SUPABASE_CLI: 2.117.0, so postgres-meta 0.99's TypeScript): the mechanics here are
+    the same for every CLI version; CLI 3's output and how the version is chosen are tests/test_types_cli3.py's."""
+    monkeypatch.setenv("SUPABASE_CLI", supabase_cli)
 
 
 @pytest.fixture
@@ -205,7 +205,7 @@ def test_cli_engine_says_clearly_when_the_cli_is_missing(db: str, project_dir: P
     result = invoke("types", "--engine", "cli", "--db-url", db, "--workdir", str(project_dir),
                     env={"SUPABASE_CLI": str(project_dir / "no-such-supabase")})
     assert result.exit_code == 1
-    assert "the Supabase CLI (`supabase`) is not installed" in result.stderr and "--engine native" in result.stderr
+    assert "is not" in result.stderr and "no-such-supabase" in result.stderr and "--engine native" in result.stderr
 
 
 @pytest.mark.cli
