@@ -45,7 +45,7 @@ _MODULE_NAMES = frozenset({
     "Column", "Computed", "Date", "DateTime", "DeclarativeBase", "Enum", "ForeignKey", "ForeignKeyConstraint",
     "Identity", "Integer", "LargeBinary", "Mapped", "NullType", "Numeric", "PrimaryKeyConstraint", "Range",
     "SmallInteger", "String", "Table", "Text", "Time", "UniqueConstraint", "mapped_column", "relationship",
-    "int", "str", "float", "bool", "bytes", "dict", "list", "object", "type", "None",
+    "PostgresType", "UserDefinedType", "int", "str", "float", "bool", "bytes", "dict", "list", "object", "type", "None",
 })
 
 
@@ -160,8 +160,20 @@ class _ModuleWriter:
         if owner.id == other.id and side.many_to_one:
             referenced = [f"{child_class}.{self.attributes[child.id][name]}" for name in side.key.referenced_columns]
             arguments.append(f"remote_side={_string('[' + ', '.join(referenced) + ']')}")
+        overlapping = self._overlapping(child, side.key)
+        if overlapping:
+            arguments.append(f"overlaps={_string(','.join(overlapping))}")
         self.imports.add("orm", "relationship")
-        return _call(f"{INDENT}{side.name}: Mapped[{annotation}] = relationship", arguments, INDENT)
+        return INDENT + _call(f"{side.name}: Mapped[{annotation}] = relationship", arguments, INDENT)
+
+    def _overlapping(self, child: ModelRelation, key: Key) -> list[str]:
+        """The relationships of the other foreign keys of ``child`` that share a column with ``key`` (both write
+        that column; SQLAlchemy wants them named)."""
+        names: list[str] = []
+        for side in self.relationships.get(child.id, []):
+            if side.many_to_one and side.key != key and set(side.key.columns) & set(key.columns):
+                names += [side.name, side.other_name]
+        return sorted(set(names))
 
     # --- the module -------------------------------------------------------------------------------
 
@@ -170,13 +182,18 @@ class _ModuleWriter:
         relations = [self._class(relation) if relation.id in self.attributes else self._table(relation)
                      for relation in self.catalog.relations]
         blocks = ["class Base(DeclarativeBase):\n    pass"]
+        if self.imports.uses_postgres_type:
+            self.imports.add("types", "UserDefinedType")
+            self.imports.typing.add("Any")
+            blocks.append(_POSTGRES_TYPE)
         if enums:
             self.imports.modules.add("enum")
             blocks.append('def enum_labels(members: type[enum.Enum]) -> list[str]:\n'
                           '    """The labels an Enum column stores: its members\' values (not their names)."""\n'
                           '    return [str(member.value) for member in members]')
         blocks += enums + relations
-        return "\n".join([_docstring_header(schemas), "", *self.imports.lines(), "", "", "\n\n\n".join(blocks)]) + "\n"
+        return _allow_long_lines(
+            "\n".join([_docstring_header(schemas), "", *self.imports.lines(), "", "", "\n\n\n".join(blocks)]) + "\n")
 
     def _enum_class(self, pg_type: ModelType) -> str:
         lines = [f"class {self.enums[pg_type.id]}(str, enum.Enum):",
@@ -205,27 +222,32 @@ class _ModuleWriter:
         return "\n".join(lines)
 
     def _table_args(self, relation: ModelRelation) -> str:
-        entries = []
-        for key in relation.keys:
-            if key.type == "p":
-                self.imports.add("sqlalchemy", "PrimaryKeyConstraint")
-                entries.append(_call("PrimaryKeyConstraint", [*map(_string, key.columns), f"name={_string(key.name)}"],
-                                     INDENT * 2))
-            elif key.type == "u":
-                self.imports.add("sqlalchemy", "UniqueConstraint")
-                entries.append(_call("UniqueConstraint", [*map(_string, key.columns), f"name={_string(key.name)}"],
-                                     INDENT * 2))
-            elif key.type == "f" and len(key.columns) > 1 and not key.inherited:
-                self.imports.add("sqlalchemy", "ForeignKeyConstraint")
-                referenced = [self._column_path(key.referenced_id, name) for name in key.referenced_columns]
-                entries.append(_call("ForeignKeyConstraint", [
-                    "[" + ", ".join(map(_string, key.columns)) + "]", "[" + ", ".join(map(_string, referenced)) + "]",
-                    *_key_options(key)], INDENT * 2))
+        entries = self._constraints(relation, INDENT * 2)
         options = {"schema": relation.schema}
         if relation.comment:
             options["comment"] = relation.comment
         entries.append("{" + ", ".join(f"{_string(name)}: {_string(value)}" for name, value in options.items()) + "}")
         return f"{INDENT}__table_args__ = (\n" + "".join(f"{INDENT * 2}{entry},\n" for entry in entries) + f"{INDENT})"
+
+    def _constraints(self, relation: ModelRelation, indent: str) -> list[str]:
+        """The primary key, the unique keys and the foreign keys of several columns."""
+        entries = []
+        for key in relation.keys:
+            if key.type == "p":
+                self.imports.add("sqlalchemy", "PrimaryKeyConstraint")
+                entries.append(_call("PrimaryKeyConstraint", [*map(_string, key.columns), f"name={_string(key.name)}"],
+                                     indent))
+            elif key.type == "u":
+                self.imports.add("sqlalchemy", "UniqueConstraint")
+                entries.append(_call("UniqueConstraint", [*map(_string, key.columns), f"name={_string(key.name)}"],
+                                     indent))
+            elif key.type == "f" and len(key.columns) > 1:
+                self.imports.add("sqlalchemy", "ForeignKeyConstraint")
+                referenced = [self._column_path(key.referenced_id, name) for name in key.referenced_columns]
+                entries.append(_call("ForeignKeyConstraint", [
+                    "[" + ", ".join(map(_string, key.columns)) + "]", "[" + ", ".join(map(_string, referenced)) + "]",
+                    *_key_options(key)], indent))
+        return entries
 
     def _column_path(self, relation_id: int, column: str) -> str:
         relation = self.relations[relation_id]
@@ -234,10 +256,10 @@ class _ModuleWriter:
     def _column_arguments(self, relation: ModelRelation, column: ModelColumn, column_type: ColumnType) -> list[str]:
         arguments = [column_type.expression]
         for key in relation.keys:
-            if key.type == "f" and key.columns == (column.name,) and not key.inherited:
+            if key.type == "f" and key.columns == (column.name,):
                 self.imports.add("sqlalchemy", "ForeignKey")
                 target = self._column_path(key.referenced_id, key.referenced_columns[0])
-                arguments.append(_call("ForeignKey", [_string(target), *_key_options(key)], INDENT))
+                arguments.append(_call("ForeignKey", [_string(target), *_key_options(key)], INDENT * 2))
         if column.identity is not None:
             self.imports.add("sqlalchemy", "Identity")
             options = column.identity
@@ -258,8 +280,9 @@ class _ModuleWriter:
         if primary:
             arguments.append("primary_key=True")
         arguments += self._column_options(column)
-        annotation = column_type.annotation if column.not_null or primary else f"{column_type.annotation} | None"
-        return _call(f"{INDENT}{attribute}: Mapped[{annotation}] = mapped_column", arguments, INDENT)
+        annotation = self.imports.annotation(
+            column_type.annotation if column.not_null or primary else f"{column_type.annotation} | None")
+        return INDENT + _call(f"{attribute}: Mapped[{annotation}] = mapped_column", arguments, INDENT)
 
     def _column_options(self, column: ModelColumn) -> list[str]:
         options = []
@@ -272,14 +295,11 @@ class _ModuleWriter:
 
     def _table(self, relation: ModelRelation) -> str:
         self.imports.add("sqlalchemy", "Table")
-        self.imports.add("sqlalchemy", "Column")
-        primary_key = relation.primary_key
         columns = []
         for column in relation.columns:
+            self.imports.add("sqlalchemy", "Column")
             column_type = self.types.column_type(column.type_id, column.typmod, column.dimensions)
             arguments = [_string(column.name), *self._column_arguments(relation, column, column_type)]
-            if primary_key is not None and column.name in primary_key.columns:
-                arguments.append("primary_key=True")
             if column.not_null:
                 arguments.append("nullable=False")
             columns.append(_call("Column", arguments + self._column_options(column), INDENT))
@@ -288,11 +308,23 @@ class _ModuleWriter:
             options.append(f"comment={_string(relation.comment)}")
         if relation.is_view:
             options.append('info={"read_only": True}')
-        arguments = [_string(relation.name), "Base.metadata", *columns, *options]
+        arguments = [_string(relation.name), "Base.metadata", *columns, *self._constraints(relation, INDENT), *options]
         body = "".join(f"{INDENT}{argument},\n" for argument in arguments)
         about = f": {relation.comment}" if relation.comment else ""
         comment = textwrap.wrap(f"{_kind(relation)} {relation.schema}.{relation.name}{about}", LINE_LENGTH - 2)
         return "".join(f"# {line}\n" for line in comment) + f"{self.names[relation.id]} = Table(\n{body})"
+
+
+_POSTGRES_TYPE = '''class PostgresType(UserDefinedType[Any]):
+    """A type SQLAlchemy does not know (xml, point, a composite type, ...): its values are passed through."""
+
+    cache_ok = True
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return self.name'''
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -376,13 +408,18 @@ def _member_name(label: str, taken: set[str]) -> str:
 
 
 def _call(head: str, arguments: list[str], indent: str) -> str:
-    """``head(arguments)`` on one line when it fits, else one argument per line."""
+    """``head(arguments)`` written at ``indent``: on one line when it fits, else one argument per line (an
+    argument that is itself a call was written for the deeper indent)."""
     line = f"{head}({', '.join(arguments)})"
-    if len(line.split("\n")[-1]) <= LINE_LENGTH and "\n" not in line:
+    if len(indent) + len(line) <= LINE_LENGTH and "\n" not in line:
         return line
     inner = indent + INDENT
-    body = "".join(f"{inner}{argument.replace(chr(10), chr(10) + INDENT)},\n" for argument in arguments)
-    return f"{head}(\n{body}{indent})"
+    return f"{head}(\n" + "".join(f"{inner}{argument},\n" for argument in arguments) + f"{indent})"
+
+
+def _allow_long_lines(module: str) -> str:
+    """Mark the lines that cannot be split further (a 63-character name, a long default) for ruff's E501."""
+    return "\n".join(line if len(line) <= LINE_LENGTH else f"{line}  # noqa: E501" for line in module.split("\n"))
 
 
 def _string(text: str) -> str:
@@ -399,8 +436,9 @@ def _docstring(text: str) -> str:
 
 
 def _docstring_header(schemas: tuple[str, ...]) -> str:
+    title = f"SQLAlchemy 2.0 models of the database schemas {', '.join(schemas)}.".replace("\\", "\\\\")
     return "\n".join([
-        f'"""SQLAlchemy 2.0 models of the database schemas {", ".join(schemas)}.',
+        '"""' + "\n".join(textwrap.wrap(title.replace('"""', '\\"\\"\\"'), LINE_LENGTH - 3)),
         "",
         "Tables with a primary key are mapped classes; views, materialized views, foreign tables and tables",
         "without a primary key are Table objects (t_<name>) to query with select(); views are read-only.",

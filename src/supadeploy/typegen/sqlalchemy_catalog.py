@@ -73,7 +73,7 @@ union all
 select 'type', json_build_object(
   'oid', t.oid::int8, 'schema', n.nspname, 'name', t.typname, 'kind', t.typtype::text,
   'element_oid', t.typelem::int8, 'base_oid', t.typbasetype::int8, 'base_typmod', t.typtypmod,
-  'dimensions', t.typndims, 'category', t.typcategory::text,
+  'dimensions', t.typndims, 'category', t.typcategory::text, 'not_null', t.typnotnull,
   'labels', (select json_agg(e.enumlabel order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid)
 )
 from used_types u
@@ -158,6 +158,7 @@ class ModelType:
     base_typmod: int
     category: str
     labels: tuple[str, ...]
+    not_null: bool  # a domain declared NOT NULL
 
 
 @dataclass(frozen=True)
@@ -179,14 +180,15 @@ def read_model_catalog(target: Queryable, schemas: Iterable[str]) -> ModelCatalo
     documents = [document for kind, document in rows if kind == "relation"]
     names = {document["oid"]: {column["number"]: column["name"] for column in document["columns"]}
              for document in documents}
-    relations = [_relation(document, names, document["schema"] in included) for document in documents]
     types = {document["oid"]: _type(document) for kind, document in rows if kind == "type"}
+    relations = [_relation(document, names, types, document["schema"] in included) for document in documents]
     return ModelCatalog(relations=tuple(sorted(relations, key=lambda relation: (relation.schema, relation.name))),
                         types=types)
 
 
-def _relation(document: dict[str, Any], names: dict[int, dict[int, str]], generated: bool) -> ModelRelation:
-    columns = tuple(_column(column) for column in document["columns"])
+def _relation(document: dict[str, Any], names: dict[int, dict[int, str]], types: dict[int, ModelType],
+              generated: bool) -> ModelRelation:
+    columns = tuple(_column(column, types) for column in document["columns"])
     own = names[document["oid"]]
     keys = []
     for constraint in document["constraints"]:
@@ -207,20 +209,33 @@ def _names(columns: dict[int, str], numbers: list[int] | None) -> tuple[str, ...
     return tuple(columns[number] for number in numbers or ())
 
 
-def _column(document: dict[str, Any]) -> ModelColumn:
+def _column(document: dict[str, Any], types: dict[int, ModelType]) -> ModelColumn:
     identity = None
     if document["identity"]:
         start, increment, minvalue, maxvalue, cycle, cache = document["sequence"]
         identity = IdentityOptions(always=document["identity"] == "a", start=int(start), increment=int(increment),
                                    minvalue=int(minvalue), maxvalue=int(maxvalue), cycle=bool(cycle), cache=int(cache))
     return ModelColumn(name=document["name"], number=document["number"], type_id=document["type_oid"],
-                       typmod=document["typmod"], dimensions=document["dimensions"], not_null=document["not_null"],
+                       typmod=document["typmod"], dimensions=document["dimensions"],
+                       not_null=document["not_null"] or _domain_not_null(document["type_oid"], types),
                        default=document["default"], generated=document["generated"],
                        identity=identity, comment=document["comment"])
+
+
+def _domain_not_null(type_id: int, types: dict[int, ModelType]) -> bool:
+    """Whether a column of this type is NOT NULL through its domain (or a domain under it)."""
+    pg_type = types.get(type_id)
+    for _ in range(32):
+        if pg_type is None or pg_type.kind != "d":
+            return False
+        if pg_type.not_null:
+            return True
+        pg_type = types.get(pg_type.base_id)
+    return False
 
 
 def _type(document: dict[str, Any]) -> ModelType:
     return ModelType(id=document["oid"], schema=document["schema"], name=document["name"], kind=document["kind"],
                      element_id=document["element_oid"], base_id=document["base_oid"],
                      base_typmod=document["base_typmod"], category=document["category"],
-                     labels=tuple(document["labels"] or ()))
+                     labels=tuple(document["labels"] or ()), not_null=document["not_null"])

@@ -10,6 +10,7 @@ same DDL; annotations are what SQLAlchemy's psycopg dialect returns (``inet`` as
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from supadeploy.typegen.sqlalchemy_catalog import ModelType
@@ -57,6 +58,7 @@ class Imports:
         "sqlalchemy.orm": {"DeclarativeBase", "Mapped", "mapped_column"}, "sqlalchemy.types": set()})
     modules: set[str] = field(default_factory=set)  # import datetime, ...
     typing: set[str] = field(default_factory=set)
+    uses_postgres_type: bool = False  # the module's own PostgresType, for types SQLAlchemy does not know
 
     def add(self, source: str, name: str) -> None:
         """Import ``name`` from ``source``: sqlalchemy, postgresql (its dialect), orm or types."""
@@ -64,12 +66,12 @@ class Imports:
                    else "sqlalchemy.dialects.postgresql"].add(name)
 
     def annotation(self, text: str) -> str:
-        for module in _STANDARD_MODULES:
-            if f"{module}." in text:
-                self.modules.add(module)
-        if "Any" in text:
+        """``text`` as written in a ``Mapped[...]``, with the imports it needs."""
+        words = set(re.findall(r"\w+", text))
+        self.modules.update(module for module in _STANDARD_MODULES if f"{module}." in text and module in words)
+        if "Any" in words:
             self.typing.add("Any")
-        if "Range[" in text:
+        if "Range" in words:
             self.add("postgresql", "Range")
         return text
 
@@ -118,7 +120,7 @@ class TypeMapper:
             pg_type = self.types.get(pg_type.base_id)
             seen += 1
         if pg_type is None:
-            return self._unknown()
+            return self._unknown(None)
         if pg_type.category == "A" and pg_type.element_id:
             element = self.column_type(pg_type.element_id, typmod, 0)
             self.imports.add("postgresql", "ARRAY")
@@ -134,18 +136,18 @@ class TypeMapper:
             return ColumnType(f"Enum({name}, name={_string(pg_type.name)}, schema={_string(pg_type.schema)}, "
                               "values_callable=enum_labels)", name)
         if pg_type.schema != "pg_catalog" and pg_type.name not in _EXTENSION_TYPES:
-            return self._unknown()
-        return self._builtin(pg_type.name, typmod)
+            return self._unknown(pg_type)
+        return self._builtin(pg_type, typmod)
 
-    def _builtin(self, name: str, typmod: int) -> ColumnType:
-        modified = self._with_modifier(name, typmod)
+    def _builtin(self, pg_type: ModelType, typmod: int) -> ColumnType:
+        modified = self._with_modifier(pg_type.name, typmod)
         if modified is not None:
             return modified
-        if name not in _SCALARS:
-            return self._unknown()
-        expression, source, annotation = _SCALARS[name]
+        if pg_type.name not in _SCALARS:
+            return self._unknown(pg_type)
+        expression, source, annotation = _SCALARS[pg_type.name]
         self.imports.add(source, expression)
-        return ColumnType(expression, self.imports.annotation(annotation))
+        return ColumnType(expression, annotation)
 
     def _with_modifier(self, name: str, typmod: int) -> ColumnType | None:
         """Types whose SQLAlchemy type carries the modifier: lengths, precisions, time zones."""
@@ -155,7 +157,6 @@ class TypeMapper:
             return ColumnType(f"{type_name}({typmod - 4})" if typmod >= 4 else type_name, "str")
         if name == "numeric":
             self.imports.add("sqlalchemy", "Numeric")
-            self.imports.annotation("decimal.Decimal")
             if typmod < 4:
                 return ColumnType("Numeric", "decimal.Decimal")
             precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0x7FF
@@ -173,16 +174,26 @@ class TypeMapper:
         return None
 
     def _temporal(self, generic: str, dialect: str, timezone: bool, precision: int, annotation: str) -> ColumnType:
-        self.imports.annotation(annotation)
         if precision < 0:
             self.imports.add("sqlalchemy", generic)
             return ColumnType(f"{generic}(timezone=True)" if timezone else generic, annotation)
         self.imports.add("postgresql", dialect)
         return ColumnType(f"{dialect}({'timezone=True, ' if timezone else ''}precision={precision})", annotation)
 
-    def _unknown(self) -> ColumnType:
-        self.imports.add("types", "NullType")
-        return ColumnType("NullType", self.imports.annotation("Any"))
+    def _unknown(self, pg_type: ModelType | None) -> ColumnType:
+        """``PostgresType("schema.name")``: its DDL is the type's name; psycopg returns the values as text unless
+        told otherwise. ``NullType`` when the type could not be read."""
+        if pg_type is None:
+            self.imports.add("types", "NullType")
+            return ColumnType("NullType", "Any")
+        self.imports.uses_postgres_type = True
+        name = _quoted(pg_type.name) if pg_type.schema == "pg_catalog" else \
+            f"{_quoted(pg_type.schema)}.{_quoted(pg_type.name)}"
+        return ColumnType(f"PostgresType({_string(name)})", "Any")
+
+
+def _quoted(name: str) -> str:
+    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
 
 
 def _string(text: str) -> str:
