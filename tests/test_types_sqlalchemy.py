@@ -407,3 +407,27 @@ def test_a_configured_output_in_a_missing_folder_is_refused_before_push_applies(
         assert connection.execute("select to_regclass('public.tags')").fetchone() == (None,)
 
 
+
+
+def test_the_management_api_target_reads_the_same_models(generated: dict[str, Generated]) -> None:
+    from supadeploy.management_api.client import ManagementApiClient
+    from supadeploy.targets.management_api import ManagementApiTarget
+    from supadeploy.targets.postgres import PostgresTarget
+    from supadeploy.typegen.outputs import TypesOutput, render_all
+    from tests.support.management_api_server import TEST_TOKEN, ManagementApiServer, Project
+
+    url = generated["models"].url
+    output = TypesOutput(lang="sqlalchemy", path=Path("-"), schemas=("public", "api"))
+    direct = PostgresTarget(url)
+    try:
+        expected = render_all(direct, [output])
+    finally:
+        direct.close()
+    with ManagementApiServer([Project(ref="abcdefghijklmnopqrst", name="models", db_url=url)]) as server:
+        target = ManagementApiTarget(ManagementApiClient(TEST_TOKEN, api_url=server.url), "abcdefghijklmnopqrst")
+        try:
+            assert render_all(target, [output]) == expected
+        finally:
+            target.close()
+        assert server.violations == [] and server.count("POST /v1/projects/{ref}/database/query") == 1
+    assert expected == [generated["models"].ours.read_text(encoding="utf-8")]
