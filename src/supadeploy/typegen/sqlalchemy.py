@@ -109,8 +109,8 @@ class _ModuleWriter:
             name = column.name
             if not (name.isidentifier() and unicodedata.normalize("NFKC", name) == name):
                 name = _identifier(name)
-            if keyword.iskeyword(name) or name in _DECLARATIVE_NAMES or name.startswith("_sa_") \
-                    or (name.startswith("__") and name.endswith("__")):
+            if keyword.iskeyword(name) or name in _DECLARATIVE_NAMES or name in self.taken \
+                    or name.startswith("_sa_") or (name.startswith("__") and name.endswith("__")):
                 name += "_"
             candidate, number = name, 2
             while candidate in taken:
@@ -204,7 +204,7 @@ class _ModuleWriter:
         return "\n".join(lines)
 
     def _class(self, relation: ModelRelation) -> str:
-        about = f": {relation.comment}" if relation.comment else "."
+        about = _about(relation)
         lines = [f"class {self.names[relation.id]}(Base):",
                  f"{INDENT}{_docstring(f'{_kind(relation)} {relation.schema}.{relation.name}{about}')}", "",
                  f"{INDENT}__tablename__ = {_string(relation.name)}", self._table_args(relation), ""]
@@ -310,7 +310,7 @@ class _ModuleWriter:
             options.append('info={"read_only": True}')
         arguments = [_string(relation.name), "Base.metadata", *columns, *self._constraints(relation, INDENT), *options]
         body = "".join(f"{INDENT}{argument},\n" for argument in arguments)
-        about = f": {relation.comment}" if relation.comment else ""
+        about = _about(relation).rstrip(".")
         comment = textwrap.wrap(f"{_kind(relation)} {relation.schema}.{relation.name}{about}", LINE_LENGTH - 2)
         return "".join(f"# {line}\n" for line in comment) + f"{self.names[relation.id]} = Table(\n{body})"
 
@@ -333,6 +333,12 @@ _POSTGRES_TYPE = '''class PostgresType(UserDefinedType[Any]):
 def _kind(relation: ModelRelation) -> str:
     return {"r": "Table", "p": "Partitioned table", "v": "View (read-only)", "m": "Materialized view (read-only)",
             "f": "Foreign table"}[relation.kind]
+
+
+def _about(relation: ModelRelation) -> str:
+    """What follows a relation's name in its docstring: why it is here, its comment."""
+    reason = "" if relation.generated else " (referenced by a foreign key of the generated schemas)"
+    return f"{reason}: {relation.comment}" if relation.comment else f"{reason}."
 
 
 def _key_options(key: Key) -> list[str]:

@@ -73,7 +73,7 @@ union all
 select 'type', json_build_object(
   'oid', t.oid::int8, 'schema', n.nspname, 'name', t.typname, 'kind', t.typtype::text,
   'element_oid', t.typelem::int8, 'base_oid', t.typbasetype::int8, 'base_typmod', t.typtypmod,
-  'dimensions', t.typndims, 'category', t.typcategory::text, 'not_null', t.typnotnull,
+  'category', t.typcategory::text, 'not_null', t.typnotnull,
   'labels', (select json_agg(e.enumlabel order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid)
 )
 from used_types u
@@ -165,9 +165,6 @@ class ModelType:
 class ModelCatalog:
     relations: tuple[ModelRelation, ...]  # by schema, then name
     types: dict[int, ModelType]
-
-    def relation(self, relation_id: int) -> ModelRelation | None:
-        return next((relation for relation in self.relations if relation.id == relation_id), None)
 
 
 _ACTIONS = {"c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT", "r": "RESTRICT"}  # "a" (NO ACTION) is the default
