@@ -33,6 +33,8 @@ def test_example_project_push_verifies_clean_and_writes_types(project_dir: Path,
     copy_example(project_dir)
     (project_dir / "supadeploy.toml").write_text('[types]\ntypescript = "src/database.types.ts"\n'
                                                  'python = "backend/models.py"\n')
+    for folder in ("src", "backend"):  # push never creates the folder of a types file
+        (project_dir / folder).mkdir()
     first = push(project_dir, "--db-url", db_url)
     assert first.exit_code == 0, first.output
     assert "Verified RLS: 0 errors, 0 warnings, 0 info." in first.stdout

@@ -126,6 +126,7 @@ def server_sessions(monitor: psycopg.Connection[tuple[object, ...]], settle_seco
 def test_500_runs_leak_nothing(project_dir: Path, db_url: str) -> None:
     (project_dir / "supadeploy.toml").write_text(
         '[types]\ntypescript = "types/database.types.ts"\npython = "types/models.py"\n', encoding="utf-8")
+    (project_dir / "types").mkdir()  # push never creates the folder of a types file
     rng = random.Random(500)
     soak = Soak()
     common = ("--workdir", str(project_dir), "--db-url", db_url)

@@ -15,7 +15,7 @@ import pytest
 from supadeploy.config import load_project
 from supadeploy.targets.postgres import PostgresTarget
 from supadeploy.typegen.introspect import introspect
-from supadeploy.typegen.outputs import configured_outputs, default_schemas, regenerate_outputs
+from supadeploy.typegen.outputs import configured_outputs, default_schemas, regenerate_outputs, with_header
 from supadeploy.typegen.python import generate_python
 from supadeploy.typegen.typescript import generate_typescript
 from tests.support.cli import invoke
@@ -55,7 +55,8 @@ def native(url: str, schemas: tuple[str, ...] = ("public",), lang: str = "typesc
         catalog = introspect(target, schemas)
     finally:
         target.close()
-    return generate_typescript(catalog) if lang == "typescript" else generate_python(catalog, schemas)
+    return generate_typescript(catalog) if lang == "typescript" else with_header("python",
+                                                                                  generate_python(catalog, schemas))
 
 
 def test_prints_typescript_to_stdout(db: str, project_dir: Path) -> None:
@@ -73,6 +74,7 @@ def test_prints_typescript_to_stdout(db: str, project_dir: Path) -> None:
 
 def test_out_writes_only_when_the_content_changes(db: str, project_dir: Path) -> None:
     out = project_dir / "src" / "database.types.ts"
+    out.parent.mkdir()  # types never creates a missing folder
     first = invoke("types", "--db-url", db, "--workdir", str(project_dir), "--out", str(out))
     assert first.exit_code == 0, first.stderr
     assert "wrote" in first.stderr and out.read_text(encoding="utf-8") == native(db)
@@ -115,6 +117,8 @@ def test_configured_outputs_regenerate_and_check_together(db: str, project_dir: 
     _configure(project_dir, db, 'schemas = ["public", "api"]\ntypescript = "web/src/database.types.ts"\n'
                                 'python = "backend/models.py"\n\n[[types.outputs]]\npath = "admin/public.ts"\n'
                                 'schemas = ["public"]\n')
+    for folder in ("web/src", "backend", "admin"):  # types never creates a missing folder
+        (project_dir / folder).mkdir(parents=True)
     written = invoke("types", "--all", "--workdir", str(project_dir), "--json")
     assert written.exit_code == 0, written.stderr
     assert [(file["path"], file["lang"], file["changed"]) for file in written.json()["files"]] == [
@@ -144,6 +148,7 @@ def test_regenerate_outputs_shares_one_introspection(db: str, project_dir: Path)
     """The library call `supadeploy push` makes after applying migrations."""
     _configure(project_dir, db, 'typescript = ["a.ts", "b/c.ts"]\npython = "m.py"\n')
     outputs = configured_outputs(load_project(project_dir))
+    (project_dir / "b").mkdir()
     assert [(output.lang, output.path.relative_to(project_dir).as_posix(), output.schemas) for output in outputs] == [
         ("typescript", "a.ts", ("public",)), ("typescript", "b/c.ts", ("public",)), ("python", "m.py", ("public",))]
     target = CountingTarget(db)

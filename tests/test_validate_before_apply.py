@@ -123,6 +123,7 @@ def test_a_types_path_under_a_file_cannot_be_written_and_is_checked_first(projec
 
 def test_a_types_output_that_is_a_folder_names_its_outputs_table(project_dir: Path, db_url: str) -> None:
     (project_dir / "src" / "types.ts").mkdir(parents=True)
+    (project_dir / "backend").mkdir()
     config = configure(project_dir, '[types]\npython = "backend/models.py"\n\n[[types.outputs]]\n'
                                     'path = "src/types.ts"\nschemas = ["public"]\n')
     assert_refused_before_connecting(project_dir, db_url, "--no-verify", exit_code=1, where=f"{config}:5",
