@@ -23,9 +23,11 @@ from typing import Any
 from supadeploy import __version__
 from supadeploy.errors import Interrupted
 from supadeploy.migrations.deploy_log_sql import (
+    ADD_GIT_DIRTY,
     COLUMNS,
     CREATE_DEPLOYMENTS_TABLE,
     DEPLOYMENTS_TABLE_EXISTS,
+    DEPLOYMENTS_TABLE_STATE,
     FINISH_RUN,
     INSERT_REFUSED_RUN,
     INSERT_RUN,
@@ -49,13 +51,15 @@ class DeploymentContext:
     tool_version: str = __version__
     source_environment: str | None = None
     backup_location: str | None = None
+    git_dirty: bool | None = None
+    """The work tree had uncommitted changes or new files: what ran is not exactly ``git_commit``."""
 
     @classmethod
     def detect(cls, command: str, environment: str | None, workdir: Path,
                source_environment: str | None = None) -> DeploymentContext:
         commit, branch = git_revision(workdir)
         return cls(command=command, environment=environment, git_commit=commit, git_branch=branch,
-                   actor=current_actor(), source_environment=source_environment)
+                   actor=current_actor(), source_environment=source_environment, git_dirty=git_dirty(workdir))
 
 
 @dataclass
@@ -74,6 +78,7 @@ class Deployment:
     backup_location: str | None = None
     source_environment: str | None = None
     error: str | None = None
+    git_dirty: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         document = {name: getattr(self, name) for name in COLUMNS}
@@ -99,6 +104,17 @@ def git_revision(workdir: Path) -> tuple[str | None, str | None]:
     return _git(workdir, "rev-parse", "HEAD"), _git(workdir, "rev-parse", "--abbrev-ref", "HEAD")
 
 
+def git_dirty(workdir: Path) -> bool | None:
+    """Whether the work tree differs from the commit: changed or new files that git does not ignore (a new
+    migration not committed yet, too). None outside a git work tree."""
+    try:
+        completed = subprocess.run(["git", "status", "--porcelain"], cwd=workdir,
+                                   capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(completed.stdout.strip()) if completed.returncode == 0 else None
+
+
 def _git(workdir: Path, *args: str) -> str | None:
     try:
         completed = subprocess.run(["git", *args], cwd=workdir, capture_output=True, text=True, timeout=5)
@@ -109,9 +125,11 @@ def _git(workdir: Path, *args: str) -> str | None:
 
 
 def ensure_deployments_table(target: Target) -> None:
-    (exists,) = target.query(DEPLOYMENTS_TABLE_EXISTS)[0]
+    exists, has_git_dirty = target.query(DEPLOYMENTS_TABLE_STATE)[0]
     if not exists:
         target.query(CREATE_DEPLOYMENTS_TABLE)
+    elif not has_git_dirty:
+        target.query(ADD_GIT_DIRTY)
 
 
 def start_deployment(target: Target, context: DeploymentContext) -> int:
@@ -126,7 +144,7 @@ def start_deployment(target: Target, context: DeploymentContext) -> int:
     target.query(
         INSERT_RUN,
         (run_id, context.command, context.environment, context.git_commit, context.git_branch, context.actor,
-         context.tool_version, context.source_environment, context.backup_location),
+         context.tool_version, context.source_environment, context.backup_location, context.git_dirty),
     )
     rows = target.query(RUN_ID, (run_id,))
     return int(rows[0][0])
@@ -140,7 +158,7 @@ def record_refused_run(target: Target, context: DeploymentContext, reason: str) 
     target.query(
         INSERT_REFUSED_RUN,
         (context.command, context.environment, context.git_commit, context.git_branch, context.actor,
-         context.tool_version, context.source_environment, redact_text(reason)),
+         context.tool_version, context.source_environment, redact_text(reason), context.git_dirty),
     )
 
 
@@ -196,9 +214,9 @@ def recorded_run(target: Target, context: DeploymentContext | None) -> Iterator[
 
 
 def list_deployments(target: Target, *, limit: int = 20, environment: str | None = None) -> list[Deployment]:
-    (exists,) = target.query(DEPLOYMENTS_TABLE_EXISTS)[0]
+    exists, has_git_dirty = target.query(DEPLOYMENTS_TABLE_STATE)[0]
     if not exists:
         return []
     params: tuple[Any, ...] = (environment, limit) if environment else (limit,)
-    rows = target.query(list_runs(by_environment=bool(environment)), params)
+    rows = target.query(list_runs(by_environment=bool(environment), has_git_dirty=bool(has_git_dirty)), params)
     return [Deployment(**dict(zip(COLUMNS, row, strict=True))) for row in rows]

@@ -56,7 +56,7 @@ def history(
             return
         for d in deployments:
             finished = f"{d.finished_at:%Y-%m-%d %H:%M:%S}" if d.finished_at else "-"
-            commit = (d.git_commit or "-")[:12]
+            commit = (d.git_commit or "-")[:12] + (" (uncommitted changes)" if d.git_dirty else "")
             versions = ", ".join(d.versions_applied) or "nothing applied"
             typer.echo(f"#{d.id} {d.command} {d.environment or '-'} {d.status}  started "
                        f"{d.started_at:%Y-%m-%d %H:%M:%S %Z} finished {finished}")
