@@ -52,14 +52,19 @@ def lint(
 
 def _chosen(files: list[Path], everything: list[Migration], project: ProjectConfig) -> list[Migration]:
     from supadeploy.errors import MigrationFileError
-    from supadeploy.migrations.files import MIGRATION_FILE_PATTERN, read_migration
+    from supadeploy.migrations.files import MIGRATION_FILE_PATTERN, discover_migrations, read_migration
 
     known = {m.path.resolve(): m for m in everything}
-    chosen = []
+    chosen: list[Migration] = []
     for file in files:
         path = file if file.is_absolute() else Path.cwd() / file
+        if path.is_dir():  # a folder: its migrations, as push would read them
+            chosen.extend(known.get(m.path.resolve(), m) for m in discover_migrations(path).migrations)
+            continue
         if not path.is_file():
-            raise MigrationFileError("file not found", where=str(file), fix="pass the path of a migration file")
+            raise MigrationFileError("no such file or folder", where=str(file),
+                                     fix="pass migration files or a folder of them (default: the project's "
+                                         f"{project.migrations_folder}/)")
         if path.resolve() in known:
             chosen.append(known[path.resolve()])
             continue

@@ -70,6 +70,10 @@ def prepare_sql(source: str, path: Path, *, transactional: bool, standard_confor
         raise NotExecutable(f"the PostgreSQL lexer rejects this {what}: {error.message}",
                             path=path, source=source, offset=error.offset,
                             fix="fix the SQL at that position") from None
+    if what == "migration" and not statements:
+        raise NotExecutable("this migration has no SQL statement, only comments: it would be recorded as applied "
+                            "without doing anything", path=path, source=source, offset=0,
+                            fix="write its SQL below the header, or delete the file")
     kinds: dict[int, str] = {}
     for index in statements.detailed_indexes():
         statement = statements[index]

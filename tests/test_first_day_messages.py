@@ -1,0 +1,27 @@
+"""Messages the runbook team meets on its first day (issue 15 §7), each read as the user reads it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.cli import invoke, write_migration
+from tests.support.inspect import history_rows
+
+
+def test_a_new_migration_left_as_its_template_is_refused_not_recorded_empty(project_dir: Path, db_url: str) -> None:
+    created = invoke("migration", "new", "add_email", "--workdir", str(project_dir))
+    assert created.exit_code == 0, created.output
+    [path] = (project_dir / "supabase" / "migrations").glob("*_add_email.sql")
+    pushed = invoke("push", "--workdir", str(project_dir), "--db-url", db_url)
+    assert pushed.exit_code == 1
+    assert f"{path}:1:1: this migration has no SQL statement, only comments" in pushed.stderr
+    assert "write its SQL below the header, or delete the file" in pushed.stderr
+    assert history_rows(db_url) == []
+
+
+def test_lint_of_a_folder_lints_its_migrations(project_dir: Path) -> None:
+    write_migration(project_dir, "001_a.sql", "create table public.a (id int);\n")
+    outcome = invoke("lint", "--workdir", str(project_dir), str(project_dir / "supabase" / "migrations"))
+    assert "001_a.sql" in outcome.output and "file not found" not in outcome.output
+    missing = invoke("lint", "--workdir", str(project_dir), str(project_dir / "nowhere"))
+    assert missing.exit_code == 1 and "no such file or folder" in missing.stderr
