@@ -25,3 +25,14 @@ def test_lint_of_a_folder_lints_its_migrations(project_dir: Path) -> None:
     assert "001_a.sql" in outcome.output and "file not found" not in outcome.output
     missing = invoke("lint", "--workdir", str(project_dir), str(project_dir / "nowhere"))
     assert missing.exit_code == 1 and "no such file or folder" in missing.stderr
+
+
+def test_a_config_error_in_staging_points_at_stagings_line(tmp_path: Path) -> None:
+    (tmp_path / "supabase" / "migrations").mkdir(parents=True)
+    (tmp_path / "supadeploy.toml").write_text(
+        '[environments.local]\ndb_url = "postgresql://postgres:postgres@127.0.0.1:54322/postgres"\n\n'
+        '[environments.staging]\ndb_url = "postgresql://postgres:hunter2-secret@db.example.com:5432/postgres"\n',
+        encoding="utf-8")
+    outcome = invoke("migration", "list", "--workdir", str(tmp_path), "--env", "staging")
+    assert outcome.exit_code == 1
+    assert f"{tmp_path / 'supadeploy.toml'}:5:" in outcome.stderr, outcome.stderr

@@ -174,14 +174,22 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return document
 
 
-def _line_of(path: Path, key: str, occurrence: int = 0) -> str:
+def _line_of(path: Path, key: str, occurrence: int = 0, *, section: str | None = None) -> str:
     """Best-effort file:line for a key (a ``key =`` line, or a ``[...key]`` / ``[[...key]]`` header), for error
-    messages; ``occurrence`` counts earlier appearances to skip."""
+    messages; ``occurrence`` counts earlier appearances to skip; ``section`` (e.g. ``environments.staging``)
+    looks only inside that table, so staging's db_url is not found on local's line."""
+    current: list[str | None] = [None]
+
     def names_key(stripped: str) -> bool:
+        if stripped.startswith("["):
+            current[0] = stripped.strip("[]").strip()
+        if section is not None and current[0] != section:
+            return False
         return stripped.startswith((f"{key} ", f"{key}=")) or stripped.endswith((f".{key}]", f".{key}]]")) \
             or stripped in (f"[{key}]", f"[[{key}]]")
 
-    return _first_line(path, names_key, occurrence)
+    found = _first_line(path, names_key, occurrence)
+    return found if found != str(path) or section is None else _line_of(path, key, occurrence)
 
 
 def _line_of_value(path: Path, value: str) -> str:
@@ -216,13 +224,14 @@ def _check_table(path: Path, table_name: str, table: Any, allowed: Mapping[str, 
     for key, value in table.items():
         if key not in allowed:
             raise ConfigError(
-                f"unknown key '{key}' in [{table_name}]", where=_line_of(path, key),
+                f"unknown key '{key}' in [{table_name}]", where=_line_of(path, key, section=table_name),
                 fix=f"allowed keys: {', '.join(sorted(allowed))}",
             )
         expected = allowed[key]
         if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             kind, example = _KINDS[expected]
-            raise ConfigError(f"'{key}' in [{table_name}] must be a {kind}", where=_line_of(path, key),
+            raise ConfigError(f"'{key}' in [{table_name}] must be a {kind}",
+                              where=_line_of(path, key, section=table_name),
                               fix=f"for example: {key} = {example}")
     return table
 
@@ -299,10 +308,12 @@ def _environment(path: Path, name: str, table: Any) -> EnvironmentConfig:
     env_var = table.get("db_url_env")
     if env_var is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env_var):
         raise ConfigError(f"db_url_env '{env_var}' is not an environment variable name",
-                          where=_line_of(path, "db_url_env"), fix="write the variable's name, e.g. STAGING_DB_URL")
+                          where=_line_of(path, "db_url_env", section=f"environments.{name}"),
+                          fix="write the variable's name, e.g. STAGING_DB_URL")
     engine = table.get("engine")
     if engine is not None and engine not in ENGINES:
-        raise ConfigError(f"unknown engine '{engine}' for environment '{name}'", where=_line_of(path, "engine"),
+        raise ConfigError(f"unknown engine '{engine}' for environment '{name}'",
+                          where=_line_of(path, "engine", section=f"environments.{name}"),
                           fix=f"use one of: {', '.join(ENGINES)} (or leave it out: it is inferred)")
     return EnvironmentConfig(name=name, db_url=db_url, db_url_env=env_var, project_ref=table.get("project_ref"),
                              protected=table.get("protected", False), engine=engine)
@@ -314,12 +325,13 @@ def _refuse_stored_password(path: Path, name: str, db_url: str) -> None:
         host = parts.hostname or ""
         has_password = bool(parts.password)
     except ValueError:
-        raise ConfigError(f"db_url of environment '{name}' is not a valid URL", where=_line_of(path, "db_url"),
+        raise ConfigError(f"db_url of environment '{name}' is not a valid URL",
+                          where=_line_of(path, "db_url", section=f"environments.{name}"),
                           fix="write postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
     if has_password and host not in LOOPBACK_HOSTS:
         raise ConfigError(
             f"db_url of environment '{name}' contains a password for a remote host",
-            where=_line_of(path, "db_url"),
+            where=_line_of(path, "db_url", section=f"environments.{name}"),
             fix="secrets do not belong in supadeploy.toml: use db_url_env = \"NAME\" and set that variable",
         )
 
