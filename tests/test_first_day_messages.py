@@ -36,3 +36,15 @@ def test_a_config_error_in_staging_points_at_stagings_line(tmp_path: Path) -> No
     outcome = invoke("migration", "list", "--workdir", str(tmp_path), "--env", "staging")
     assert outcome.exit_code == 1
     assert f"{tmp_path / 'supadeploy.toml'}:5:" in outcome.stderr, outcome.stderr
+
+
+def test_push_lists_the_verify_warnings_it_counts(project_dir: Path, db_url: str) -> None:
+    write_migration(project_dir, "001_prices.sql", "create table public.prices (id int, price numeric);\n"
+                    "alter table public.prices enable row level security;\n"
+                    "create policy \"anyone reads prices\" on public.prices for select to anon using (true);\n"
+                    "grant select on public.prices to anon;\n")
+    outcome = invoke("push", "--workdir", str(project_dir), "--db-url", db_url, after_push=True)
+    assert outcome.exit_code == 0, outcome.output
+    summary = outcome.stdout[outcome.stdout.index("Verified RLS:"):]
+    assert "warning" in summary.splitlines()[0]
+    assert any(line.startswith("  warning ") for line in summary.splitlines()[1:]), summary

@@ -34,7 +34,10 @@ def deploy_text(outcome: DeployOutcome) -> str:
         if outcome.verify_failing:
             sections.append("Verification FAILED:\n" + verify_findings_text(outcome.verify))
         else:
-            sections.append(f"Verified RLS: {summary_line(outcome.verify)}.")
+            warnings = [f for f in outcome.verify.findings if f.level == "warn" and not f.accepted]
+            sections.append(f"Verified RLS: {summary_line(outcome.verify)}." + "".join(
+                f"\n  warning {finding.code}: {finding.message}" for finding in warnings[:10])
+                + (f"\n  … {len(warnings) - 10} more: `supadeploy verify`" if len(warnings) > 10 else ""))
     if outcome.types:
         changed = [r for r in outcome.types if r.changed]
         lines = [f"  {r.path} ({r.lang}): {'updated' if r.changed else 'unchanged'}" for r in outcome.types]
