@@ -76,7 +76,8 @@ expect_rows = 1
     assert "FAIL  broken fixture (as anon): expected 1 row, got setup failed with 23502" in outcome.stdout
     assert 'null value in column "owner"' in outcome.stdout
     assert "pass  anon reads no notes (as anon): no rows" in outcome.stdout
-    assert "verify failed: 2 finding(s) at or above 'error'" in outcome.stderr
+    assert "verify failed: 2 probes failed (bob reads alice's note, broken fixture: fix the policy" in outcome.stderr
+    assert "finding" not in outcome.stderr
 
     code, document = verify_json(notes_project, db_url)
     assert code == 1

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from supadeploy.migrations.files import Discovery
     from supadeploy.migrations.plan import Plan
     from supadeploy.push_result import PushListener, PushOptions, PushResult
-    from supadeploy.rls.findings import Finding
+    from supadeploy.rls.findings import Finding, ProbeResult
     from supadeploy.rls.verify import VerifyOptions, VerifyReport
     from supadeploy.targets.base import Target
     from supadeploy.typegen.outputs import TypesFileResult, TypesOutput
@@ -67,12 +67,14 @@ class DeployOutcome:
     backup: Backup | None = None
     verify: VerifyReport | None = None
     verify_failing: list[Finding] = field(default_factory=list)
+    verify_failing_probes: list[ProbeResult] = field(default_factory=list)
     types: list[TypesFileResult] = field(default_factory=list)
     after_apply_failures: list[AfterApplyFailure] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.push.ok and not self.verify_failing and not self.after_apply_failures
+        return (self.push.ok and not self.verify_failing and not self.verify_failing_probes
+                and not self.after_apply_failures)
 
     @property
     def applied_names(self) -> list[str]:
@@ -181,7 +183,9 @@ def _run_after_apply(outcome: DeployOutcome, target: Target, discovery: Discover
     """Verification, then the type files: a step that fails is recorded next to what was applied."""
     if after_apply.verify is not None:
         try:
-            outcome.verify, outcome.verify_failing = run_verification(target, discovery, after_apply.verify)
+            outcome.verify = run_verification(target, discovery, after_apply.verify)
+            outcome.verify_failing = outcome.verify.failing(after_apply.verify.fail_on)
+            outcome.verify_failing_probes = outcome.verify.failing_probes(after_apply.verify.fail_on)
         except SupadeployError as error:
             outcome.failed_after_apply("verification", error)
     if after_apply.type_outputs:
@@ -262,10 +266,9 @@ def refuse_dirty_work_tree(workdir: Path, environment: EnvironmentConfig) -> Non
         )
 
 
-def run_verification(target: Target, discovery: Discovery,
-                     options: VerifyOptions) -> tuple[VerifyReport, list[Finding]]:
+def run_verification(target: Target, discovery: Discovery, options: VerifyOptions) -> VerifyReport:
     from supadeploy.rls.verify import locate_findings, run_verify
 
     report = run_verify(target, options)
     locate_findings(report, discovery.migrations)
-    return report, report.failing(options.fail_on)
+    return report

@@ -36,6 +36,7 @@ class EnvironmentStatus:
     stale_types: list[str] = field(default_factory=list)
     verify_errors: int | None = None
     verify_warnings: int | None = None
+    verify_failed_probes: int | None = None
     supabase_cli: str | None = None
     """Which Supabase CLI the project uses (package.json, $SUPABASE_CLI or PATH) and its version."""
 
@@ -58,6 +59,8 @@ class EnvironmentStatus:
                         f"{self.environment}")
         if self.verify_errors:
             todo.append(f"{self.verify_errors} verify error(s): supadeploy verify --env {self.environment}")
+        if self.verify_failed_probes:
+            todo.append(f"{self.verify_failed_probes} probe(s) failed: supadeploy verify --env {self.environment}")
         return todo
 
     def as_dict(self) -> dict[str, Any]:
@@ -126,7 +129,8 @@ def _verify_summary(status: EnvironmentStatus, resolved: Resolved, target: Targe
 
     options = VerifyOptions.from_project(resolved.project, environment=resolved.environment)
     report = run_verify(target, options)
-    status.verify_errors = len(report.failing("error"))  # accepted findings never fail; failed probes do
+    status.verify_errors = len(report.failing("error"))  # accepted findings never fail
+    status.verify_failed_probes = len(report.failing_probes("error"))
     status.verify_warnings = len(report.failing("warn")) - status.verify_errors
 
 

@@ -146,10 +146,13 @@ def exit_if_failed(outcome: DeployOutcome) -> None:
         raise typer.Exit(1)
     if outcome.after_apply_failures:
         echo_err(f"error: {after_apply_failure_text(outcome, environment_secrets())}")
-    if outcome.verify_failing:
-        echo_err(f"error: the migrations were applied, but verification found {len(outcome.verify_failing)} "
-                 "problem(s) at or above --fail-on (listed above); fix them in a new migration")
+    if outcome.verify_failing or outcome.verify_failing_probes:
+        from supadeploy.report.rls_text import failure_text
+
+        reasons = failure_text(outcome.verify_failing, outcome.verify_failing_probes, "--fail-on")
+        echo_err(f"error: the migrations were applied, but verification failed (listed above): {reasons}; "
+                 "fix it in a new migration")
     if outcome.after_apply_failures:
         raise typer.Exit(outcome.after_apply_failures[0].error.exit_code)
-    if outcome.verify_failing:
+    if outcome.verify_failing or outcome.verify_failing_probes:
         raise typer.Exit(EXIT_VERIFY_FAILED)

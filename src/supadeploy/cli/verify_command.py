@@ -116,7 +116,7 @@ def _write_manifest(flags: DatabaseFlags, target: Target, schemas: tuple[str, ..
 def _render(flags: DatabaseFlags, report: VerifyReport, fail_on: str, database: str, markdown: Path | None) -> None:
     from supadeploy.report import rls_text
 
-    failing = report.failing(fail_on)
+    failing = report.fails(fail_on)
     if markdown is not None:
         try:
             with markdown.open("a", encoding="utf-8") as stream:
@@ -133,8 +133,8 @@ def _render(flags: DatabaseFlags, report: VerifyReport, fail_on: str, database: 
         typer.echo("")
         typer.echo(rls_text.matrix_text(report))
     if failing:
-        echo_err(f"error: verify failed: {len(failing)} finding(s) at or above '{fail_on}' "
-                 "(fix them, or accept them with a reason in [[verify.accept]] of supadeploy.toml)")
+        reasons = rls_text.failure_text(report.failing(fail_on), report.failing_probes(fail_on), repr(fail_on))
+        echo_err(f"error: verify failed: {reasons}")
         raise typer.Exit(1)
 
 

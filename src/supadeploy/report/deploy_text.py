@@ -31,7 +31,7 @@ def deploy_text(outcome: DeployOutcome) -> str:
         from supadeploy.report.rls_text import findings_text as verify_findings_text
         from supadeploy.report.rls_text import summary_line
 
-        if outcome.verify_failing:
+        if outcome.verify_failing or outcome.verify_failing_probes:
             sections.append("Verification FAILED:\n" + verify_findings_text(outcome.verify))
         else:
             warnings = [f for f in outcome.verify.findings if f.level == "warn" and not f.accepted]
@@ -54,6 +54,7 @@ def deploy_document(outcome: DeployOutcome, *, target: str, environment: str | N
                           if outcome.backup else None)
     document["verify"] = outcome.verify.to_dict() if outcome.verify is not None else None
     document["verify_failing"] = [finding.to_dict() for finding in outcome.verify_failing]
+    document["verify_failed_probes"] = [probe.to_dict() for probe in outcome.verify_failing_probes]
     document["types"] = [{"path": str(r.path), "lang": r.lang, "changed": r.changed} for r in outcome.types]
     document["after_apply"] = after_apply_document(outcome, secrets)
     return document

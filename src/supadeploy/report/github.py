@@ -126,6 +126,10 @@ def deploy_annotations(outcome: DeployOutcome) -> list[str]:
     for finding in outcome.verify_failing:
         lines.append(annotation("error", f"{finding.code}: {finding.message}\nfix: {finding.remediation}",
                                 file=finding.file, line=finding.line, title=f"RLS {finding.code}"))
+    for probe in outcome.verify_failing_probes:
+        lines.append(annotation("error", f'probe "{probe.name}" (as {probe.role}): expected {probe.expected}, '
+                                f"got {probe.got}" + (f" ({probe.message})" if probe.message else ""),
+                                file=outcome.verify.manifest if outcome.verify else None, title="RLS probe failed"))
     for lint in outcome.lint:
         if lint.level == "error" and not lint.suppressed:
             lines.append(annotation("error", f"{lint.code}: {lint.message}\nfix: {lint.fix}", file=lint.file,
@@ -154,7 +158,8 @@ def deploy_outputs(outcome: DeployOutcome) -> dict[str, str | int]:
     if outcome.verify is not None:
         summary = outcome.verify.summary()
         outputs.update({"verify_errors": summary["error"], "verify_warnings": summary["warn"],
-                        "verify_failing": len(outcome.verify_failing)})
+                        "verify_failing": len(outcome.verify_failing),
+                        "verify_failed_probes": len(outcome.verify_failing_probes)})
     outputs["types_changed"] = sum(1 for r in outcome.types if r.changed)
     outputs["backup"] = outcome.backup.location if outcome.backup else ""
     return outputs

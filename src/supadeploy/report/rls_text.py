@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import os
 
-from supadeploy.rls.findings import ALLOWED, API_ROLES, COMMANDS, DENIED, POLICY_GATED, Finding, MatrixRow
+from supadeploy.rls.findings import (
+    ALLOWED,
+    API_ROLES,
+    COMMANDS,
+    DENIED,
+    POLICY_GATED,
+    Finding,
+    MatrixRow,
+    ProbeResult,
+)
 from supadeploy.rls.verify import VerifyReport
 
 _CELL_LETTER = {ALLOWED: "A", POLICY_GATED: "P", DENIED: "-"}
@@ -40,6 +49,20 @@ def summary_line(report: VerifyReport) -> str:
     if report.probes:
         parts.append(f"probes: {counts['probes_passed']} passed, {counts['probes_failed']} failed")
     return ", ".join(parts)
+
+
+def failure_text(findings: list[Finding], probes: list[ProbeResult], threshold: str) -> str:
+    """Why the run fails, findings (at or above ``threshold``) and failed probes counted apart, each with what
+    to do: a failed probe is not a finding, and cannot be accepted."""
+    parts = []
+    if findings:
+        parts.append(f"{_plural(len(findings), 'finding')} at or above {threshold} (fix them, or accept them "
+                     "with a reason in [[verify.accept]] of supadeploy.toml)")
+    if probes:
+        parts.append(f"{len(probes)} probe{'' if len(probes) == 1 else 's'} failed "
+                     f"({', '.join(probe.name for probe in probes)}: fix the policy the probe exercises, "
+                     "or the probe in the manifest)")
+    return "; ".join(parts)
 
 
 def findings_text(report: VerifyReport) -> str:

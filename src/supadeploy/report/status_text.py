@@ -24,7 +24,8 @@ def status_text(result: EnvironmentStatus) -> str:
                                           f"{str(last['started_at'])[:19]} by {last['actor'] or '-'}"
                                           if last else "none recorded"))
         if result.verify_errors is not None:
-            lines.append(f"  verify: {result.verify_errors} error(s), {result.verify_warnings} warning(s)")
+            lines.append(f"  verify: {result.verify_errors} error(s), {result.verify_warnings} warning(s)"
+                         + (f", {result.verify_failed_probes} probe(s) failed" if result.verify_failed_probes else ""))
         lines.append(f"  types: {'stale: ' + ', '.join(result.stale_types) if result.stale_types else 'up to date'}")
     lines.append(f"  {result.supabase_cli or 'Supabase CLI: not found'}")
     lines.extend(f"  to do: {action}" for action in result.actions)

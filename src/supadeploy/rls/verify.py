@@ -72,23 +72,21 @@ class VerifyReport:
     counts: dict[str, int] = field(default_factory=dict)
     """relations, tables, policies and functions read from the catalog"""
 
-    def probe_findings(self) -> list[Finding]:
-        return [
-            Finding(code="probe_failed", level="error", schema=None, object=probe.name, object_type="probe",
-                    message=f'probe "{probe.name}" (as {probe.role}): expected {probe.expected}, got {probe.got}'
-                            + (f" ({probe.message})" if probe.message else ""),
-                    remediation="fix the policy the probe exercises, or the probe in the manifest",
-                    file=self.manifest)
-            for probe in self.probes if not probe.passed
-        ]
-
     def failing(self, fail_on: str) -> list[Finding]:
-        """Findings that fail a run: not accepted, at or above ``fail_on``; a failed probe counts as an error."""
+        """Findings that fail a run: not accepted, at or above ``fail_on`` (failed probes are apart)."""
         if check_fail_on(fail_on) == "none":
             return []
         threshold = LEVEL_RANK[fail_on]
-        return [finding for finding in self.findings if not finding.accepted and finding.rank >= threshold] \
-            + self.probe_findings()
+        return [finding for finding in self.findings if not finding.accepted and finding.rank >= threshold]
+
+    def failing_probes(self, fail_on: str) -> list[ProbeResult]:
+        """Probes that failed: each fails the run like an error does (nothing can accept one)."""
+        if check_fail_on(fail_on) == "none":
+            return []
+        return [probe for probe in self.probes if not probe.passed]
+
+    def fails(self, fail_on: str) -> bool:
+        return bool(self.failing(fail_on) or self.failing_probes(fail_on))
 
     def summary(self) -> dict[str, int]:
         counts = {level: sum(1 for f in self.findings if f.level == level and not f.accepted) for level in LEVELS}
