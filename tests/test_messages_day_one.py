@@ -63,4 +63,27 @@ def test_push_counts_a_failed_probe_apart_and_still_fails(project_with_a_failing
     assert document["ok"] is False
     assert document["verify_failing"] == []
     assert [probe["name"] for probe in document["verify_failed_probes"]] == ["bob reads alice's note"]
-    assert "verification failed (listed above): 1 probe failed (bob reads alice's note" in outcome.stderr
+    assert "verification found 1 probe failed (bob reads alice's note" in outcome.stderr
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", ["check", "baseline"])
+def test_a_shadow_server_that_refuses_says_libpqs_first_line_without_tab_or_password(
+        project_dir: Path, db_url: str, command: str) -> None:
+    (project_dir / "supabase" / "migrations" / "001_a.sql").write_text("create table public.a (id int);\n")
+    shadow = f"postgresql://postgres:shadow-pw-7x9@127.0.0.1:{_closed_port()}/postgres"
+    target = ("--to", "001", "--db-url", db_url) if command == "baseline" else ()
+    outcome = invoke(command, *target, "--shadow-url", shadow, "--workdir", str(project_dir))
+    assert outcome.exit_code == 1, outcome.output
+    first = outcome.stderr.splitlines()[0]
+    assert "cannot create or drop a shadow database on postgresql://postgres:****@127.0.0.1:" in first, first
+    assert first.endswith("/postgres: Connection refused Is the server running on that host and accepting "
+                          "TCP/IP connections?"), first
+    assert "\t" not in outcome.output and "shadow-pw-7x9" not in outcome.output

@@ -41,11 +41,11 @@ from supadeploy.fingerprint import (
 )
 from supadeploy.migrations.failure import MigrationFailed, MigrationFailure, failure_from_error
 from supadeploy.migrations.files import Migration
-from supadeploy.redact import redact_text, redact_url
+from supadeploy.redact import redact_url
 from supadeploy.rollback import DownSql, down_sql_for, run_down
 from supadeploy.sql_diagnostics import SqlDiagnostics
 from supadeploy.targets.base import SessionLimits
-from supadeploy.targets.connection_url import validate_database_url
+from supadeploy.targets.connection_url import failure_reason, validate_database_url
 from supadeploy.targets.postgres import PostgresTarget
 
 SHADOW_PREFIX = "supadeploy_shadow"
@@ -80,15 +80,13 @@ def shadow_database(server_url: str | None = None) -> Iterator[str]:
 
 
 def _admin(admin_url: str, statement: sql.Composed) -> None:
-    password = urlsplit(admin_url).password or ""
     try:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as connection:
             connection.execute(statement)
     except psycopg.Error as exc:
-        reason = redact_text(str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__,
-                             (password,) if password else ())
         raise ConnectionFailed(
-            f"cannot create or drop a shadow database on {redact_url(admin_url)}: {reason}",
+            f"cannot create or drop a shadow database on {redact_url(admin_url)}: "
+            f"{failure_reason(admin_url, str(exc))}",
             fix="start the local server (`supadeploy local start`) or pass --shadow-url with a superuser URL of a "
                 "server where supadeploy may CREATE DATABASE",
         ) from None

@@ -150,8 +150,8 @@ def exit_if_failed(outcome: DeployOutcome) -> None:
         from supadeploy.report.rls_text import failure_text
 
         reasons = failure_text(outcome.verify_failing, outcome.verify_failing_probes, "--fail-on")
-        echo_err(f"error: the migrations were applied, but verification failed (listed above): {reasons}; "
-                 "fix it in a new migration")
+        echo_err(f"error: the migrations were applied, but verification found {reasons}, listed above; "
+                 "fix them in a new migration")
     if outcome.after_apply_failures:
         raise typer.Exit(outcome.after_apply_failures[0].error.exit_code)
     if outcome.verify_failing or outcome.verify_failing_probes:

@@ -56,7 +56,7 @@ def failure_text(findings: list[Finding], probes: list[ProbeResult], threshold: 
     to do: a failed probe is not a finding, and cannot be accepted."""
     parts = []
     if findings:
-        parts.append(f"{_plural(len(findings), 'finding')} at or above {threshold} (fix them, or accept them "
+        parts.append(f"{len(findings)} finding(s) at or above {threshold} (fix them, or accept them "
                      "with a reason in [[verify.accept]] of supadeploy.toml)")
     if probes:
         parts.append(f"{len(probes)} probe{'' if len(probes) == 1 else 's'} failed "

@@ -44,13 +44,17 @@ def validate_database_url(url: str) -> None:
                                    fix="percent-encode '%' itself as %25") from None
 
 
-def connection_failed(url: str, message: str) -> ConnectionFailed:
-    """The error for a failed connection attempt, from the driver's message (libpq's words, on one line,
-    without the 'connection to server at "host", port N failed:' preamble)."""
+def failure_reason(url: str, message: str) -> str:
+    """The driver's message as libpq words it, on one line (its first line, then its hint), without the
+    'connection to server at "host", port N failed:' preamble and without the URL's secrets."""
     text = " ".join(line.strip() for line in message.strip().splitlines() if line.strip())
-    reason = redact_text(_PREAMBLE.sub("", text) or "connection failed", url_secrets(url))
+    return redact_text(_PREAMBLE.sub("", text) or "connection failed", url_secrets(url))
+
+
+def connection_failed(url: str, message: str) -> ConnectionFailed:
+    """The error for a failed connection attempt, from the driver's message (see ``failure_reason``)."""
     return ConnectionFailed(
-        f"cannot connect to {redact_url(url)}: {reason}",
+        f"cannot connect to {redact_url(url)}: {failure_reason(url, message)}",
         fix="check the URL, that the server is running and reachable, and the password",
     )
 
