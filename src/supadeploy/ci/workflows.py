@@ -11,20 +11,32 @@ database URLs come from STAGING_DB_URL / PRODUCTION_DB_URL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from supadeploy.errors import SupadeployError
 
-DEFAULT_INSTALL = "pip install supadeploy"
 WORKFLOW_DIR = Path(".github") / "workflows"
+
+
+def pinned_install() -> str:
+    """The install line that gets the very version writing the workflows (``--install`` overrides it)."""
+    from supadeploy import UNKNOWN_VERSION, __version__
+
+    if __version__ == UNKNOWN_VERSION:
+        raise SupadeployError("this supadeploy was never installed, so its version is unknown and the workflows "
+                              "cannot pin it",
+                              fix="install it (pip install -e .), or pass --install with the command the runner "
+                                  "should use")
+    return f"pip install supadeploy=={__version__}"
 
 
 @dataclass(frozen=True)
 class WorkflowSettings:
     staging_branch: str = "develop"
     production_branch: str = "main"
-    install: str = DEFAULT_INSTALL
+    install: str = field(default_factory=pinned_install)
+    """Shell command that installs supadeploy on the runner: by default, the version writing the workflows."""
     python_version: str = "3.12"
     staging_environment: str = "staging"
     production_environment: str = "production"
@@ -75,7 +87,7 @@ jobs:
 {setup}      - name: Lint migrations
         run: supadeploy lint
       - name: Replay every migration on a throwaway database
-        run: supadeploy check --db-url "$SHADOW_DB_URL"
+        run: supadeploy check --shadow-url "$SHADOW_DB_URL"
 {types_step}"""
 
 _TYPES_STEP = """\

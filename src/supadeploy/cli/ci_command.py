@@ -18,8 +18,9 @@ def init(
     workdir: WorkdirOption = Path("."),
     staging_branch: Annotated[str, typer.Option(help="Pushes to this branch deploy staging.")] = "develop",
     production_branch: Annotated[str, typer.Option(help="Pushes to this branch promote to production.")] = "main",
-    install: Annotated[str, typer.Option(help="Shell command that installs supadeploy on the runner.")] =
-        "pip install supadeploy",
+    install: Annotated[str | None, typer.Option(
+        help="Shell command that installs supadeploy on the runner. Default: this exact version, "
+             "pip install supadeploy==VERSION.", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite workflow files that exist.")] = False,
 ) -> None:
     """Write .github/workflows/: a pull-request check, a staging deploy and a production promotion.
@@ -30,12 +31,12 @@ def init(
     PRODUCTION_DB_PASSWORD. Existing files are left unchanged unless --force.
     """
     with user_errors(False):
-        from supadeploy.ci.workflows import WorkflowSettings, write_workflows
+        from supadeploy.ci.workflows import WorkflowSettings, pinned_install, write_workflows
         from supadeploy.config import load_project
 
         project = load_project(workdir)
         settings = WorkflowSettings(staging_branch=staging_branch, production_branch=production_branch,
-                                    install=install, migrations_dir=project.migrations_folder)
+                                    install=install or pinned_install(), migrations_dir=project.migrations_folder)
         for written in write_workflows(workdir, settings, force=force):
             state = "created" if written.written else "exists; left unchanged"
             typer.echo(f"{state}: {written.path}")
