@@ -127,3 +127,30 @@ def test_a_pending_migration_failing_on_the_throwaway_database_is_one_clear_erro
     assert shadow_databases(pg_admin_url) == before
     json_outcome = dry_run(project_dir, db_url, pg_admin_url, "--json")
     assert json_outcome.exit_code == 1 and json_outcome.json()["error"]["where"].endswith("002_bad.sql:3:1")
+
+
+def test_check_exposure_since_shows_what_the_later_migrations_change(project_dir: Path, pg_admin_url: str) -> None:
+    write_migration(project_dir, "001_notes.sql", NOTES)
+    write_migration(project_dir, "002_policy.sql", "CREATE POLICY notes_own ON public.notes FOR SELECT\n"
+                    "  TO authenticated USING (user_id = (select auth.uid()));\n")
+    before = shadow_databases(pg_admin_url)
+    outcome = invoke("check", "--workdir", str(project_dir), "--shadow-url", pg_admin_url, "--no-idempotency",
+                     "--exposure-since", "001")
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.stdout.splitlines()[-3:] == ["Exposure difference (1 change(s)):",
+                                                "  public.notes: authenticated SELECT none → own rows", "ok"]
+    document = invoke("check", "--workdir", str(project_dir), "--shadow-url", pg_admin_url, "--no-idempotency",
+                      "--exposure-since", "001", "--json").json()
+    assert document["exposure"] == [{"object": "public.notes", "role": "authenticated", "action": "SELECT",
+                                     "before": "none", "after": "own rows"}]
+    assert shadow_databases(pg_admin_url) == before
+
+
+def test_check_exposure_since_an_unknown_version_is_refused_before_anything_runs(project_dir: Path) -> None:
+    write_migration(project_dir, "001_notes.sql", NOTES)
+    outcome = invoke("check", "--workdir", str(project_dir), "--shadow-url", "postgresql://postgres@127.0.0.1:1/x",
+                     "--exposure-since", "999")
+    assert outcome.exit_code == 1
+    assert outcome.stderr.splitlines() == ["error: --exposure-since 999: no migration has that version",
+                                           "  pass the version of a migration in supabase/migrations/ (e.g. the "
+                                           "newest one already deployed)"]

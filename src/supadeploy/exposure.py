@@ -66,6 +66,15 @@ def exposure_difference(shadow_admin_url: str, project: ProjectConfig, applied_m
     return diff_exposure(before, after)
 
 
+def split_after(migrations: list[Migration], version: str) -> tuple[list[Migration], list[Migration]]:
+    """(the migrations up to and including ``version``, the ones after it): ``check --exposure-since``."""
+    if version not in {migration.version for migration in migrations}:
+        raise SupadeployError(f"--exposure-since {version}: no migration has that version",
+                              fix="pass the version of a migration in supabase/migrations/ (e.g. the newest one "
+                                  "already deployed)")
+    return ([m for m in migrations if m.version <= version], [m for m in migrations if m.version > version])
+
+
 def _replay(target: PostgresTarget, migrations: list[Migration], which: str) -> None:
     from supadeploy.migrations.failure import MigrationFailed
     from supadeploy.targets.base import SessionLimits
