@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.support.cli import invoke, write_migration
 from tests.support.inspect import history_rows, tables
-from tests.test_shadow import shadow_databases
 
 NOTES = ("CREATE TABLE public.notes (id bigint PRIMARY KEY, user_id uuid NOT NULL, body text);\n"
          "ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;\n"
@@ -16,9 +17,20 @@ NOTES = ("CREATE TABLE public.notes (id bigint PRIMARY KEY, user_id uuid NOT NUL
          "GRANT SELECT, INSERT ON public.notes TO authenticated;\n")
 
 
+# The throwaway databases of this module get their own prefix: other tests may create some on the same server.
+PREFIX = f"supadeploy_shadow_exposure_{uuid.uuid4().hex[:8]}"
+
+
 @pytest.fixture(autouse=True)
-def no_shadow_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SUPADEPLOY_SHADOW_URL", raising=False)
+    monkeypatch.setattr("supadeploy.shadow.SHADOW_PREFIX", PREFIX)
+
+
+def left_behind(admin_url: str) -> list[str]:
+    with psycopg.connect(admin_url) as connection:
+        rows = connection.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{PREFIX}%",))
+        return [row[0] for row in rows.fetchall()]
 
 
 def push(project: Path, url: str, *extra: str):  # type: ignore[no-untyped-def]
@@ -36,14 +48,17 @@ def changes(output: str) -> list[str]:
 
 def test_a_new_anon_readable_table_shows_every_row(project_dir: Path, db_url: str, pg_admin_url: str) -> None:
     write_migration(project_dir, "001_x.sql", "CREATE TABLE public.x (id int);\n"
-                    "REVOKE ALL ON public.x FROM anon, authenticated;\nGRANT SELECT ON public.x TO anon;\n")
-    before = shadow_databases(pg_admin_url)
+                    "REVOKE ALL ON public.x FROM anon, authenticated;\nGRANT SELECT ON public.x TO anon;\n"
+                    "CREATE VIEW public.x_ids AS SELECT id FROM public.x;\n"
+                    "REVOKE ALL ON public.x_ids FROM anon, authenticated;\n"
+                    "GRANT SELECT ON public.x_ids TO authenticated;\n")
     outcome = dry_run(project_dir, db_url, pg_admin_url)
     assert outcome.exit_code == 0, outcome.output
-    assert changes(outcome.stdout) == ["public.x: anon SELECT none → every row"]
-    assert "Exposure difference (1 change(s)):" in outcome.stdout
+    assert changes(outcome.stdout) == ["public.x: anon SELECT none → every row",
+                                       "public.x_ids: authenticated SELECT none → every row"]
+    assert "Exposure difference (2 change(s)):" in outcome.stdout
     assert tables(db_url) == [] and history_rows(db_url) == []  # a dry run applies nothing
-    assert shadow_databases(pg_admin_url) == before
+    assert left_behind(pg_admin_url) == []
 
 
 def test_an_own_rows_policy_for_authenticated_shows_own_rows(project_dir: Path, db_url: str,
@@ -116,7 +131,6 @@ def test_a_pending_migration_failing_on_the_throwaway_database_is_one_clear_erro
     write_migration(project_dir, "001_notes.sql", NOTES)
     assert push(project_dir, db_url).exit_code == 0
     write_migration(project_dir, "002_bad.sql", "SELECT 1;\n\nGRANT SELECT ON public.missing TO anon;\n")
-    before = shadow_databases(pg_admin_url)
     outcome = dry_run(project_dir, db_url, pg_admin_url)
     assert outcome.exit_code == 1
     assert outcome.stderr.startswith(f"error: {project_dir}/supabase/migrations/002_bad.sql:3:1: a pending "
@@ -124,7 +138,7 @@ def test_a_pending_migration_failing_on_the_throwaway_database_is_one_clear_erro
     assert 'relation "public.missing" does not exist [SQLSTATE 42P01]' in outcome.stderr
     assert "Traceback" not in outcome.output
     assert [row[0] for row in history_rows(db_url)] == ["001"]
-    assert shadow_databases(pg_admin_url) == before
+    assert left_behind(pg_admin_url) == []
     json_outcome = dry_run(project_dir, db_url, pg_admin_url, "--json")
     assert json_outcome.exit_code == 1 and json_outcome.json()["error"]["where"].endswith("002_bad.sql:3:1")
 
@@ -133,7 +147,6 @@ def test_check_exposure_since_shows_what_the_later_migrations_change(project_dir
     write_migration(project_dir, "001_notes.sql", NOTES)
     write_migration(project_dir, "002_policy.sql", "CREATE POLICY notes_own ON public.notes FOR SELECT\n"
                     "  TO authenticated USING (user_id = (select auth.uid()));\n")
-    before = shadow_databases(pg_admin_url)
     outcome = invoke("check", "--workdir", str(project_dir), "--shadow-url", pg_admin_url, "--no-idempotency",
                      "--exposure-since", "001")
     assert outcome.exit_code == 0, outcome.output
@@ -143,7 +156,7 @@ def test_check_exposure_since_shows_what_the_later_migrations_change(project_dir
                       "--exposure-since", "001", "--json").json()
     assert document["exposure"] == [{"object": "public.notes", "role": "authenticated", "action": "SELECT",
                                      "before": "none", "after": "own rows"}]
-    assert shadow_databases(pg_admin_url) == before
+    assert left_behind(pg_admin_url) == []
 
 
 def test_check_exposure_since_an_unknown_version_is_refused_before_anything_runs(project_dir: Path) -> None:
@@ -154,3 +167,13 @@ def test_check_exposure_since_an_unknown_version_is_refused_before_anything_runs
     assert outcome.stderr.splitlines() == ["error: --exposure-since 999: no migration has that version",
                                            "  pass the version of a migration in supabase/migrations/ (e.g. the "
                                            "newest one already deployed)"]
+
+
+def test_an_unreachable_shadow_server_is_one_clear_error_without_the_password(project_dir: Path,
+                                                                             db_url: str) -> None:
+    write_migration(project_dir, "001_x.sql", "CREATE TABLE public.x (id int);\n")
+    outcome = dry_run(project_dir, db_url, "postgresql://postgres:s3cret-pw@127.0.0.1:1/postgres?connect_timeout=2")
+    assert outcome.exit_code == 1
+    assert outcome.stderr.startswith("error: cannot create or drop a shadow database on postgresql://postgres:****@")
+    assert "s3cret-pw" not in outcome.output and "Traceback" not in outcome.output
+    assert tables(db_url) == []
