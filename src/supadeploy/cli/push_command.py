@@ -41,6 +41,11 @@ if TYPE_CHECKING:
     from supadeploy.targets.resolve import Resolved
     from supadeploy.uptodate import HistoryPrefetch
 
+DryRunShadowUrlOption = Annotated[str | None, typer.Option(
+    "--shadow-url", envvar="SUPADEPLOY_SHADOW_URL", show_envvar=True, show_default=False,
+    help="--dry-run: superuser URL of a server where a throwaway database may be created; the pending "
+         "migrations are replayed on it to show what anon and authenticated gain or lose.")]
+
 HELP = """Apply the pending migrations in supabase/migrations/ to an environment, then verify RLS and
 regenerate types.
 
@@ -89,10 +94,7 @@ def push(
         "--allow-destructive", help="Protected environments: allow DROP, TRUNCATE, type changes, renames.")] = False,
     no_backup: Annotated[bool, typer.Option(
         "--no-backup", help="Protected environments: deploy without taking a backup first.")] = False,
-    shadow_url: Annotated[str | None, typer.Option(
-        "--shadow-url", envvar="SUPADEPLOY_SHADOW_URL", show_envvar=True, show_default=False,
-        help="--dry-run: superuser URL of a server where a throwaway database may be created; the pending "
-             "migrations are replayed on it to show what anon and authenticated gain or lose.")] = None,
+    shadow_url: DryRunShadowUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output):
