@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from supadeploy.backup import Backup
     from supadeploy.config import EnvironmentConfig, ProjectConfig
     from supadeploy.deploylog import DeploymentContext
+    from supadeploy.exposure import ExposureChange
     from supadeploy.lint.report import LintFinding
     from supadeploy.migrations.files import Discovery
     from supadeploy.migrations.plan import Plan
@@ -50,6 +51,8 @@ class DeployOptions:
     backup_dir: Path | None = None
     after_apply: AfterApply | None = None
     """Set by :func:`check_deploy`; :func:`deploy` checks the options itself when it is None."""
+    shadow_url: str | None = None
+    """Dry runs: the server where a throwaway database shows what the pending migrations change in exposure."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class DeployOutcome:
     verify_failing_probes: list[ProbeResult] = field(default_factory=list)
     types: list[TypesFileResult] = field(default_factory=list)
     after_apply_failures: list[AfterApplyFailure] = field(default_factory=list)
+    exposure: list[ExposureChange] | None = None
+    """Dry runs with a shadow server: what the pending migrations change in exposure (None: not computed)."""
 
     @property
     def ok(self) -> bool:
@@ -149,7 +154,8 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
     options = replace(options, push=replace(options.push, exposed_schemas=exposed_schemas(project)))
     if options.push.dry_run:
         result = push(target, discovery, options.push)
-        return DeployOutcome(push=result, lint=lint_pending(project, discovery, result.plan))
+        return DeployOutcome(push=result, lint=lint_pending(project, discovery, result.plan),
+                             exposure=_exposure(project, result.plan, options.shadow_url))
     findings: list[LintFinding] = []
     backup: Backup | None = None
     if environment.protected:  # the gate needs the plan before the lock; push plans again under it
@@ -177,6 +183,14 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
     if result.ok:
         _run_after_apply(outcome, target, discovery, after_apply)
     return outcome
+
+
+def _exposure(project: ProjectConfig, plan: Plan, shadow_url: str | None) -> list[ExposureChange] | None:
+    if shadow_url is None or not plan.pending:
+        return None
+    from supadeploy.exposure import exposure_difference
+
+    return exposure_difference(shadow_url, project, plan.applied, plan.pending)
 
 
 def _run_after_apply(outcome: DeployOutcome, target: Target, discovery: Discovery, after_apply: AfterApply) -> None:

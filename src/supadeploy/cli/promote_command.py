@@ -27,6 +27,7 @@ from supadeploy.cli.deploy_support import (
     push_options_for,
     write_github_reports,
 )
+from supadeploy.cli.push_command import DryRunShadowUrlOption
 
 if TYPE_CHECKING:
     from supadeploy.deploy import DeployOptions
@@ -89,6 +90,7 @@ def promote(
         "--allow-existing-objects", help="Promote even though TARGET already has tables the migrations create (a "
         "database migrated by hand is adopted with `supadeploy baseline --to VERSION --env TARGET` instead).")] =
         False,
+    shadow_url: DryRunShadowUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=target, db_url=None, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output):
@@ -101,8 +103,8 @@ def promote(
         options = check_deploy(target_resolved.project, DeployOptions(
             push=push_options_for(target_resolved.project, dry_run=dry_run,
                                   allow_existing_objects=allow_existing_objects), verify=not no_verify, fail_on=fail_on,
-            types=not no_types, allow_destructive=allow_destructive, backup=not no_backup),
-            target_resolved.environment)
+            types=not no_types, allow_destructive=allow_destructive, backup=not no_backup,
+            shadow_url=shadow_url if dry_run else None), target_resolved.environment)
         schemas = exposed_schemas(target_resolved.project)
         discovery = discover_migrations(target_resolved.project.migrations_dir)
         if not json_output:

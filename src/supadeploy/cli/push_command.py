@@ -41,6 +41,11 @@ if TYPE_CHECKING:
     from supadeploy.targets.resolve import Resolved
     from supadeploy.uptodate import HistoryPrefetch
 
+DryRunShadowUrlOption = Annotated[str | None, typer.Option(
+    "--shadow-url", envvar="SUPADEPLOY_SHADOW_URL", show_envvar=True, show_default=False,
+    help="--dry-run: superuser URL of a server where a throwaway database may be created; the pending "
+         "migrations are replayed on it to show what anon and authenticated gain or lose.")]
+
 HELP = """Apply the pending migrations in supabase/migrations/ to an environment, then verify RLS and
 regenerate types.
 
@@ -89,6 +94,7 @@ def push(
         "--allow-destructive", help="Protected environments: allow DROP, TRUNCATE, type changes, renames.")] = False,
     no_backup: Annotated[bool, typer.Option(
         "--no-backup", help="Protected environments: deploy without taking a backup first.")] = False,
+    shadow_url: DryRunShadowUrlOption = None,
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output):
@@ -100,7 +106,7 @@ def push(
             push=push_options_for(resolved.project, dry_run=dry_run, include_all=include_all, allow_drift=allow_drift,
                                   allow_existing_objects=allow_existing_objects),
             verify=not no_verify, fail_on=fail_on, types=not no_types, allow_destructive=allow_destructive,
-            backup=not no_backup), resolved.environment)
+            backup=not no_backup, shadow_url=shadow_url if dry_run else None), resolved.environment)
         prefetch = _start_up_to_date_check(resolved, options)
         digests = DigestCache.for_folder(resolved.project.migrations_dir)
         try:

@@ -6,6 +6,7 @@ from typing import Any
 
 from supadeploy.deploy import DeployOutcome
 from supadeploy.redact import redact_text
+from supadeploy.report.exposure_text import exposure_document
 from supadeploy.report.json import error_document, push_document
 
 # What reruns a step after the apply (the migrations themselves stay applied).
@@ -25,6 +26,10 @@ def deploy_text(outcome: DeployOutcome) -> str:
     elif active_findings:
         sections.append(f"Lint: {len(active_findings)} finding(s) in the applied migrations "
                         "(`supadeploy lint` shows them).")
+    if outcome.push.dry_run and outcome.push.plan.pending:
+        from supadeploy.report.exposure_text import exposure_text
+
+        sections.append(exposure_text(outcome.exposure))
     if outcome.backup is not None:
         sections.append(f"Backup before deploying: {outcome.backup.location}")
     if outcome.verify is not None:
@@ -57,6 +62,7 @@ def deploy_document(outcome: DeployOutcome, *, target: str, environment: str | N
     document["verify_failed_probes"] = [probe.to_dict() for probe in outcome.verify_failing_probes]
     document["types"] = [{"path": str(r.path), "lang": r.lang, "changed": r.changed} for r in outcome.types]
     document["after_apply"] = after_apply_document(outcome, secrets)
+    document["exposure"] = exposure_document(outcome.exposure)
     return document
 
 
