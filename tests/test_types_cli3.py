@@ -233,6 +233,7 @@ def test_configured_cli_version_and_the_flag(corpus: dict[str, Loaded], config_d
         f'[environments.local]\ndb_url = "{config_db}"\n\n[types]\ncli_version = "3.1.0"\n'
         'typescript = "src/database.types.ts"\n', encoding="utf-8")
     (project_dir / "package.json").write_text('{"devDependencies": {"supabase": "2.117.0"}}', encoding="utf-8")
+    (project_dir / "src").mkdir()  # types never create a folder
     written = invoke("types", "--all", "--workdir", str(project_dir))
     assert written.exit_code == 0, written.stderr
     assert (project_dir / "src" / "database.types.ts").read_text(encoding="utf-8") == corpus["no-config"].reference

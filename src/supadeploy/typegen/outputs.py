@@ -259,15 +259,17 @@ def check_destination(path: Path, *, force: bool) -> None:
 
 
 def is_generated_file(path: Path) -> bool:
-    """True when ``path`` is missing, empty, or starts like a file supadeploy writes."""
+    """True when ``path`` is missing, empty, or starts like a file supadeploy writes (CLI 3's TypeScript starts
+    with a blank line: the first line that is not blank counts)."""
     try:
         with path.open("rb") as handle:
-            first = handle.readline(200)
+            start = handle.read(2048).decode("utf-8", "replace")
     except FileNotFoundError:
         return True
     except OSError:
         return True  # unreadable: the write reports it
-    return not first.strip() or first.decode("utf-8", "replace").startswith(_GENERATED_PREFIXES)
+    first = next((line for line in start.splitlines() if line.strip()), "")
+    return not first or first.startswith(_GENERATED_PREFIXES)
 
 
 def _write_problem(path: Path) -> str | None:
