@@ -75,6 +75,36 @@ def test_drift_is_refused_before_the_cli_runs(supabase_cli: str, project_dir: Pa
     assert [row[0] for row in history_rows(db_url)] == ["001"]
 
 
+def test_an_interrupted_cli_push_says_what_it_kept_and_logs_it(supabase_cli: str, project_dir: Path, db_url: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while `supabase db push` runs: the pipeline reads the history back, says what stays applied, and
+    the deploy-log row of the run is 'interrupted' with those versions."""
+    import psycopg
+
+    from supadeploy.targets import supabase_cli as cli_module
+
+    write_migration(project_dir, "001_a.sql", "create table a (id int);\n")
+    write_migration(project_dir, "002_b.sql", "create table b (id int);\n")
+
+    def applies_001_then_interrupted(*args: object, **kwargs: object) -> None:
+        with psycopg.connect(db_url, autocommit=True) as connection:  # what the CLI committed before Ctrl-C
+            connection.execute("create table a (id int)")
+            connection.execute("insert into supabase_migrations.schema_migrations (version, name, statements) "
+                               "values ('001', 'a', array['create table a (id int)'])")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module, "run_db_push", applies_001_then_interrupted)
+    outcome = invoke("push", "--workdir", str(project_dir), "--db-url", cli_url(db_url), "--engine", "cli",
+                     env=cli_env(supabase_cli))
+    assert outcome.exit_code == 130
+    assert "interrupted while `supabase db push` ran: applied before it stopped, and kept: 001_a.sql" \
+        in outcome.stderr
+    assert [row[0] for row in history_rows(db_url)] == ["001"]
+    log = invoke("history", "--workdir", str(project_dir), "--db-url", db_url, "--json").json()["deployments"]
+    assert [(row["command"], row["status"], row["versions_applied"]) for row in log] == [
+        ("push", "interrupted", ["001"])]
+
+
 def test_a_missing_or_old_cli_is_explained(project_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                            ) -> None:
     empty = tmp_path / "empty-bin"

@@ -18,7 +18,7 @@ import pytest
 
 from supadeploy import local
 from supadeploy.errors import SupadeployError
-from supadeploy.local import DEFAULT_PORT, DEFAULT_URL, LocalServer, LocalStatus, prepare_database
+from supadeploy.local import DEFAULT_PORT, DEFAULT_URL, LocalServer, LocalStatus, binaries, os_user, prepare_database
 from tests.support import databases
 
 SUB = "8f9c1b2e-7d4a-4c31-9e55-2b7f0a6d1c03"
@@ -263,7 +263,7 @@ def test_prepare_unreachable_database_is_a_user_error() -> None:
 
 def test_no_binaries_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(local, "SEARCH_GLOBS", ())
+    monkeypatch.setattr(binaries, "SEARCH_GLOBS", ())
     with pytest.raises(SupadeployError) as info:
         local.find_server_binaries()
     assert "apt-get install postgresql" in str(info.value)
@@ -276,7 +276,7 @@ def test_wrapper_scripts_are_not_server_binaries(tmp_path: Path, monkeypatch: py
         script.write_text("#!/bin/sh\nexec /usr/share/postgresql-common/pg_wrapper \"$@\"\n")
         script.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(local, "SEARCH_GLOBS", ())
+    monkeypatch.setattr(binaries, "SEARCH_GLOBS", ())
     with pytest.raises(SupadeployError, match="no PostgreSQL server binaries"):
         local.find_server_binaries()
 
@@ -295,14 +295,14 @@ def test_symlinked_binaries_on_path_resolve_to_their_directory(
     for name in ("initdb", "pg_ctl", "postgres"):
         (tmp_path / name).symlink_to(real_bindir / name)
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(local, "SEARCH_GLOBS", ())
+    monkeypatch.setattr(binaries, "SEARCH_GLOBS", ())
     assert local.find_server_binaries() == real_bindir.resolve()
 
 
 def test_newest_version_wins_and_major_filters(monkeypatch: pytest.MonkeyPatch) -> None:
     dirs = {Path("/pg/14/bin"): (14, 11), Path("/pg/16/bin"): (16, 2), Path("/pg/15/bin"): (15, 6)}
-    monkeypatch.setattr(local, "_candidate_dirs", lambda: iter(dirs))
-    monkeypatch.setattr(local, "_binary_version", lambda d: dirs[d])
+    monkeypatch.setattr(binaries, "_candidate_dirs", lambda: iter(dirs))
+    monkeypatch.setattr(binaries, "_binary_version", lambda d: dirs[d])
     assert local.find_server_binaries() == Path("/pg/16/bin")
     assert local.find_server_binaries(major=15) == Path("/pg/15/bin")
     with pytest.raises(SupadeployError, match="no PostgreSQL 13 server binaries"):
@@ -327,13 +327,13 @@ def test_root_without_an_unprivileged_user_is_a_clear_error(
 ) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.delenv(local.OS_USER_ENV, raising=False)
-    monkeypatch.setattr(local, "SERVER_OS_USERS", ("no-such-user-supadeploy",))
+    monkeypatch.setattr(os_user, "SERVER_OS_USERS", ("no-such-user-supadeploy",))
     with pytest.raises(SupadeployError, match="cannot run as root") as info:
-        local._server_os_user_for_root(tmp_path / "pg")
+        os_user.server_os_user_for_root(tmp_path / "pg")
     assert local.OS_USER_ENV in str(info.value)
     monkeypatch.setenv(local.OS_USER_ENV, "no-such-user-supadeploy")
     with pytest.raises(SupadeployError, match="does not name an existing"):
-        local._server_os_user_for_root(tmp_path / "pg")
+        os_user.server_os_user_for_root(tmp_path / "pg")
 
 
 def test_status_of_a_server_never_started(tmp_path: Path) -> None:

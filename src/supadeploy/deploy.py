@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from supadeploy.lint.report import LintFinding
     from supadeploy.migrations.files import Discovery
     from supadeploy.migrations.plan import Plan
+    from supadeploy.pipeline import Applier
     from supadeploy.push_result import PushListener, PushOptions, PushResult
     from supadeploy.rls.findings import Finding, ProbeResult
     from supadeploy.rls.verify import VerifyOptions, VerifyReport
@@ -141,8 +142,8 @@ class DeployHooks:
     take_backup: Callable[[], Backup] | None = None
     listener: PushListener | None = None
     deployment: DeploymentContext | None = None
-    apply: Callable[[PushOptions, DeploymentContext | None], PushResult] | None = None
-    """Applies the migrations instead of supadeploy.pipeline.push (e.g. the Supabase CLI engine)."""
+    applier: Applier | None = None
+    """How push applies the migrations (e.g. the Supabase CLI engine); None: each through the target."""
 
 
 def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfig, discovery: Discovery,
@@ -175,10 +176,7 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
     deployment = hooks.deployment
     if deployment is not None and backup is not None:
         deployment = replace(deployment, backup_location=backup.location)
-    if hooks.apply is not None:
-        result = hooks.apply(options.push, deployment)
-    else:
-        result = push(target, discovery, options.push, hooks.listener, deployment=deployment)
+    result = push(target, discovery, options.push, hooks.listener, deployment=deployment, applier=hooks.applier)
     outcome = DeployOutcome(push=result, lint=findings, backup=backup)
     if result.ok:
         _run_after_apply(outcome, target, discovery, after_apply)

@@ -5,13 +5,12 @@
   session pooler (see ``supadeploy.hosted``).
 * ``api``: the Management API over HTTPS (``ManagementApiTarget``): needs only ``project_ref`` and
   ``SUPABASE_ACCESS_TOKEN``.
-* ``cli``: the official `supabase db push` applies the migrations, with supadeploy's own plan, deploy lock
-  and drift check around it (``push_with_cli``). Push only.
+* ``cli``: the official `supabase db push` applies the migrations, inside supadeploy's push pipeline (its
+  plan, deploy lock, drift check and deploy log around it: ``SupabaseCliApplier``). Push only.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -21,15 +20,15 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from supadeploy.config import ENGINES, LOOPBACK_HOSTS, parse_duration_seconds
-from supadeploy.errors import ConfigError, SupadeployError
+from supadeploy.errors import ConfigError, Interrupted, SupadeployError
 
 if TYPE_CHECKING:
     from supadeploy.config import EnvironmentConfig, ProjectConfig
-    from supadeploy.deploylog import DeploymentContext
     from supadeploy.management_api.client import ManagementApiClient
     from supadeploy.migrations.failure import MigrationFailure
-    from supadeploy.migrations.files import Discovery, Migration
+    from supadeploy.migrations.files import Migration
     from supadeploy.pipeline import PushListener, PushOptions, PushResult
+    from supadeploy.targets.base import Target
     from supadeploy.targets.resolve import Resolved
     from supadeploy.targets.supabase_cli import CliPushRun, SupabaseCli
 
@@ -162,58 +161,47 @@ def database_url(resolved: Resolved, *, for_push: bool, api_url: str | None = No
 # --- the Supabase CLI engine -----------------------------------------------------------------------------
 
 
-def push_with_cli(resolved: Resolved, discovery: Discovery, options: PushOptions,
-                  listener: PushListener | None = None, *, application_name: str = "supadeploy push --engine cli",
-                  api_url: str | None = None, on_output: Note | None = None, on_note: Note | None = None,
-                  deployment: DeploymentContext | None = None) -> PushResult:
-    """supadeploy's plan, deploy lock and drift check, then the real `supabase db push`, then the history.
+@dataclass(frozen=True)
+class SupabaseCliApplier:
+    """The ``cli`` engine inside the one push pipeline (supadeploy.pipeline.push): the pipeline holds the deploy
+    lock on its own session, plans, checks the files and writes the deploy log; this runs the real
+    `supabase db push` once for the pending files, then reads back from the history what it applied."""
 
-    The deploy lock is held (on supadeploy's own session) while the CLI runs, so a concurrent supadeploy push
-    of any engine waits. The result lists what the history shows applied afterwards. With ``deployment``, the
-    run is recorded in the deploy log as a native push is.
-    """
-    from supadeploy.deploylog import mark_interrupted_runs, record_refused_run, recorded_run
-    from supadeploy.pipeline import PushListener, PushResult, plan_push
-    from supadeploy.targets.postgres import PostgresTarget
-    from supadeploy.targets.supabase_cli import find_supabase_cli
+    cli: SupabaseCli
+    workdir: Path
+    on_output: Note | None = None
 
-    listener = listener or PushListener()
-    cli = find_supabase_cli(resolved.project.workdir)
-    url = database_url(resolved, for_push=True, api_url=api_url, on_note=on_note)
-    target = PostgresTarget(url, application_name=application_name)
-    try:
-        if options.dry_run:
-            return PushResult(plan=plan_push(target, discovery, options), dry_run=True)
-        target.acquire_deploy_lock(options.deploy_lock_wait_seconds)
+    def refuse(self, pending: list[Migration]) -> None:
+        refuse_what_the_cli_would_alter(pending)
+
+    def apply_all(self, target: Target, pending: list[Migration], options: PushOptions, listener: PushListener,
+                  result: PushResult) -> None:
+        url = getattr(target, "connection_url", None)
+        if not isinstance(url, str):
+            raise SupadeployError("--engine cli needs a database connection to hand to `supabase db push`",
+                                  fix="push with --engine api, or give the environment a database URL")
         try:
-            target.ensure_history_table()
-            try:
-                plan = plan_push(target, discovery, options)
-                refuse_what_the_cli_would_alter(plan.pending)
-            except SupadeployError as refused:
-                if deployment is not None:
-                    with contextlib.suppress(Exception):  # the refusal is what the user must see
-                        record_refused_run(target, deployment, str(refused))
-                raise
-            result = PushResult(plan=plan, dry_run=False)
-            if not plan.pending:
-                if deployment is not None:
-                    mark_interrupted_runs(target)
-                return result
-            with recorded_run(target, deployment) as record:
-                run, durations = _run_cli(cli, resolved.project.workdir, url, plan.pending, options, listener,
-                                          on_output)
-                try:
-                    _collect(result, run, durations, {row.version for row in target.read_history()}, listener)
-                finally:
-                    record.versions = [applied.version for applied in result.applied]
-                record.failed = result.failed.render() if result.failed else None
-            return result
-        finally:
-            with contextlib.suppress(SupadeployError):  # the session is gone, and its advisory lock with it
-                target.release_deploy_lock()
-    finally:
-        target.close()
+            run, durations = _run_cli(self.cli, self.workdir, url, pending, options, listener, self.on_output)
+        except KeyboardInterrupt:
+            raise _interrupted(target, result) from None
+        _collect(result, run, durations, {row.version for row in target.read_history()}, listener)
+
+
+def _interrupted(target: Target, result: PushResult) -> Interrupted:
+    """What an interrupted `supabase db push` left: read back from the history, never assumed."""
+    from supadeploy.pipeline import AppliedMigration
+
+    try:
+        applied = {row.version for row in target.read_history()}
+    except (SupadeployError, OSError):
+        return Interrupted("interrupted while `supabase db push` ran, and the history could not be read back",
+                           fix="run `supadeploy migration list` to see what is applied")
+    kept = [m for m in result.plan.pending if m.version in applied]
+    result.applied.extend(AppliedMigration(m.version, m.name, str(m.path), 0.0) for m in kept)
+    names = ", ".join(m.file_name for m in kept)
+    return Interrupted("interrupted while `supabase db push` ran: "
+                       + (f"applied before it stopped, and kept: {names}" if kept else "nothing of it is applied"),
+                       fix="rerun the push to apply the rest")
 
 
 def refuse_what_the_cli_would_alter(pending: list[Migration]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 from supadeploy.deploylog import DeploymentContext, finish_deployment, mark_interrupted_runs, start_deployment
 from supadeploy.errors import Interrupted, SupadeployError
@@ -15,7 +16,31 @@ from supadeploy.migrations.plan import Plan, build_plan, check_plan, set_aside_c
 from supadeploy.push_result import AppliedMigration, PushListener, PushOptions, PushResult
 from supadeploy.targets.base import Target
 
-__all__ = ["AppliedMigration", "PushListener", "PushOptions", "PushResult", "plan_push", "push"]
+__all__ = ["AppliedMigration", "Applier", "PushListener", "PushOptions", "PushResult", "plan_push", "push"]
+
+
+class Applier(Protocol):
+    """How the pending migrations reach the database, inside the one push pipeline: :func:`push` holds the deploy
+    lock, plans, checks every file, and writes the deploy log around it (e.g. supadeploy.engines'
+    ``SupabaseCliApplier``, which runs `supabase db push` once for all of them)."""
+
+    def refuse(self, pending: list[Migration]) -> None:
+        """Raise SupadeployError for pending files this applier cannot run as written; nothing is applied yet."""
+
+    def apply_all(self, target: Target, pending: list[Migration], options: PushOptions, listener: PushListener,
+                  result: PushResult) -> None:
+        """Apply ``pending`` in order: fill ``result.applied`` (and ``result.failed``, ``result.skipped``)."""
+
+
+class EachThroughTarget:
+    """The native and api engines: each migration through ``Target.apply_migration``, in its own transaction."""
+
+    def refuse(self, pending: list[Migration]) -> None:
+        return None
+
+    def apply_all(self, target: Target, pending: list[Migration], options: PushOptions, listener: PushListener,
+                  result: PushResult) -> None:
+        _apply_pending(target, pending, options, listener, result)
 
 
 def plan_push(target: Target, discovery: Discovery, options: PushOptions) -> Plan:
@@ -42,8 +67,10 @@ def check_executable(target: Target, pending: list[Migration]) -> None:
 
 
 def push(target: Target, discovery: Discovery, options: PushOptions,
-         listener: PushListener | None = None, deployment: DeploymentContext | None = None) -> PushResult:
-    """Apply the pending migrations in ``discovery`` to ``target``.
+         listener: PushListener | None = None, deployment: DeploymentContext | None = None,
+         applier: Applier | None = None) -> PushResult:
+    """Apply the pending migrations in ``discovery`` to ``target`` (through ``applier``; by default each one
+    through ``target.apply_migration``).
 
     Raises SupadeployError before anything is applied when the plan is unsafe. A failing migration
     stops the run: the result carries the failure, earlier migrations stay applied. With ``deployment``,
@@ -51,6 +78,7 @@ def push(target: Target, discovery: Discovery, options: PushOptions,
     with nothing to do only marks the rows of killed runs.
     """
     listener = listener or PushListener()
+    applier = applier or EachThroughTarget()
     if options.dry_run:
         return PushResult(plan=plan_push(target, discovery, options), dry_run=True)
     try:
@@ -61,6 +89,7 @@ def push(target: Target, discovery: Discovery, options: PushOptions,
         target.ensure_history_table()
         try:
             plan = plan_push(target, discovery, options)
+            applier.refuse(plan.pending)
         except SupadeployError as refused:
             if deployment:  # a refused push is a run worth recording; it applied nothing
                 _record_refused(target, deployment, refused)
@@ -72,7 +101,7 @@ def push(target: Target, discovery: Discovery, options: PushOptions,
         deployment_id = start_deployment(target, deployment) if deployment else None
         result = PushResult(plan=plan, dry_run=False, deployment_id=deployment_id)
         try:
-            _apply_pending(target, plan.pending, options, listener, result)
+            applier.apply_all(target, plan.pending, options, listener, result)
         except BaseException as error:
             if deployment_id is not None:
                 applied = [a.version for a in result.applied]

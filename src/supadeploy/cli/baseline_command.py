@@ -53,6 +53,7 @@ def baseline(
     with user_errors(json_output):
         from supadeploy.baseline import baseline as run_baseline
         from supadeploy.migrations.files import discover_migrations
+        from supadeploy.report.baseline_text import STOPPED_TEXT, baseline_text
 
         resolved = resolve(flags, engine)
         discovery = discover_migrations(resolved.project.migrations_dir)
@@ -83,21 +84,8 @@ def baseline(
                         "recorded": result.recorded, "already_recorded": result.already_recorded,
                         "dry_run": dry_run})
         else:
-            lines = [f"compared {len(result.migrations)} migration(s) up to {to} with {target.description} "
-                     f"over schemas {', '.join(result.schemas) or '(none)'}"]
-            if result.differences:
-                lines.append(f"{len(result.differences)} difference(s) (removed = missing from the live database, "
-                             "added = only in the live database):")
-                lines.extend(f"  {d.describe()}" for d in result.differences)
-            else:
-                lines.append("the live schema matches the migrations")
-            if result.recorded:
-                lines.append(f"recorded as applied: {', '.join(result.recorded)}")
-            elif not stopped and not dry_run:
-                lines.append("nothing to record: every version is already in the history")
-            typer.echo("\n".join(lines))
+            typer.echo(baseline_text(result, target.description, stopped=stopped, dry_run=dry_run))
         if stopped:
             if not json_output:
-                echo_err("error: the live database differs from the migrations; nothing was recorded "
-                         "(fix the differences, or pass --force to record anyway)")
+                echo_err(f"error: {STOPPED_TEXT}")
             raise typer.Exit(1)

@@ -51,17 +51,6 @@ def history(
             print_json({"ok": True, "database": target.description,
                         "deployments": [d.as_dict() for d in deployments]})
             return
-        if not deployments:
-            typer.echo(f"No deployments recorded on {target.description}.")
-            return
-        for d in deployments:
-            finished = f"{d.finished_at:%Y-%m-%d %H:%M:%S}" if d.finished_at else "-"
-            commit = (d.git_commit or "-")[:12] + (" (uncommitted changes)" if d.git_dirty else "")
-            versions = ", ".join(d.versions_applied) or "nothing applied"
-            typer.echo(f"#{d.id} {d.command} {d.environment or '-'} {d.status}  started "
-                       f"{d.started_at:%Y-%m-%d %H:%M:%S %Z} finished {finished}")
-            typer.echo(f"    by {d.actor or '-'} at {commit} ({d.git_branch or '-'}): {versions}")
-            if d.backup_location:
-                typer.echo(f"    backup: {d.backup_location}")
-            if d.error:
-                typer.echo(f"    error: {d.error.splitlines()[0]}")
+        from supadeploy.report.history_text import history_text
+
+        typer.echo(history_text(deployments, target.description))

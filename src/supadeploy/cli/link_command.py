@@ -54,10 +54,9 @@ def link(
                     "config_file": str(result.config_path), "config_changed": result.config_changed,
                     "supabase_cli": {"ran": result.cli.ran, "ok": result.cli.ok, "message": result.cli.message}})
         return
-    project = result.project
-    where = result.config_path.name
-    typer.echo(f"linked environment '{result.environment}' to {project.name} ({project.ref}, {project.region}, "
-               f"{project.status})" + ("" if result.config_changed else f"; {where} already had it"))
+    from supadeploy.report.link_text import linked_text
+
+    typer.echo(linked_text(result))
     if result.cli.ran and not result.cli.ok:
         echo_err(f"warning: {result.cli.message}")
     elif result.cli.ran:
@@ -77,10 +76,6 @@ def projects(
     if json_output:
         print_json({"ok": True, "projects": [project.as_dict() for project in found]})
         return
-    if not found:
-        typer.echo("no projects: this token sees none (create one at https://supabase.com/dashboard)")
-        return
-    rows = [("NAME", "REF", "REGION", "STATUS")] + [(p.name, p.ref, p.region, p.status) for p in found]
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
-    for row in rows:
-        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    from supadeploy.report.link_text import projects_text
+
+    typer.echo(projects_text(found))

@@ -40,7 +40,8 @@ def list_migrations(
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output):
         from supadeploy.migrations.files import discover_migrations
-        from supadeploy.migrations.listing import compare, listing_table
+        from supadeploy.migrations.listing import compare
+        from supadeploy.report.migration_list_text import listing_table
 
         resolved = resolve(flags, engine)
         discovery = discover_migrations(resolved.project.migrations_dir)

@@ -34,10 +34,8 @@ from supadeploy.redact import environment_secrets
 
 if TYPE_CHECKING:
     from supadeploy.deploy import DeployOptions, DeployOutcome
-    from supadeploy.deploylog import DeploymentContext
     from supadeploy.migrations.digest_cache import DigestCache
     from supadeploy.migrations.files import Discovery
-    from supadeploy.push_result import PushOptions, PushResult
     from supadeploy.targets.resolve import Resolved
     from supadeploy.uptodate import HistoryPrefetch
 
@@ -168,28 +166,25 @@ def _deploy(flags: DatabaseFlags, resolved: Resolved, discovery: Discovery, opti
             api_url: str | None) -> tuple[DeployOutcome, str]:
     from supadeploy.deploy import DeployHooks, deploy
     from supadeploy.deploylog import DeploymentContext
-    from supadeploy.engines import push_with_cli
     from supadeploy.report import human
 
     engine = resolved.engine
+    applier = None
     if engine == "cli":  # a missing or too old CLI is reported before anything connects
+        from supadeploy.engines import SupabaseCliApplier
         from supadeploy.targets.supabase_cli import find_supabase_cli
 
-        find_supabase_cli(resolved.project.workdir)
+        applier = SupabaseCliApplier(find_supabase_cli(resolved.project.workdir), resolved.project.workdir,
+                                     on_output=None if flags.json else echo_err)
     target = open_target(resolved, "push", for_writing=True, api_url=api_url, json_output=flags.json)
     environment = resolved.environment
-
-    def apply_with_cli(push_options: PushOptions, deployment: DeploymentContext | None) -> PushResult:
-        return push_with_cli(resolved, discovery, push_options, None, api_url=api_url,  # the CLI shows progress
-                             on_output=None if flags.json else echo_err, deployment=deployment)
-
     hooks = DeployHooks(
         confirm=confirmation(flags, target, environment, lambda plan: (
             f"Apply {len(plan.pending)} migration(s) to protected environment '{environment.name}'?")),
         take_backup=backup_taker(resolved, target, engine, api_url),
-        listener=None if flags.json or engine == "cli" else human.ProgressPrinter(),
+        listener=None if flags.json or applier is not None else human.ProgressPrinter(),  # the CLI shows progress
         deployment=DeploymentContext.detect("push", environment.name, resolved.project.workdir),
-        apply=apply_with_cli if engine == "cli" else None,
+        applier=applier,
     )
     try:
         return deploy(target, resolved.project, environment, discovery, options, hooks), target.description

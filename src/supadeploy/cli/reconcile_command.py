@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -24,9 +24,6 @@ from supadeploy.cli.common import (
     user_errors,
 )
 from supadeploy.cli.deploy_support import writing_run
-
-if TYPE_CHECKING:
-    from supadeploy.reconcile import ReconcileActions, ReconcileReport
 
 HELP = """Compare the remote migration history with the local files and explain every mismatch.
 
@@ -58,6 +55,7 @@ def reconcile(
         from supadeploy.migrations.files import discover_migrations
         from supadeploy.reconcile import apply_reconcile
         from supadeploy.reconcile import reconcile as classify
+        from supadeploy.report.reconcile_text import actions_document, actions_text, report_text
 
         resolved = resolve(flags, engine)
         discovery = discover_migrations(resolved.project.migrations_dir)
@@ -90,29 +88,3 @@ def reconcile(
             typer.echo(report_text(report))
         if report.mismatches:
             raise typer.Exit(1)
-
-
-def report_text(report: ReconcileReport) -> str:
-    lines = [f"{report.in_sync} migration(s) in sync, {len(report.pending)} pending, "
-             f"{len(report.mismatches)} mismatch(es)"]
-    for mismatch in report.mismatches:
-        lines.append(f"  {mismatch.kind}: {mismatch.detail}")
-        lines.append(f"    proposal: {mismatch.proposal}")
-    return "\n".join(lines)
-
-
-def actions_text(actions: ReconcileActions) -> str:
-    lines = [f"rewrote remote version {old} as {new}" for old, new in actions.rewritten]
-    lines += [f"renamed {old} to {new}" for old, new in actions.renamed_files]
-    lines += [f"wrote {path}" for path in actions.written_files]
-    lines += [f"deleted remote history row {version}" for version in actions.reverted]
-    lines += [f"skipped {reason}" for reason in actions.skipped]
-    return "\n".join(lines) or "nothing to do"
-
-
-def actions_document(actions: ReconcileActions | None) -> dict[str, object] | None:
-    if actions is None:
-        return None
-    return {"rewritten": [{"from": old, "to": new} for old, new in actions.rewritten],
-            "renamed_files": [{"from": old, "to": new} for old, new in actions.renamed_files],
-            "written_files": actions.written_files, "reverted": actions.reverted, "skipped": actions.skipped}

@@ -72,4 +72,6 @@ def repair(
                         "versions": result.versions, "whole_history": result.whole_history,
                         "rows_written": result.rows_written, "rows_deleted": result.rows_deleted})
         else:
-            typer.echo(f"Repaired migration history: [{' '.join(result.versions)}] => {result.status}")
+            from supadeploy.report.repair_text import repaired_text
+
+            typer.echo(repaired_text(result))

@@ -60,6 +60,7 @@ def rollback(
     with user_errors(json_output):
         from supadeploy.config import postgres_duration
         from supadeploy.migrations.files import discover_migrations
+        from supadeploy.report.rollback_text import plan_text, rolled_back_text
         from supadeploy.rollback import apply_rollback, plan_rollback
         from supadeploy.targets.base import SessionLimits
         from supadeploy.typegen.outputs import check_writable, configured_outputs, regenerate_outputs
@@ -81,10 +82,10 @@ def rollback(
                     print_json({"ok": True, "dry_run": dry_run, "database": target.description, "to": to,
                                 "steps": steps, "rolled_back": []})
                 else:
-                    typer.echo(_plan_text(steps, target.description, to))
+                    typer.echo(plan_text(steps, target.description, to))
                 return
             if not json_output:
-                echo_err(_plan_text(steps, target.description, to))
+                echo_err(plan_text(steps, target.description, to))
             backup = None
             if resolved.environment.protected:  # a person thinking must not hold the deploy lock
                 confirm_or_refuse(f"Roll back {len(steps)} migration(s) on protected environment "
@@ -106,10 +107,7 @@ def rollback(
                         "rolled_back": [r.version for r in result.rolled_back],
                         "types": [{"path": str(t.path), "lang": t.lang, "changed": t.changed} for t in types]})
         else:
-            typer.echo(f"rolled back {len(result.rolled_back)} migration(s): "
-                       + ", ".join(f"{r.version}_{r.name}" for r in result.rolled_back))
-            for written in types:
-                typer.echo(f"types: {written.path} {'regenerated' if written.changed else 'unchanged'}")
+            typer.echo(rolled_back_text(result, types))
 
 
 def _steps(plan: RollbackPlan) -> list[dict[str, object]]:
@@ -128,14 +126,3 @@ def _same_plan(confirmed: RollbackPlan, now: RollbackPlan) -> None:
 
 def _backup(resolved: Resolved, target: Target, api_url: str | None) -> str:
     return backup_taker(resolved, target, resolved.engine, api_url)().location
-
-
-def _plan_text(steps: list[dict[str, object]], database: str, to: str) -> str:
-    if not steps:
-        return f"nothing to roll back on {database}: no applied migration is newer than {to}"
-    lines = [f"roll back on {database}, newest first, down to {to}:"]
-    for step in steps:
-        lines.append(f"  {step['version']}_{step['name']} (down SQL from {step['down_file']}, {step['source']})")
-        for statement in step["statements"]:  # type: ignore[attr-defined]
-            lines.extend(f"      {line}" for line in str(statement).splitlines())
-    return "\n".join(lines)

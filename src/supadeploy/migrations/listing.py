@@ -8,8 +8,6 @@ from typing import Any
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.history import HistoryRow
 
-TIMESTAMP_DIGITS = 14
-
 
 @dataclass(frozen=True)
 class ListingEntry:
@@ -38,25 +36,3 @@ def compare(local: list[Migration], history: list[HistoryRow]) -> list[ListingEn
         name = migration.name if migration else (row.name if row else None)
         entries.append(ListingEntry(version, name, migration is not None, row is not None, status))
     return entries
-
-
-def _time_of(version: str) -> str:
-    if len(version) == TIMESTAMP_DIGITS:
-        v = version
-        return f"{v[0:4]}-{v[4:6]}-{v[6:8]} {v[8:10]}:{v[10:12]}:{v[12:14]}"
-    return version
-
-
-def listing_table(entries: list[ListingEntry]) -> str:
-    header = ("Local", "Remote", "Time (UTC)", "Name", "Status")
-    rows = [
-        (e.version if e.local else "", e.version if e.remote else "", _time_of(e.version), e.name or "", e.status)
-        for e in entries
-    ]
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    separator = "  " + "-|-".join("-" * w for w in widths)
-    return "\n".join([line(header), separator, *(line(r) for r in rows)])

@@ -23,13 +23,14 @@ from supadeploy.redact import redact_text, redact_url, url_secrets
 if TYPE_CHECKING:
     from supadeploy.config import ProjectConfig
 
-ENGINES = ("native", "api", "cli")
 CLI_TIMEOUT_SECONDS = 600
 
 
 def check_engine(engine: str, lang: str) -> None:
-    if engine not in ENGINES:
-        raise SupadeployError(f"unknown engine '{engine}'", fix=f"use one of: {', '.join(ENGINES)}", exit_code=2)
+    """One of the engines every command knows (supadeploy.engines); only ``native`` writes more than TypeScript."""
+    from supadeploy.engines import check_engine as check_known_engine
+
+    check_known_engine(engine)
     if engine != "native" and lang != "typescript":
         raise SupadeployError(f"--engine {engine} generates TypeScript only",
                               fix=f"use --engine native for --lang {lang}", exit_code=2)

@@ -1,66 +1,41 @@
-"""An embedded, Supabase-shaped PostgreSQL server for local development.
-
-``supadeploy local start|stop|status|reset`` drives :class:`LocalServer`: it runs the
-PostgreSQL server binaries installed on this machine (no Docker) on ``127.0.0.1:54322`` with
-user ``postgres`` / password ``postgres``, the same address and credentials as ``supabase start``,
-and prepares its ``postgres`` database with :func:`prepare_database` so that migrations written
-for Supabase (roles ``anon``/``authenticated``/``service_role``, ``auth.uid()``, ``extensions``
-schema, ...) apply unchanged.
-
-This module never prints. It returns :class:`LocalStatus` values and raises
-:class:`~supadeploy.errors.SupadeployError` for problems the user can fix.
-"""
+"""The local server's lifecycle: start, stop, status and reset of a private PostgreSQL in a data directory."""
 
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
-import pwd
-import re
 import socket
-import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from supadeploy.errors import SupadeployError
-
-DEFAULT_PORT = 54322
-DEFAULT_USER = "postgres"
-DEFAULT_PASSWORD = "postgres"
-DEFAULT_DATABASE = "postgres"
-LISTEN_ADDRESS = "127.0.0.1"
-DEFAULT_URL = f"postgresql://{DEFAULT_USER}:{DEFAULT_PASSWORD}@{LISTEN_ADDRESS}:{DEFAULT_PORT}/{DEFAULT_DATABASE}"
-
-#: Where distribution packages put the server binaries, searched besides ``PATH``.
-SEARCH_GLOBS: tuple[str, ...] = (
-    "/usr/lib/postgresql/*/bin",  # Debian, Ubuntu
-    "/usr/pgsql-*/bin",  # RHEL, Fedora (PGDG)
-    "/opt/homebrew/opt/postgresql@*/bin",  # Homebrew, Apple silicon
-    "/usr/local/opt/postgresql@*/bin",  # Homebrew, Intel
-    "/opt/homebrew/opt/postgresql/bin",
-    "/usr/local/opt/postgresql/bin",
-    "/Applications/Postgres.app/Contents/Versions/*/bin",
+from supadeploy.local.address import (
+    DEFAULT_DATABASE,
+    DEFAULT_PASSWORD,
+    DEFAULT_PORT,
+    DEFAULT_USER,
+    LISTEN_ADDRESS,
+    server_url,
 )
-SERVER_BINARIES = ("initdb", "pg_ctl", "postgres")
-
-#: OS users the server runs as when supadeploy itself runs as root (PostgreSQL refuses root).
-#: ``SUPADEPLOY_LOCAL_OS_USER`` names another one.
-SERVER_OS_USERS = ("postgres", "nobody")
-OS_USER_ENV = "SUPADEPLOY_LOCAL_OS_USER"
-
-#: Directory for servers started by root; see :func:`default_data_dir`.
-ROOT_STATE_DIR = Path("/var/lib/supadeploy")
+from supadeploy.local.binaries import find_server_binaries
+from supadeploy.local.bootstrap import prepare_database
+from supadeploy.local.os_user import (
+    ROOT_STATE_DIR,
+    OsUser,
+    default_data_dir,
+    is_root,
+    server_os_user_for_root,
+    traversable_by,
+)
+from supadeploy.local.output import first_line, tail
 
 CONFIG_FILE = "supadeploy.conf"
 LOG_FILE = "supadeploy-server.log"
@@ -69,283 +44,6 @@ _MAX_SOCKET_PATH = 100  # sun_path is 104-108 bytes; ".s.PGSQL.NNNNN.lock" must 
 _START_TIMEOUT_S = 60
 _CMD_TIMEOUT_S = 120
 _LOG_ROTATE_BYTES = 5 * 1024 * 1024
-
-INSTALL_FIX = (
-    "Install the PostgreSQL server: `sudo apt-get install postgresql` (Debian/Ubuntu), "
-    "`sudo dnf install postgresql-server postgresql-contrib` (Fedora/RHEL) or "
-    "`brew install postgresql@15` (macOS); or put the directory holding initdb, pg_ctl and "
-    "postgres on PATH."
-)
-
-
-# ----------------------------------------------------------------------------------------------
-# Bootstrap SQL
-# ----------------------------------------------------------------------------------------------
-
-
-def supabase_bootstrap_sql() -> str:
-    """The text of ``sql/supabase_bootstrap.sql`` shipped with the package."""
-    return resources.files("supadeploy").joinpath("sql/supabase_bootstrap.sql").read_text(encoding="utf-8")
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """Errors caused by another session bootstrapping the same cluster at the same moment.
-
-    Roles live cluster-wide, so two databases prepared concurrently race on ``CREATE ROLE``,
-    ``GRANT role`` and ``ALTER ROLE ... SET``; running the (idempotent) script again settles it.
-    """
-    if isinstance(
-        exc,
-        (
-            psycopg.errors.UniqueViolation,
-            psycopg.errors.DuplicateObject,
-            psycopg.errors.DeadlockDetected,
-            psycopg.errors.SerializationFailure,
-        ),
-    ):
-        return True
-    return isinstance(exc, psycopg.errors.InternalError_) and "concurrently" in str(exc)
-
-
-def prepare_database(conninfo: str) -> None:
-    """Make the database at ``conninfo`` look like a fresh Supabase project's database.
-
-    Runs :func:`supabase_bootstrap_sql` in one transaction (roles ``anon``, ``authenticated``,
-    ``service_role``, ``authenticator``; schemas ``extensions``, ``auth``, ``storage``;
-    ``auth.users``; ``auth.uid()/role()/email()/jwt()``; ``uuid-ossp`` and ``pgcrypto``; Supabase's
-    grants and default privileges). Idempotent, also when the roles already exist in the cluster.
-    Needs a superuser connection.
-    """
-    script = supabase_bootstrap_sql()
-
-    def run_once() -> None:
-        with psycopg.connect(conninfo, connect_timeout=10) as conn:
-            conn.execute(script.encode("utf-8"))
-
-    try:
-        for attempt in Retrying(
-            retry=retry_if_exception(_is_transient),
-            stop=stop_after_attempt(8),
-            wait=wait_random_exponential(multiplier=0.05, max=1.0),
-            reraise=True,
-        ):
-            with attempt:
-                run_once()
-    except psycopg.errors.InsufficientPrivilege as exc:
-        raise SupadeployError(
-            f"cannot prepare the database: {exc.diag.message_primary or exc}",
-            fix="Connect as a superuser (e.g. postgres) to prepare a local Supabase-shaped database.",
-        ) from exc
-    except psycopg.errors.UndefinedFile as exc:
-        raise SupadeployError(
-            f"cannot prepare the database: {exc.diag.message_primary or exc}",
-            fix="Install the PostgreSQL contrib extensions (uuid-ossp, pgcrypto), e.g. "
-            "`sudo apt-get install postgresql-contrib`.",
-        ) from exc
-    except psycopg.OperationalError as exc:
-        raise SupadeployError(
-            f"cannot connect to prepare the database: {_first_line(str(exc))}",
-            fix="Check that the server is running and the URL is right.",
-        ) from exc
-
-
-# ----------------------------------------------------------------------------------------------
-# Finding the server binaries
-# ----------------------------------------------------------------------------------------------
-
-
-def _is_script(path: Path) -> bool:
-    """True for ``#!`` scripts such as Debian's pg_wrapper or site-local wrappers."""
-    try:
-        with path.open("rb") as fh:
-            return fh.read(2) == b"#!"
-    except OSError:
-        return True
-
-
-def _server_dir(directory: Path) -> Path | None:
-    """The real directory holding the server binaries that ``directory`` offers, if any.
-
-    Symlinks are followed (``/usr/local/bin/pg_ctl -> /usr/lib/postgresql/15/bin/pg_ctl``);
-    wrapper scripts are skipped because they may pick another version or switch users.
-    """
-    try:
-        pg_ctl = directory / "pg_ctl"
-        if not pg_ctl.is_file():
-            return None
-        real_dir = pg_ctl.resolve().parent
-        for name in SERVER_BINARIES:
-            binary = real_dir / name
-            if not (binary.is_file() and os.access(binary, os.X_OK)) or _is_script(binary):
-                return None
-    except OSError:  # e.g. a PATH entry we may not enter
-        return None
-    return real_dir
-
-
-def _candidate_dirs() -> Iterator[Path]:
-    seen: set[Path] = set()
-    path_dirs = [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p]
-    glob_dirs = [Path(p) for pattern in SEARCH_GLOBS for p in sorted(glob.glob(pattern))]
-    for directory in [*path_dirs, *glob_dirs]:
-        real = _server_dir(directory)
-        if real is not None and real not in seen:
-            seen.add(real)
-            yield real
-
-
-_VERSION_RE = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
-
-
-def _binary_version(bindir: Path) -> tuple[int, int] | None:
-    """``(major, minor)`` from ``postgres --version``, or None if it does not run."""
-    try:
-        out = subprocess.run(
-            [str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=15, check=False
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = _VERSION_RE.search(out)
-    if match is None:
-        return None
-    return int(match.group(1)), int(match.group(2) or 0)
-
-
-def find_server_binaries(major: int | None = None) -> Path:
-    """The directory containing ``initdb``, ``pg_ctl`` and ``postgres``.
-
-    Looks on ``PATH`` and in the usual package locations (:data:`SEARCH_GLOBS`) and picks the
-    newest version; with ``major``, only that major version qualifies (an existing data directory
-    can only be run by the version that created it).
-    """
-    found: list[tuple[tuple[int, int], Path]] = []
-    for directory in _candidate_dirs():
-        version = _binary_version(directory)
-        if version is not None and (major is None or version[0] == major):
-            found.append((version, directory))
-    if not found:
-        if major is not None:
-            raise SupadeployError(
-                f"no PostgreSQL {major} server binaries found (initdb, pg_ctl, postgres)",
-                fix=f"The data directory was created by PostgreSQL {major}: install that version "
-                f"(e.g. `sudo apt-get install postgresql-{major}` or `brew install postgresql@{major}`), "
-                "or reset it by deleting the data directory.",
-            )
-        raise SupadeployError(
-            "no PostgreSQL server binaries found (initdb, pg_ctl, postgres) on PATH or in "
-            + ", ".join(SEARCH_GLOBS[:2]),
-            fix=INSTALL_FIX,
-        )
-    # Newest version wins; among equal versions the first found (PATH order) wins.
-    best_version = max(version for version, _ in found)
-    return next(directory for version, directory in found if version == best_version)
-
-
-# ----------------------------------------------------------------------------------------------
-# Data directory, OS user
-# ----------------------------------------------------------------------------------------------
-
-
-def _is_root() -> bool:
-    return os.geteuid() == 0
-
-
-def default_data_dir(port: int = DEFAULT_PORT) -> Path:
-    """Where the local server keeps its data when no directory is given.
-
-    * Normal users: ``$XDG_STATE_HOME/supadeploy/postgres-<port>``, i.e. by default
-      ``~/.local/state/supadeploy/postgres-<port>``.
-    * root: ``/var/lib/supadeploy/postgres-<port>``. PostgreSQL refuses to run as root, so the
-      server runs as an unprivileged OS user (see :data:`SERVER_OS_USERS`), and that user cannot
-      enter ``/root`` (mode 0700). ``/var/lib/supadeploy`` is created world-traversable (0755) and
-      the data directory inside it belongs to the server user (0700). It survives reboots,
-      unlike a directory under ``/tmp``.
-    """
-    name = f"postgres-{port}"
-    if _is_root():
-        return ROOT_STATE_DIR / name
-    state_home = os.environ.get("XDG_STATE_HOME", "")
-    # The XDG spec ignores relative paths.
-    base = Path(state_home) if state_home and Path(state_home).is_absolute() else Path.home() / ".local" / "state"
-    return base / "supadeploy" / name
-
-
-@dataclass(frozen=True)
-class _OsUser:
-    name: str
-    uid: int
-    gid: int
-    home: str
-
-
-def _os_user_by_uid(uid: int) -> _OsUser | None:
-    try:
-        entry = pwd.getpwuid(uid)
-    except KeyError:
-        return None
-    return _OsUser(entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir)
-
-
-def _os_user_by_name(name: str) -> _OsUser | None:
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        return None
-    return _OsUser(entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir)
-
-
-def _server_os_user_for_root(data_dir: Path) -> _OsUser:
-    """The unprivileged user a root-invoked server runs as.
-
-    An existing data directory keeps its owner; otherwise ``$SUPADEPLOY_LOCAL_OS_USER``, then
-    ``postgres`` (created by the distribution's PostgreSQL packages), then ``nobody``.
-    """
-    with contextlib.suppress(OSError):
-        owner_uid = data_dir.stat().st_uid
-        if owner_uid != 0 and (data_dir / "PG_VERSION").exists():
-            owner = _os_user_by_uid(owner_uid)
-            if owner is not None:
-                return owner
-    configured = os.environ.get(OS_USER_ENV, "").strip()
-    if configured:
-        user = _os_user_by_name(configured)
-        if user is None or user.uid == 0:
-            raise SupadeployError(
-                f"{OS_USER_ENV}={configured} does not name an existing non-root OS user",
-                fix=f"Set {OS_USER_ENV} to an existing unprivileged user (e.g. postgres), or unset it.",
-            )
-        return user
-    for name in SERVER_OS_USERS:
-        user = _os_user_by_name(name)
-        if user is not None and user.uid != 0:
-            return user
-    raise SupadeployError(
-        "PostgreSQL cannot run as root and no unprivileged OS user to run it as was found "
-        f"(tried {', '.join(SERVER_OS_USERS)})",
-        fix=f"Create one (e.g. `useradd --system postgres`) or set {OS_USER_ENV} to an existing "
-        "unprivileged user; or run supadeploy as a normal user.",
-    )
-
-
-def _traversable_by(path: Path, user: _OsUser) -> bool:
-    """Can ``user`` enter ``path``? Checked from mode bits because we are root (os.access lies)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return False
-    if st.st_uid == user.uid:
-        return bool(st.st_mode & stat.S_IXUSR)
-    if st.st_gid == user.gid or st.st_gid in os.getgrouplist(user.name, user.gid):
-        return bool(st.st_mode & stat.S_IXGRP)
-    return bool(st.st_mode & stat.S_IXOTH)
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
-
-
-def _tail(text: str, lines: int = 15) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
 
 
 def _port_in_use(port: int) -> bool:
@@ -366,15 +64,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _url(port: int, database: str = DEFAULT_DATABASE) -> str:
-    return f"postgresql://{DEFAULT_USER}:{DEFAULT_PASSWORD}@{LISTEN_ADDRESS}:{port}/{database}"
-
-
-# ----------------------------------------------------------------------------------------------
-# The server
-# ----------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -439,7 +128,7 @@ class LocalServer:
         self._pg_ctl_start(bindir, user)
         self._wait_accepting()
         self._ensure_database()
-        prepare_database(_url(self.port))
+        prepare_database(server_url(self.port))
         return self.status()
 
     def stop(self) -> LocalStatus:
@@ -456,7 +145,7 @@ class LocalServer:
         )
         if result.returncode != 0 and self.status().running:
             raise SupadeployError(
-                f"pg_ctl stop failed: {_tail(result.stdout + result.stderr, 5)}",
+                f"pg_ctl stop failed: {tail(result.stdout + result.stderr, 5)}",
                 where=str(self.data_dir),
                 fix=f"Look at {self.data_dir / LOG_FILE}; as a last resort kill process {current.pid}.",
             )
@@ -470,7 +159,7 @@ class LocalServer:
         version = self._server_version(port) if running else None
         return LocalStatus(
             running=running,
-            url=_url(port),
+            url=server_url(port),
             data_dir=self.data_dir,
             port=port,
             pid=pidfile.pid if running and pidfile is not None else None,
@@ -483,7 +172,7 @@ class LocalServer:
         caller."""
         current = self.start()
         try:
-            admin_url = _url(current.port, "template1")
+            admin_url = server_url(current.port, "template1")
             with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
                 name = sql.Identifier(DEFAULT_DATABASE)
                 if conn.info.server_version >= 130000:
@@ -498,11 +187,11 @@ class LocalServer:
                 conn.execute(sql.SQL("create database {}").format(name))
         except psycopg.Error as exc:
             raise SupadeployError(
-                f"could not recreate the {DEFAULT_DATABASE} database: {_first_line(str(exc))}",
+                f"could not recreate the {DEFAULT_DATABASE} database: {first_line(str(exc))}",
                 where=f"{LISTEN_ADDRESS}:{current.port}",
                 fix="Check the server log and try again.",
             ) from exc
-        prepare_database(_url(current.port))
+        prepare_database(server_url(current.port))
         return self.status()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -527,12 +216,12 @@ class LocalServer:
                 fix="Delete the data directory to start from scratch.",
             ) from exc
 
-    def _server_user(self) -> _OsUser | None:
+    def _server_user(self) -> OsUser | None:
         """None: run as ourselves. As root: the unprivileged user that owns the data."""
-        return _server_os_user_for_root(self.data_dir) if _is_root() else None
+        return server_os_user_for_root(self.data_dir) if is_root() else None
 
     def _run(
-        self, args: Sequence[str], user: _OsUser | None, *, new_session: bool = False
+        self, args: Sequence[str], user: OsUser | None, *, new_session: bool = False
     ) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env.update(LC_ALL="C", LANG="C")
@@ -560,11 +249,11 @@ class LocalServer:
                 fix=f"Look at {self.data_dir / LOG_FILE}.",
             ) from exc
 
-    def _chown(self, path: Path, user: _OsUser | None) -> None:
+    def _chown(self, path: Path, user: OsUser | None) -> None:
         if user is not None:
             os.chown(path, user.uid, user.gid)
 
-    def _ensure_data_dir(self, user: _OsUser | None) -> None:
+    def _ensure_data_dir(self, user: OsUser | None) -> None:
         data_dir = self.data_dir
         try:
             if user is not None and data_dir.parent == ROOT_STATE_DIR and not ROOT_STATE_DIR.exists():
@@ -580,7 +269,7 @@ class LocalServer:
             ) from exc
         if user is None:
             return
-        blocked = [p for p in reversed(data_dir.parents) if not _traversable_by(p, user)]
+        blocked = [p for p in reversed(data_dir.parents) if not traversable_by(p, user)]
         if blocked:
             raise SupadeployError(
                 f"the server runs as OS user {user.name!r} (PostgreSQL refuses root), which cannot "
@@ -598,7 +287,7 @@ class LocalServer:
             os.chown(data_dir, user.uid, user.gid)
         os.chmod(data_dir, 0o700)
 
-    def _initdb(self, bindir: Path, user: _OsUser | None) -> None:
+    def _initdb(self, bindir: Path, user: OsUser | None) -> None:
         if any(self.data_dir.iterdir()):
             raise SupadeployError(
                 "the data directory is not empty and holds no PostgreSQL cluster",
@@ -627,7 +316,7 @@ class LocalServer:
                 os.unlink(pwfile)
         if result.returncode != 0:
             raise SupadeployError(
-                f"initdb failed:\n{_tail(result.stdout + result.stderr)}",
+                f"initdb failed:\n{tail(result.stdout + result.stderr)}",
                 where=str(self.data_dir),
                 fix="Fix the problem above, empty the data directory and start again.",
             )
@@ -636,7 +325,7 @@ class LocalServer:
             fh.write(f"\n# Added by supadeploy: its settings (rewritten at every start).\n"
                      f"include_if_exists = '{CONFIG_FILE}'\n")
 
-    def _ensure_socket_dir(self, user: _OsUser | None) -> Path:
+    def _ensure_socket_dir(self, user: OsUser | None) -> Path:
         """``<data_dir>/run``; a private directory in /tmp when that path is too long for a socket."""
         socket_dir = self.data_dir / SOCKET_SUBDIR
         if len(str(socket_dir)) + len(f"/.s.PGSQL.{self.port}.lock") > _MAX_SOCKET_PATH:
@@ -653,7 +342,7 @@ class LocalServer:
         os.chmod(socket_dir, 0o700)
         return socket_dir
 
-    def _write_config(self, socket_dir: Path, user: _OsUser | None) -> None:
+    def _write_config(self, socket_dir: Path, user: OsUser | None) -> None:
         text = (
             "# Written by supadeploy at every `supadeploy local start`; edits are lost.\n"
             f"listen_addresses = '{LISTEN_ADDRESS}'\n"
@@ -679,11 +368,11 @@ class LocalServer:
 
     def _log_tail(self) -> str:
         try:
-            return _tail((self.data_dir / LOG_FILE).read_text(encoding="utf-8", errors="replace"))
+            return tail((self.data_dir / LOG_FILE).read_text(encoding="utf-8", errors="replace"))
         except OSError:
             return ""
 
-    def _pg_ctl_start(self, bindir: Path, user: _OsUser | None) -> None:
+    def _pg_ctl_start(self, bindir: Path, user: OsUser | None) -> None:
         result = self._run(
             [
                 str(bindir / "pg_ctl"), "start",
@@ -695,7 +384,7 @@ class LocalServer:
             new_session=True,  # keep the server out of our process group (Ctrl-C in a terminal)
         )
         if result.returncode != 0:
-            details = self._log_tail() or _tail(result.stdout + result.stderr)
+            details = self._log_tail() or tail(result.stdout + result.stderr)
             raise SupadeployError(
                 f"the PostgreSQL server did not start:\n{details}",
                 where=str(self.data_dir / LOG_FILE),
@@ -707,13 +396,13 @@ class LocalServer:
         deadline = time.monotonic() + 15
         while True:
             try:
-                with psycopg.connect(_url(self.port, "template1"), connect_timeout=5) as conn:
+                with psycopg.connect(server_url(self.port, "template1"), connect_timeout=5) as conn:
                     conn.execute("select 1")
                 return
             except psycopg.Error as exc:
                 if time.monotonic() > deadline:
                     raise SupadeployError(
-                        f"the server started but refuses connections: {_first_line(str(exc))}",
+                        f"the server started but refuses connections: {first_line(str(exc))}",
                         where=f"{LISTEN_ADDRESS}:{self.port}",
                         fix=f"Look at {self.data_dir / LOG_FILE}.",
                     ) from exc
@@ -721,7 +410,7 @@ class LocalServer:
 
     def _ensure_database(self) -> None:
         try:
-            with psycopg.connect(_url(self.port, "template1"), autocommit=True, connect_timeout=10) as conn:
+            with psycopg.connect(server_url(self.port, "template1"), autocommit=True, connect_timeout=10) as conn:
                 exists = conn.execute(
                     "select 1 from pg_database where datname = %s", (DEFAULT_DATABASE,)
                 ).fetchone()
@@ -729,7 +418,7 @@ class LocalServer:
                     conn.execute(sql.SQL("create database {}").format(sql.Identifier(DEFAULT_DATABASE)))
         except psycopg.Error as exc:
             raise SupadeployError(
-                f"could not create the {DEFAULT_DATABASE} database: {_first_line(str(exc))}",
+                f"could not create the {DEFAULT_DATABASE} database: {first_line(str(exc))}",
                 where=f"{LISTEN_ADDRESS}:{self.port}",
                 fix=f"Look at {self.data_dir / LOG_FILE}.",
             ) from exc
@@ -759,7 +448,7 @@ class LocalServer:
     @staticmethod
     def _server_version(port: int) -> str | None:
         try:
-            with psycopg.connect(_url(port), connect_timeout=3) as conn:
+            with psycopg.connect(server_url(port), connect_timeout=3) as conn:
                 row = conn.execute("show server_version").fetchone()
         except psycopg.Error:
             return None
