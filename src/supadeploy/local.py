@@ -145,8 +145,10 @@ begin
   loop
     execute format('alter default privileges for role %I in schema public {tables % "tables"}', owner_role);
     execute format('alter default privileges for role %I in schema public {tables % "sequences"}', owner_role);
-    execute format('alter default privileges for role %I in schema public '
-                   'grant all on tables, sequences to postgres', owner_role);
+    execute format('alter default privileges for role %I in schema public grant all on tables to postgres',
+                   owner_role);
+    execute format('alter default privileges for role %I in schema public grant all on sequences to postgres',
+                   owner_role);
     execute format('alter default privileges for role %I in schema public '
                    'grant all on functions to postgres, {api_roles}', owner_role);
   end loop;
