@@ -219,3 +219,68 @@ def test_the_example_project_grants_what_the_app_needs_on_both_models(
                                                                       "policy-gated")
     assert rows["positions"]["access"]["authenticated"]["select"] == "policy-gated"
     assert rows["rolled_options_jobs"]["access"]["authenticated"]["insert"] == "policy-gated"
+
+
+# --- lint ----------------------------------------------------------------------------------------------------
+
+def lint_hits(project: Path) -> list[tuple[str, str, str, int]]:
+    from supadeploy.config import load_project
+    from supadeploy.lint.report import lint_migrations
+    from supadeploy.migrations.files import discover_migrations
+
+    project_config = load_project(project)
+    findings = lint_migrations(discover_migrations(project_config.migrations_dir).migrations, project_config)
+    return [(f.code, f.level, Path(f.file).name, f.line) for f in findings if f.code in ("SD404", "SD405")]
+
+
+def test_lint_reports_a_grant_without_rls_in_the_same_migration_at_the_grant(project_dir: Path) -> None:
+    write_migration(project_dir, "001_open.sql", "CREATE TABLE IF NOT EXISTS public.feed (id bigint);\n"
+                    "GRANT SELECT ON public.feed TO anon;\n")
+    write_migration(project_dir, "002_rls.sql", "ALTER TABLE public.feed ENABLE ROW LEVEL SECURITY;\n")
+    assert lint_hits(project_dir) == [("SD404", "error", "001_open.sql", 2)]
+    outcome = invoke("lint", "--workdir", str(project_dir), "--json")
+    assert outcome.exit_code == 1
+    finding = next(f for f in outcome.json()["findings"] if f["code"] == "SD404")
+    assert finding["message"] == ("table public.feed is granted to the Data API roles in this migration, which does "
+                                  "not enable Row Level Security on it: every row is open once it is applied")
+
+
+@pytest.mark.parametrize("grant", [
+    "GRANT SELECT ON ALL TABLES IN SCHEMA public TO authenticated;",
+    "GRANT SELECT (id) ON public.feed TO PUBLIC;",
+])
+def test_schema_wide_and_column_grants_count_as_grants(project_dir: Path, grant: str) -> None:
+    write_migration(project_dir, "001_open.sql", f"CREATE TABLE IF NOT EXISTS public.feed (id bigint);\n{grant}\n")
+    assert [code for code, *_ in lint_hits(project_dir)] == ["SD404"]
+
+
+def test_default_privileges_grant_the_tables_created_after_them(project_dir: Path) -> None:
+    write_migration(project_dir, "001_defaults.sql",
+                    "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO anon;\n"
+                    "CREATE TABLE IF NOT EXISTS public.feed (id bigint);\n")
+    assert lint_hits(project_dir) == [("SD404", "error", "001_defaults.sql", 2)]
+
+
+def test_grants_to_other_roles_or_private_schemas_are_not_reported(project_dir: Path) -> None:
+    write_migration(project_dir, "001_server_only.sql",
+                    "CREATE TABLE IF NOT EXISTS public.jobs (id bigint);\n"
+                    "GRANT ALL ON public.jobs TO service_role;\n"
+                    "CREATE SCHEMA IF NOT EXISTS private;\n"
+                    "CREATE TABLE IF NOT EXISTS private.audit (id bigint);\n"
+                    "GRANT SELECT ON private.audit TO authenticated;\n")
+    assert lint_hits(project_dir) == []
+
+
+def test_policies_without_any_grant_warn_unless_a_later_migration_grants(project_dir: Path) -> None:
+    notes = ("CREATE TABLE IF NOT EXISTS public.notes (id bigint, owner uuid);\n"
+             "ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;\n"
+             "DROP POLICY IF EXISTS \"own\" ON public.notes;\n"
+             "CREATE POLICY \"own\" ON public.notes FOR SELECT TO authenticated USING ((SELECT auth.uid()) = owner);\n")
+    write_migration(project_dir, "001_notes.sql", notes)
+    assert lint_hits(project_dir) == [("SD405", "warning", "001_notes.sql", 4)]
+    write_migration(project_dir, "002_grant.sql", "GRANT SELECT ON public.notes TO authenticated;\n")
+    assert lint_hits(project_dir) == []
+
+
+def test_the_example_project_has_no_grant_findings() -> None:
+    assert lint_hits(REPO_ROOT) == []
