@@ -269,6 +269,23 @@ WITH api AS (
   FROM pg_catalog.pg_namespace AS n, api
   WHERE n.nspname = ANY ({exposed})
      OR (n.nspname !~ '^pg_' AND NOT n.nspname = ANY ({managed}))
+), seq AS (
+  SELECT ad.adrelid AS relid, json_agg(json_build_array(a.attname, sn.nspname || '.' || sc.relname,
+      coalesce(has_schema_privilege(api.anon, sn.oid, 'USAGE')
+               AND has_sequence_privilege(api.anon, sc.oid, 'USAGE, UPDATE'), false),
+      coalesce(has_schema_privilege(api.authenticated, sn.oid, 'USAGE')
+               AND has_sequence_privilege(api.authenticated, sc.oid, 'USAGE, UPDATE'), false))
+    ORDER BY a.attnum) AS defaults
+  FROM pg_catalog.pg_depend AS d
+  JOIN pg_catalog.pg_attrdef AS ad ON ad.oid = d.objid
+  JOIN pg_catalog.pg_attribute AS a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+  JOIN pg_catalog.pg_class AS sc ON sc.oid = d.refobjid AND sc.relkind = 'S'
+  JOIN pg_catalog.pg_namespace AS sn ON sn.oid = sc.relnamespace
+  CROSS JOIN api
+  WHERE d.classid = 'pg_catalog.pg_attrdef'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+    AND a.attidentity = '' AND NOT a.attisdropped
+    AND ad.adrelid IN (SELECT c.oid FROM pg_catalog.pg_class AS c JOIN ns ON ns.oid = c.relnamespace)
+  GROUP BY ad.adrelid
 ), rel AS (
   SELECT json_build_array(
     ns.nspname, c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity, c.relispartition, ns.exposed,
@@ -296,24 +313,12 @@ WITH api AS (
       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         AND replace(lower(a.attname), '-', '_') ~ {sensitive}
       ORDER BY a.attnum) END,
-    CASE WHEN c.relkind IN ('r', 'p') THEN ARRAY(
-      SELECT json_build_array(a.attname, sn.nspname || '.' || sc.relname,
-        coalesce(has_schema_privilege(api.anon, sn.oid, 'USAGE')
-                 AND has_sequence_privilege(api.anon, sc.oid, 'USAGE, UPDATE'), false),
-        coalesce(has_schema_privilege(api.authenticated, sn.oid, 'USAGE')
-                 AND has_sequence_privilege(api.authenticated, sc.oid, 'USAGE, UPDATE'), false))
-      FROM pg_catalog.pg_attrdef AS ad
-      JOIN pg_catalog.pg_attribute AS a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-      JOIN pg_catalog.pg_depend AS d ON d.classid = 'pg_catalog.pg_attrdef'::regclass AND d.objid = ad.oid
-        AND d.refclassid = 'pg_catalog.pg_class'::regclass
-      JOIN pg_catalog.pg_class AS sc ON sc.oid = d.refobjid AND sc.relkind = 'S'
-      JOIN pg_catalog.pg_namespace AS sn ON sn.oid = sc.relnamespace
-      WHERE ad.adrelid = c.oid AND a.attidentity = '' AND NOT a.attisdropped
-      ORDER BY a.attnum) END
+    seq.defaults
   ) AS item
   FROM pg_catalog.pg_class AS c
   JOIN ns ON ns.oid = c.relnamespace
   JOIN pg_catalog.pg_roles AS o ON o.oid = c.relowner
+  LEFT JOIN seq ON seq.relid = c.oid
   CROSS JOIN api
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
 ), pol AS (
