@@ -203,6 +203,9 @@ def test_views_and_functions_the_api_roles_cannot_reach_are_warnings(
         "public.my_drafts is granted to authenticated, but it is a security_invoker view and authenticated may not "
         "SELECT public.drafts: every read of the view fails with permission denied (42501)")
     assert by_object["is_member"]["object_type"] == "function"
+    view = next(row for row in document["matrix"] if row["table"] == "my_drafts")
+    assert view["access"]["authenticated"]["select"] == "denied"
+    assert view["reach"]["authenticated"]["select"] == "no-grant"
 
 
 @pytest.mark.parametrize("database", ["db_url", "explicit_db_url"])

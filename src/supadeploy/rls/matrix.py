@@ -115,10 +115,18 @@ class _Matrix:
         return ALLOWED, []  # security-definer view, materialized view, foreign table: no RLS applies
 
 
-def _reach(relation: Relation, role: str, command: str, state: str) -> str:
+def _reach(catalog: Catalog, relation: Relation, role: str, command: str, state: str) -> str:
+    """``state`` with denied split in no-grant and no-row; a security_invoker view is no-grant when the role
+    lacks SELECT on a relation the view reads (the read fails with permission denied)."""
     if state != DENIED:
         return REACH_OF_STATE[state]
-    return NO_GRANT if not relation.can(role, command) else NO_ROW
+    if not relation.can(role, command):
+        return NO_GRANT
+    if relation.kind == "v" and relation.security_invoker and any(
+            (base := catalog.relation_by_name.get(name)) is not None and not base.can(role, "select")
+            for name in relation.reads):
+        return NO_GRANT
+    return NO_ROW
 
 
 def build_matrix(catalog: Catalog) -> list[MatrixRow]:
@@ -137,7 +145,7 @@ def build_matrix(catalog: Catalog) -> list[MatrixRow]:
                 if names:
                     gating.setdefault(role, {})[command] = names
                 access[role][command] = state
-                reach[role][command] = _reach(relation, role, command, state)
+                reach[role][command] = _reach(catalog, relation, role, command, state)
         rows.append(MatrixRow(schema=relation.schema, name=relation.name, kind=relation.kind_name,
                               rls_enabled=relation.rls_enabled, rls_forced=relation.rls_forced, access=access,
                               policies=gating, reach=reach))
