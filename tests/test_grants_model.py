@@ -7,6 +7,8 @@ service_role: a migration that forgets the GRANT applies cleanly and the app get
 from __future__ import annotations
 
 import shutil
+import socket
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,32 @@ def test_local_start_refuses_an_unknown_grants_model_before_starting_anything(tm
     assert outcome.exit_code == 1
     assert "unknown grants model 'open'" in outcome.json()["error"]["message"]
     assert not (tmp_path / "pg").exists()
+
+
+def test_local_start_and_reset_prepare_the_chosen_model(project_dir: Path) -> None:
+    from supadeploy.local import LocalServer
+
+    data_dir = Path(tempfile.mkdtemp(prefix="supadeploy-test-grants-"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    try:
+        started = invoke("local", "start", "--grants-model", "legacy", "--data-dir", str(data_dir), "--port", port,
+                         "--json")
+        assert started.exit_code == 0, started.output
+        url = f"postgresql://postgres:postgres@127.0.0.1:{port}/postgres"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(NEW_OBJECTS)
+            assert conn.execute(PRIVILEGES).fetchone() == (True, True, True, True, True)
+        reset = invoke("local", "reset", "--yes", "--data-dir", str(data_dir), "--port", port,
+                       "--workdir", str(project_dir), "--json")
+        assert reset.exit_code == 0, reset.output
+        with psycopg.connect(url, autocommit=True) as conn:  # explicit is the default
+            conn.execute(NEW_OBJECTS)
+            assert conn.execute(PRIVILEGES).fetchone() == (False, False, False, False, True)
+    finally:
+        LocalServer(data_dir=data_dir, port=int(port)).stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 # --- verify on the explicit model --------------------------------------------------------------------------
