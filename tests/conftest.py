@@ -56,6 +56,20 @@ def db_url(make_db: Callable[[], str]) -> str:
 
 
 @pytest.fixture(scope="session")
+def explicit_template(pg_admin_url: str) -> str:
+    """The template prepared on the explicit grants model (Supabase since 2026-10-30)."""
+    return databases.build_template(pg_admin_url, grants_model="explicit")
+
+
+@pytest.fixture
+def explicit_db_url(pg_admin_url: str, explicit_template: str) -> Iterator[str]:
+    """A fresh database on the explicit grants model: new tables in public are not granted to the API roles."""
+    url = databases.create_database(pg_admin_url, template=explicit_template)
+    yield url
+    databases.drop_database(pg_admin_url, url)
+
+
+@pytest.fixture(scope="session")
 def supabase_cli() -> str:
     """Path of the real Supabase CLI 2.117.0 (installed by .ci/run into .tools/)."""
     candidates = [

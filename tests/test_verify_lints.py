@@ -293,7 +293,7 @@ def test_graphql_exposure_is_info_when_pg_graphql_is_installed() -> None:
     from supadeploy.rls.lints import graphql_table_exposed
 
     relation = ["public", "prices", "r", True, False, False, True, "postgres", True, None, False, "s", "s",
-                False, False, 28, None, None]
+                False, False, 28, None, None, None]
     document = {"relations": [relation], "policies": [], "functions": [], "extensions": [],
                 "foreign_keys_to_auth": [], "public_buckets": [], "exposed_queues": [], "graphql_installed": True,
                 "roles": [[1, "anon", False, True, False], [2, "authenticated", False, False, True]]}

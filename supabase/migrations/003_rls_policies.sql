@@ -4,6 +4,7 @@
 -- Author: security@example.com
 -- Breaking Changes: anon can no longer read any table
 -- Rollback:
+--   REVOKE SELECT, INSERT, UPDATE, DELETE ON public.users, public.trades, public.portfolio_snapshots, public.positions FROM authenticated, service_role;
 --   DROP POLICY IF EXISTS "Users can view own snapshots" ON public.portfolio_snapshots;
 --   DROP POLICY IF EXISTS "Users can manage own trades" ON public.trades;
 --   DROP POLICY IF EXISTS "Users can update own profile" ON public.users;
@@ -37,3 +38,11 @@ DROP POLICY IF EXISTS "Users can view own snapshots" ON public.portfolio_snapsho
 CREATE POLICY "Users can view own snapshots" ON public.portfolio_snapshots
     FOR SELECT TO authenticated
     USING ((SELECT auth.uid()) = user_id);
+
+-- The Data API roles get only what the app uses (Supabase no longer grants new tables by default); the
+-- policies above decide which rows.
+GRANT SELECT, UPDATE ON public.users TO authenticated;
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.trades TO authenticated;
+GRANT SELECT ON public.portfolio_snapshots, public.positions TO authenticated;
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.users, public.trades, public.portfolio_snapshots TO service_role;
+GRANT SELECT ON public.positions TO service_role;

@@ -72,3 +72,9 @@ WITH (security_invoker = true) AS
 SELECT id, user_id, status, attempts, created_at
 FROM public.rolled_options_jobs
 WHERE status IN ('queued', 'running');
+
+-- The app enqueues and reads its own jobs; the worker (service_role) runs them.
+GRANT SELECT, INSERT ON public.rolled_options_jobs TO authenticated;
+GRANT SELECT ON public.pending_rolled_option_jobs TO authenticated;
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.rolled_options_jobs TO service_role;
+GRANT SELECT ON public.pending_rolled_option_jobs TO service_role;

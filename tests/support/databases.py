@@ -57,39 +57,44 @@ def find_or_start_server() -> tuple[str, object | None]:
     return status.url, server
 
 
-def build_template(admin_url: str) -> None:
+def build_template(admin_url: str, grants_model: str = "legacy") -> str:
     """Create the template database prepared the way Supabase prepares a project, once per bootstrap version.
 
-    The name carries a digest of the bootstrap SQL, so concurrent test sessions share one finished template
-    and never drop a template another session is cloning; it is built under a temporary name and renamed.
+    The shared template (``TEMPLATE_NAME``) keeps the legacy grants model, which most tests rely on;
+    ``grants_model="explicit"`` builds the one of ``explicit_db_url``. The name carries a digest of the
+    bootstrap SQL, so concurrent test sessions share one finished template and never drop a template another
+    session is cloning; it is built under a temporary name and renamed. Returns the template's name.
     """
     global TEMPLATE_NAME
-    from supadeploy.local import prepare_database, supabase_bootstrap_sql
+    from supadeploy.local import default_privileges_sql, prepare_database, supabase_bootstrap_sql
 
-    digest = hashlib.sha256(supabase_bootstrap_sql().encode()).hexdigest()[:10]
-    TEMPLATE_NAME = f"supadeploy_test_template_{digest}"
+    script = supabase_bootstrap_sql() + default_privileges_sql(grants_model)
+    digest = hashlib.sha256(script.encode()).hexdigest()[:10]
+    name = f"supadeploy_test_template_{digest}"
+    if grants_model == "legacy":
+        TEMPLATE_NAME = name
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("select 1 from pg_database where datname = %s", (TEMPLATE_NAME,)).fetchone()
+        exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
     if exists:
-        return
-    building = f"{TEMPLATE_NAME}_{uuid.uuid4().hex[:6]}"
+        return name
+    building = f"{name}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(building)))
-    prepare_database(with_database(admin_url, building))
+    prepare_database(with_database(admin_url, building), grants_model=grants_model)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         try:
             conn.execute(sql.SQL("alter database {} rename to {}").format(
-                sql.Identifier(building), sql.Identifier(TEMPLATE_NAME)))
+                sql.Identifier(building), sql.Identifier(name)))
         except psycopg.errors.DuplicateDatabase:  # another session finished first
             conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(building)))
+    return name
 
 
-def create_database(admin_url: str, prefix: str = "sdt") -> str:
+def create_database(admin_url: str, prefix: str = "sdt", template: str | None = None) -> str:
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(TEMPLATE_NAME))
-        )
+        conn.execute(sql.SQL("create database {} template {}").format(
+            sql.Identifier(name), sql.Identifier(template or TEMPLATE_NAME)))
     return with_database(admin_url, name)
 
 

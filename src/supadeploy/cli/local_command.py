@@ -20,12 +20,15 @@ app = typer.Typer(
 PortOption = Annotated[int, typer.Option("--port", help="TCP port (default 54322, as `supabase start`).")]
 DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="Where the server keeps its data.",
                                                     show_default=False)]
+GrantsModelOption = Annotated[str, typer.Option(
+    "--grants-model", help="explicit (Supabase today: new tables and sequences in public are not granted to "
+    "the API roles; migrations GRANT them) or legacy (everything granted by default, as before 2026-10-30).")]
 
 
-def _server(port: int, data_dir: Path | None) -> LocalServer:
+def _server(port: int, data_dir: Path | None, grants_model: str = "explicit") -> LocalServer:
     from supadeploy.local import LocalServer
 
-    return LocalServer(data_dir=data_dir, port=port)
+    return LocalServer(data_dir=data_dir, port=port, grants_model=grants_model)
 
 
 def _show(status: LocalStatus, json_output: bool) -> None:
@@ -43,10 +46,11 @@ def _show(status: LocalStatus, json_output: bool) -> None:
 
 
 @app.command("start")
-def start(port: PortOption = 54322, data_dir: DataDirOption = None, json_output: JsonOption = False) -> None:
+def start(port: PortOption = 54322, data_dir: DataDirOption = None, grants_model: GrantsModelOption = "explicit",
+          json_output: JsonOption = False) -> None:
     """Start the local database (initialised and prepared like a Supabase project on first start)."""
     with user_errors(json_output):
-        _show(_server(port, data_dir).start(), json_output)
+        _show(_server(port, data_dir, grants_model).start(), json_output)
 
 
 @app.command("stop")
@@ -70,6 +74,7 @@ def status(port: PortOption = 54322, data_dir: DataDirOption = None, json_output
 def reset(
     port: PortOption = 54322,
     data_dir: DataDirOption = None,
+    grants_model: GrantsModelOption = "explicit",
     workdir: WorkdirOption = Path("."),
     json_output: JsonOption = False,
     yes: YesOption = False,
@@ -89,7 +94,7 @@ def reset(
         discovery = discover_migrations(project.migrations_dir)
         confirm_or_refuse("Erase the local database and re-apply all migrations?", yes=yes,
                           refuse_message="local reset erases every row in the local database")
-        status_after = _server(port, data_dir).reset()
+        status_after = _server(port, data_dir, grants_model).reset()
         target = open_url(status_after.url, application_name=default_application_name("local reset"))
         try:  # with the [push] timeouts of supadeploy.toml, like every push
             result = push(target, discovery, push_options_for(project, dry_run=False))

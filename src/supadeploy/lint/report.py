@@ -6,7 +6,7 @@ included, with their reason) and never prints. :func:`findings_text` and :func:`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -26,9 +26,11 @@ from supadeploy.lint.rules import (
     WARNING,
     FileState,
     Hit,
+    access_hits,
     observe,
     table_renames,
     tables_created,
+    tables_granted_to_api,
     tables_with_rls_enabled,
 )
 from supadeploy.lint.sources import Source, StatementSources
@@ -88,20 +90,22 @@ def lint_migrations(migrations: list[Migration], project: ProjectConfig, *,
     pending = [m for m in everything if m.path.resolve() in linted]
     sources = StatementSources(FunctionRegistry([files[m.path.resolve()] for m in pending]))
     rls_enabled_in = _rls_enabled(everything, files, sources)
+    granted_in = _rls_enabled(everything, files, sources, tables_granted_to_api)
     suppressions = {path: FileSuppressions(files[path].parsed.source, partial(sources.written_in, files[path]))
                     for path in linted}
     by_name = {files[path].name: suppressions[path] for path in linted}
     findings: list[LintFinding] = []
     for migration in pending:
         linter = _FileLinter(migration, files[migration.path.resolve()], settings, sources, by_name)
-        findings.extend(linter.run(rls_enabled_in))
+        findings.extend(linter.run(rls_enabled_in, granted_in))
     findings.extend(_down_files_in_folder(migrations, settings, project.workdir))
     return sorted(findings, key=lambda f: (f.file, f.line, f.column, f.code))
 
 
-def _rls_enabled(migrations: list[Migration], files: dict[Path, SourceFile],
-                 sources: StatementSources) -> dict[str, list[str]]:
-    """table → file names of the migrations that enable RLS on it (under this name or a later one)."""
+def _rls_enabled(migrations: list[Migration], files: dict[Path, SourceFile], sources: StatementSources,
+                 tables_of: Callable[[ParsedStatement], list[str]] = tables_with_rls_enabled) -> dict[str, list[str]]:
+    """table → file names of the migrations that enable RLS on it (under this name or a later one); with
+    ``tables_of``, that do what it reads from a statement instead."""
     enabled: dict[str, list[str]] = {}
     renamed_to: dict[str, str] = {}
     for migration in migrations:
@@ -109,7 +113,7 @@ def _rls_enabled(migrations: list[Migration], files: dict[Path, SourceFile],
             for statement in sources.running(top_level):
                 if not isinstance(statement, ParsedStatement):
                     continue
-                for table in tables_with_rls_enabled(statement):
+                for table in tables_of(statement):
                     enabled.setdefault(table, []).append(migration.path.name)
                 renamed_to.update(table_renames(statement))
     for old in renamed_to:
@@ -132,7 +136,7 @@ class _FileLinter:
         self.sources = sources
         self.suppressions = suppressions
 
-    def run(self, rls_enabled_in: dict[str, list[str]]) -> list[LintFinding]:
+    def run(self, rls_enabled_in: dict[str, list[str]], granted_in: dict[str, list[str]]) -> list[LintFinding]:
         findings = [self._finding(Hit("SD501", problem.offset, problem.message))
                     for problem in self.parsed.syntax_errors]
         state = FileState(exposed_schemas=self.settings.exposed_schemas, transactional=self.migration.transactional)
@@ -141,6 +145,7 @@ class _FileLinter:
                 offset, message = source.placed(hit.offset, hit.message)
                 body = (source.file.name, hit.offset) if source.calls else None
                 findings.append(self._finding(Hit(hit.code, offset, message), body))
+        findings.extend(self._finding(hit) for hit in access_hits(state, partial(self._later, granted_in)))
         findings.extend(self._finding(hit) for hit in executable_hits(self.migration))
         findings.extend(self._finding(hit) for hit in self._missing_header_fields())
         invalid = self.suppressions[self.source_file.name].comments.invalid
@@ -168,6 +173,10 @@ class _FileLinter:
                                 f"table {table} is in exposed schema {schema} and no migration from this one on "
                                 "enables Row Level Security on it"))
         return hits
+
+    def _later(self, done_in: dict[str, list[str]], table: str) -> bool:
+        names = done_in.get(table, []) + done_in.get(f"{table.split('.')[0]}.*", []) + done_in.get("*.*", [])
+        return any(name > self.migration.path.name for name in names)
 
     def _missing_header_fields(self) -> list[Hit]:
         missing = [_FIELD_LABELS[name] for name in self.migration.header.missing_fields()]

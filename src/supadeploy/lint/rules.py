@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from pglast import ast
-from pglast.enums import AlterTableType, ConstrType, ObjectType, RoleSpecType
+from pglast.enums import AlterTableType, ConstrType, GrantTargetType, ObjectType, RoleSpecType
 
 from supadeploy.lint.parse import ParsedStatement, walk
 
@@ -111,6 +111,14 @@ _RULE_LIST = (
     Rule("SD403", "anon-write-grant", WARNING, "security",
          "GRANT of write privileges to anon (or PUBLIC) leaves Row Level Security as the only barrier",
          "grant only SELECT to anon, or grant writes to authenticated"),
+    Rule("SD404", "granted-table-without-rls", ERROR, "security",
+         "a table this migration creates in an exposed schema is granted to anon or authenticated (or PUBLIC) "
+         "without ENABLE ROW LEVEL SECURITY in the same migration: once it is applied, every row is open",
+         "ALTER TABLE ... ENABLE ROW LEVEL SECURITY; in the same migration, before or after the GRANT"),
+    Rule("SD405", "policies-without-grant", WARNING, "security",
+         "a table this migration creates gets policies, but neither this migration nor a later one grants it to "
+         "anon or authenticated: on Supabase (explicit Data API grants) it is unreachable through the Data API",
+         "GRANT the commands the policies are for ON the table TO the roles they name"),
     # hygiene
     Rule("SD501", "syntax-error", ERROR, "hygiene", "PostgreSQL cannot parse the statement",
          "fix the SQL at the position shown"),
@@ -159,6 +167,13 @@ class FileState:
     """False for files marked -- supadeploy:no-transaction."""
     not_valid_constraints: dict[str, str] = field(default_factory=dict)
     """constraint name → SD304 / SD305, for constraints this file added NOT VALID."""
+    api_granted: dict[str, int] = field(default_factory=dict)
+    """table (or ``schema.*``) → offset of the first GRANT of it to anon, authenticated or PUBLIC in this file."""
+    default_grant_schemas: set[str] = field(default_factory=set)
+    """schemas (``*``: all) whose new tables ALTER DEFAULT PRIVILEGES grants to an API role, from here on."""
+    rls_enabled: set[str] = field(default_factory=set)
+    policies_on: dict[str, int] = field(default_factory=dict)
+    """table → offset of the first CREATE POLICY on it in this file."""
 
     def is_new(self, table: str) -> bool:
         return table in self.created_tables
@@ -546,6 +561,7 @@ STATEMENT_RULES: tuple[StatementRule, ...] = (
 def observe(statement: ParsedStatement, state: FileState) -> None:
     """Record what ``statement`` did, for the rules applied to the statements after it."""
     node = statement.node
+    _observe_access(statement, state)
     if isinstance(node, ast.CreateStmt):
         state.created_tables.add(qualified(node.relation))
     elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
@@ -589,6 +605,71 @@ def _observe_drop(node: ast.DropStmt, state: FileState) -> None:
             state.dropped_if_exists.add((kind, f"{table}.{parts[-1]}".lower()))
         else:
             state.dropped_if_exists.add((kind, _name_list(tuple(n for n in names if isinstance(n, ast.String)))))
+
+
+_API_GRANTEES = ("anon", "authenticated")
+
+
+def _grants_to_api_role(grant: ast.GrantStmt) -> bool:
+    return bool(grant.is_grant) and grant.objtype == ObjectType.OBJECT_TABLE and any(
+        isinstance(role, ast.RoleSpec) and (role.roletype == RoleSpecType.ROLESPEC_PUBLIC
+                                            or (role.rolename or "").lower() in _API_GRANTEES)
+        for role in grant.grantees or ())
+
+
+def _default_privilege_schemas(node: ast.AlterDefaultPrivilegesStmt) -> list[str]:
+    for option in node.options or ():
+        if isinstance(option, ast.DefElem) and option.defname == "schemas" and isinstance(option.arg, tuple):
+            return [name.sval.lower() for name in option.arg if isinstance(name, ast.String) and name.sval]
+    return ["*"]
+
+
+def tables_granted_to_api(statement: ParsedStatement) -> list[str]:
+    """Tables a GRANT gives anon, authenticated or PUBLIC some privilege on; ``schema.*`` for ALL TABLES IN
+    SCHEMA and for the default privileges of a schema (``*.*``: of every schema)."""
+    node = statement.node
+    if isinstance(node, ast.AlterDefaultPrivilegesStmt) and isinstance(node.action, ast.GrantStmt):
+        return [f"{schema}.*" for schema in _default_privilege_schemas(node)] \
+            if _grants_to_api_role(node.action) else []
+    if not isinstance(node, ast.GrantStmt) or not _grants_to_api_role(node):
+        return []
+    if node.targtype == GrantTargetType.ACL_TARGET_ALL_IN_SCHEMA:
+        return [f"{name.sval.lower()}.*" for name in node.objects or () if isinstance(name, ast.String) and name.sval]
+    return [qualified(relation) for relation in node.objects or () if isinstance(relation, ast.RangeVar)]
+
+
+def _observe_access(statement: ParsedStatement, state: FileState) -> None:
+    """Grants, RLS and policies of the tables this file creates (SD404, SD405)."""
+    node = statement.node
+    if isinstance(node, ast.AlterDefaultPrivilegesStmt):
+        state.default_grant_schemas.update(name.split(".")[0] for name in tables_granted_to_api(statement))
+        return
+    for name in tables_granted_to_api(statement):
+        schema, _, table = name.partition(".")
+        granted = [t for t in state.created_tables if t.startswith(f"{schema}.")] if table == "*" else [name]
+        for created in granted:
+            state.api_granted.setdefault(created, statement.start)
+    for table, _ in tables_created(statement):
+        if state.default_grant_schemas & {"*", table.split(".")[0]}:
+            state.api_granted.setdefault(table, statement.start)
+    state.rls_enabled.update(tables_with_rls_enabled(statement))
+    if isinstance(node, ast.CreatePolicyStmt) and node.table is not None:
+        state.policies_on.setdefault(qualified(node.table), statement.start)
+
+
+def access_hits(state: FileState, granted_later: Callable[[str], bool]) -> Iterator[Hit]:
+    """SD404 and SD405, once the whole file was observed. ``granted_later(table)``: a later migration grants
+    it to an API role."""
+    for table, offset in sorted(state.api_granted.items(), key=lambda item: item[1]):
+        if table in state.created_tables and table.split(".")[0] in state.exposed_schemas \
+                and table not in state.rls_enabled:
+            yield Hit("SD404", offset, f"table {table} is granted to the Data API roles in this migration, which "
+                      "does not enable Row Level Security on it: every row is open once it is applied")
+    for table, offset in sorted(state.policies_on.items(), key=lambda item: item[1]):
+        if table in state.created_tables and table.split(".")[0] in state.exposed_schemas \
+                and table not in state.api_granted and not granted_later(table):
+            yield Hit("SD405", offset, f"table {table} has policies but no migration grants it to anon or "
+                      "authenticated: on Supabase today it is unreachable through the Data API (permission denied)")
 
 
 def tables_created(statement: ParsedStatement) -> list[tuple[str, ast.RangeVar]]:

@@ -24,13 +24,38 @@ from supadeploy.local.address import (
     LISTEN_ADDRESS,
 )
 from supadeploy.local.binaries import INSTALL_FIX, SEARCH_GLOBS, SERVER_BINARIES, find_server_binaries
-from supadeploy.local.bootstrap import prepare_database, supabase_bootstrap_sql
+from supadeploy.local.bootstrap import (
+    DEFAULT_GRANTS_MODEL,
+    GRANTS_MODELS,
+    check_grants_model,
+    default_privileges_sql,
+    prepare_database,
+    supabase_bootstrap_sql,
+)
 from supadeploy.local.os_user import OS_USER_ENV, ROOT_STATE_DIR, SERVER_OS_USERS, default_data_dir
 from supadeploy.local.server import LocalServer, LocalStatus
 
 __all__ = [
-    "DEFAULT_DATABASE", "DEFAULT_PASSWORD", "DEFAULT_PORT", "DEFAULT_URL", "DEFAULT_USER", "INSTALL_FIX",
-    "LISTEN_ADDRESS", "OS_USER_ENV", "ROOT_STATE_DIR", "SEARCH_GLOBS", "SERVER_BINARIES", "SERVER_OS_USERS",
-    "LocalServer", "LocalStatus", "default_data_dir", "find_server_binaries", "prepare_database",
+    "DEFAULT_DATABASE",
+    "DEFAULT_GRANTS_MODEL",
+    "DEFAULT_PASSWORD",
+    "DEFAULT_PORT",
+    "DEFAULT_URL",
+    "DEFAULT_USER",
+    "GRANTS_MODELS",
+    "INSTALL_FIX",
+    "LISTEN_ADDRESS",
+    "OS_USER_ENV",
+    "ROOT_STATE_DIR",
+    "SEARCH_GLOBS",
+    "SERVER_BINARIES",
+    "SERVER_OS_USERS",
+    "LocalServer",
+    "LocalStatus",
+    "check_grants_model",
+    "default_data_dir",
+    "default_privileges_sql",
+    "find_server_binaries",
+    "prepare_database",
     "supabase_bootstrap_sql",
 ]

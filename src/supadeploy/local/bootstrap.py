@@ -36,16 +36,66 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.errors.InternalError_) and "concurrently" in str(exc)
 
 
-def prepare_database(conninfo: str) -> None:
+#: How new tables and sequences that ``postgres`` creates in ``public`` are granted to the API roles:
+#: "explicit" (Supabase since 2026-10-30 for every project: not at all, migrations GRANT what the app needs)
+#: or "legacy" (everything to anon, authenticated and service_role, as projects were prepared before).
+GRANTS_MODELS = ("explicit", "legacy")
+DEFAULT_GRANTS_MODEL = "explicit"
+#: Roles whose new objects in public the default privileges cover (those that exist).
+_OBJECT_OWNERS = ("postgres", "supabase_admin")
+
+
+def check_grants_model(grants_model: str) -> None:
+    if grants_model not in GRANTS_MODELS:
+        raise SupadeployError(
+            f"unknown grants model {grants_model!r}",
+            fix=f"Use one of: {', '.join(GRANTS_MODELS)}.",
+        )
+
+
+def default_privileges_sql(grants_model: str = DEFAULT_GRANTS_MODEL) -> str:
+    """The ``ALTER DEFAULT PRIVILEGES`` that put a database on ``grants_model`` (see :data:`GRANTS_MODELS`).
+
+    Both models let ``postgres`` use what the owners create and leave functions executable by the API roles;
+    they differ on tables and sequences. Running it again switches the model (objects already created keep
+    their grants, as on Supabase)."""
+    check_grants_model(grants_model)
+    api_roles = "anon, authenticated, service_role"
+    tables = (f"grant all on %s to postgres, {api_roles}" if grants_model == "legacy"
+              else f"revoke all on %s from {api_roles}")
+    owners = ", ".join(f"'{owner}'" for owner in _OBJECT_OWNERS)
+    return f"""
+do $grants_model$
+declare
+  owner_role text;
+begin
+  for owner_role in
+    select distinct r.rolname from pg_catalog.pg_roles r where r.rolname in ({owners}, current_user)
+  loop
+    execute format('alter default privileges for role %I in schema public {tables % "tables"}', owner_role);
+    execute format('alter default privileges for role %I in schema public {tables % "sequences"}', owner_role);
+    execute format('alter default privileges for role %I in schema public grant all on tables to postgres',
+                   owner_role);
+    execute format('alter default privileges for role %I in schema public grant all on sequences to postgres',
+                   owner_role);
+    execute format('alter default privileges for role %I in schema public '
+                   'grant all on functions to postgres, {api_roles}', owner_role);
+  end loop;
+end
+$grants_model$;
+"""
+
+
+def prepare_database(conninfo: str, *, grants_model: str = DEFAULT_GRANTS_MODEL) -> None:
     """Make the database at ``conninfo`` look like a fresh Supabase project's database.
 
-    Runs :func:`supabase_bootstrap_sql` in one transaction (roles ``anon``, ``authenticated``,
-    ``service_role``, ``authenticator``; schemas ``extensions``, ``auth``, ``storage``;
-    ``auth.users``; ``auth.uid()/role()/email()/jwt()``; ``uuid-ossp`` and ``pgcrypto``; Supabase's
-    grants and default privileges). Idempotent, also when the roles already exist in the cluster.
-    Needs a superuser connection.
+    Runs :func:`supabase_bootstrap_sql` and :func:`default_privileges_sql` in one transaction (roles
+    ``anon``, ``authenticated``, ``service_role``, ``authenticator``; schemas ``extensions``, ``auth``,
+    ``storage``; ``auth.users``; ``auth.uid()/role()/email()/jwt()``; ``uuid-ossp`` and ``pgcrypto``;
+    Supabase's grants, and the default privileges of ``grants_model``). Idempotent, also when the roles
+    already exist in the cluster. Needs a superuser connection.
     """
-    script = supabase_bootstrap_sql()
+    script = supabase_bootstrap_sql() + default_privileges_sql(grants_model)
 
     def run_once() -> None:
         with psycopg.connect(conninfo, connect_timeout=10) as conn:

@@ -26,7 +26,7 @@ from supadeploy.local.address import (
     server_url,
 )
 from supadeploy.local.binaries import find_server_binaries
-from supadeploy.local.bootstrap import prepare_database
+from supadeploy.local.bootstrap import DEFAULT_GRANTS_MODEL, check_grants_model, prepare_database
 from supadeploy.local.os_user import (
     ROOT_STATE_DIR,
     OsUser,
@@ -96,7 +96,10 @@ class LocalServer:
       (see :func:`default_data_dir`).
     """
 
-    def __init__(self, data_dir: Path | None = None, port: int = DEFAULT_PORT) -> None:
+    def __init__(self, data_dir: Path | None = None, port: int = DEFAULT_PORT,
+                 grants_model: str = DEFAULT_GRANTS_MODEL) -> None:
+        check_grants_model(grants_model)
+        self.grants_model = grants_model
         self.port = port
         chosen = Path(data_dir) if data_dir is not None else default_data_dir(port)
         self.data_dir = Path(os.path.abspath(chosen.expanduser()))
@@ -128,7 +131,7 @@ class LocalServer:
         self._pg_ctl_start(bindir, user)
         self._wait_accepting()
         self._ensure_database()
-        prepare_database(server_url(self.port))
+        prepare_database(server_url(self.port), grants_model=self.grants_model)
         return self.status()
 
     def stop(self) -> LocalStatus:
@@ -191,7 +194,7 @@ class LocalServer:
                 where=f"{LISTEN_ADDRESS}:{current.port}",
                 fix="Check the server log and try again.",
             ) from exc
-        prepare_database(server_url(current.port))
+        prepare_database(server_url(current.port), grants_model=self.grants_model)
         return self.status()
 
     # -- helpers ------------------------------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 
 from supadeploy.rls.findings import (
-    ALLOWED,
     API_ROLES,
     COMMANDS,
-    DENIED,
+    EVERY_ROW,
+    NO_GRANT,
+    NO_ROW,
     POLICY_GATED,
     Finding,
     MatrixRow,
@@ -16,8 +17,8 @@ from supadeploy.rls.findings import (
 )
 from supadeploy.rls.verify import VerifyReport
 
-_CELL_LETTER = {ALLOWED: "A", POLICY_GATED: "P", DENIED: "-"}
-_CELL_MARKDOWN = {ALLOWED: "**allowed**", POLICY_GATED: "policy-gated", DENIED: "denied"}
+_CELL_LETTER = {EVERY_ROW: "A", POLICY_GATED: "P", NO_ROW: "-", NO_GRANT: "x"}
+_CELL_MARKDOWN = {EVERY_ROW: "**allowed**", POLICY_GATED: "policy-gated", NO_ROW: "denied", NO_GRANT: "no grant"}
 
 
 def _display_path(path: str) -> str:
@@ -104,15 +105,16 @@ def _kind_label(kind: str) -> str:
 
 
 def matrix_text(report: VerifyReport) -> str:
-    """One line per relation: RLS state and, for anon and authenticated, S I U D as A / P / -."""
+    """One line per relation: RLS state and, for anon and authenticated, S I U D as A / P / - / x."""
     if not report.matrix:
         return f"Access matrix: no tables or views in {', '.join(report.schemas)}."
     width = max(len("relation"), *(len(row.qualified_name) for row in report.matrix))
     header = f"{'relation':<{width}}  {'kind':<8} {'RLS':<6} {'anon':<5} authenticated"
     lines = ["Access matrix (columns S I U D = select insert update delete; "
-             "A allowed, P policy-gated, - denied):", header, f"{'':<{width}}  {'':<8} {'':<6} {'SIUD':<5} SIUD"]
+             "A every row, P policy-gated, - RLS allows no row, x no grant):",
+             header, f"{'':<{width}}  {'':<8} {'':<6} {'SIUD':<5} SIUD"]
     for row in report.matrix:
-        cells = ["".join(_CELL_LETTER[row.access[role][command]] for command in COMMANDS) for role in API_ROLES]
+        cells = ["".join(_CELL_LETTER[row.reach[role][command]] for command in COMMANDS) for role in API_ROLES]
         lines.append(f"{row.qualified_name:<{width}}  {_kind_label(row.kind):<8} {_rls_label(row):<6} "
                      f"{cells[0]:<5} {cells[1]}")
     return "\n".join(lines)
@@ -130,7 +132,7 @@ def matrix_markdown(report: VerifyReport) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in report.matrix:
         cells = [f"`{_markdown_cell(row.qualified_name)}`", row.kind, _rls_label(row)]
-        cells += [_CELL_MARKDOWN[row.access[role][command]] for role in API_ROLES for command in COMMANDS]
+        cells += [_CELL_MARKDOWN[row.reach[role][command]] for role in API_ROLES for command in COMMANDS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

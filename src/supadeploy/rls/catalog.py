@@ -89,6 +89,8 @@ class Relation:
     select"""
     sensitive_columns_by_role: dict[str, tuple[str, ...]]
     """role -> those it may select"""
+    default_sequences: tuple[SequenceDefault, ...] = ()
+    """tables: the sequences their column defaults call nextval() on (serial, bigserial, explicit defaults)"""
 
     @property
     def qualified_name(self) -> str:
@@ -126,6 +128,18 @@ class Relation:
 
     def roles_that_can(self, command: str) -> list[str]:
         return [role for role in ("anon", "authenticated") if self.can(role, command)]
+
+
+@dataclass(frozen=True)
+class SequenceDefault:
+    """A column whose default takes the next value of a sequence: an INSERT that omits the column needs USAGE
+    on the sequence (identity columns do not, so they are not listed)."""
+
+    column: str
+    sequence: str
+    """schema.name"""
+    usable_by: dict[str, bool]
+    """anon / authenticated -> has USAGE (or UPDATE) on the sequence and on its schema"""
 
 
 @dataclass(frozen=True)
@@ -255,6 +269,23 @@ WITH api AS (
   FROM pg_catalog.pg_namespace AS n, api
   WHERE n.nspname = ANY ({exposed})
      OR (n.nspname !~ '^pg_' AND NOT n.nspname = ANY ({managed}))
+), seq AS (
+  SELECT ad.adrelid AS relid, json_agg(json_build_array(a.attname, sn.nspname || '.' || sc.relname,
+      coalesce(has_schema_privilege(api.anon, sn.oid, 'USAGE')
+               AND has_sequence_privilege(api.anon, sc.oid, 'USAGE, UPDATE'), false),
+      coalesce(has_schema_privilege(api.authenticated, sn.oid, 'USAGE')
+               AND has_sequence_privilege(api.authenticated, sc.oid, 'USAGE, UPDATE'), false))
+    ORDER BY a.attnum) AS defaults
+  FROM pg_catalog.pg_depend AS d
+  JOIN pg_catalog.pg_attrdef AS ad ON ad.oid = d.objid
+  JOIN pg_catalog.pg_attribute AS a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+  JOIN pg_catalog.pg_class AS sc ON sc.oid = d.refobjid AND sc.relkind = 'S'
+  JOIN pg_catalog.pg_namespace AS sn ON sn.oid = sc.relnamespace
+  CROSS JOIN api
+  WHERE d.classid = 'pg_catalog.pg_attrdef'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+    AND a.attidentity = '' AND NOT a.attisdropped
+    AND ad.adrelid IN (SELECT c.oid FROM pg_catalog.pg_class AS c JOIN ns ON ns.oid = c.relnamespace)
+  GROUP BY ad.adrelid
 ), rel AS (
   SELECT json_build_array(
     ns.nspname, c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity, c.relispartition, ns.exposed,
@@ -281,11 +312,13 @@ WITH api AS (
       FROM pg_catalog.pg_attribute AS a
       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         AND replace(lower(a.attname), '-', '_') ~ {sensitive}
-      ORDER BY a.attnum) END
+      ORDER BY a.attnum) END,
+    seq.defaults
   ) AS item
   FROM pg_catalog.pg_class AS c
   JOIN ns ON ns.oid = c.relnamespace
   JOIN pg_catalog.pg_roles AS o ON o.oid = c.relowner
+  LEFT JOIN seq ON seq.relid = c.oid
   CROSS JOIN api
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
 ), pol AS (
@@ -405,7 +438,8 @@ def parse_catalog(data: dict[str, Any], exposed_schemas: tuple[str, ...]) -> Cat
 
 def _relation(item: list[Any]) -> Relation:
     (schema, name, kind, rls, forced, partition, exposed, owner, owner_bypasses, options, extension_owned,
-     anon_privileges, authenticated_privileges, anon_owns, authenticated_owns, updatable, reads, sensitive) = item
+     anon_privileges, authenticated_privileges, anon_owns, authenticated_owns, updatable, reads, sensitive,
+     sequences) = item
     return Relation(
         schema=schema, name=name, kind=kind, rls_enabled=rls, rls_forced=forced, is_partition=partition,
         exposed=exposed, owner=owner, owner_bypasses_rls=owner_bypasses, options=tuple(options or ()),
@@ -416,6 +450,9 @@ def _relation(item: list[Any]) -> Relation:
         sensitive_columns=tuple(name for name, anon, authenticated in sensitive or () if anon or authenticated),
         sensitive_columns_by_role={role: tuple(column[0] for column in sensitive or () if column[index])
                                    for index, role in ((1, "anon"), (2, "authenticated"))},
+        default_sequences=tuple(SequenceDefault(column=column, sequence=sequence,
+                                                usable_by={"anon": anon, "authenticated": authenticated})
+                                for column, sequence, anon, authenticated in sequences or ()),
     )
 
 

@@ -14,6 +14,13 @@ ALLOWED = "allowed"
 POLICY_GATED = "policy-gated"
 DENIED = "denied"
 
+# What a cell means for the app, finer than its state (MatrixRow.reach): a denied cell is either "no-grant"
+# (the role lacks the privilege: permission denied, 42501) or "no-row" (granted, but RLS lets no row through).
+NO_GRANT = "no-grant"
+NO_ROW = "no-row"
+EVERY_ROW = "every-row"
+REACH_OF_STATE = {ALLOWED: EVERY_ROW, POLICY_GATED: POLICY_GATED}
+
 
 @dataclass
 class Finding:
@@ -69,6 +76,8 @@ class MatrixRow:
     """role -> command -> allowed | policy-gated | denied"""
     policies: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     """role -> command -> the permissive policies that gate it (policy-gated cells only)"""
+    reach: dict[str, dict[str, str]] = field(default_factory=dict)
+    """role -> command -> no-grant | no-row | policy-gated | every-row (``access`` with denied split in two)"""
 
     @property
     def qualified_name(self) -> str:
@@ -76,7 +85,8 @@ class MatrixRow:
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": self.schema, "table": self.name, "kind": self.kind, "rls_enabled": self.rls_enabled,
-                "rls_forced": self.rls_forced, "access": self.access, "policies": self.policies}
+                "rls_forced": self.rls_forced, "access": self.access, "policies": self.policies,
+                "reach": self.reach}
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,9 @@ FINDING_CODES: dict[str, str] = {
     "fkey_to_auth_unique": "error",
     "queue_exposed": "error",
     "public_bucket_allows_listing": "warn",
+    "policy_without_grant": "warn",
+    "sequence_usage_missing": "error",
+    "api_object_unreachable": "warn",
     "manifest_table_missing": "warn",
     "manifest_table_unlisted": "warn",
     "manifest_rls_changed": "error",

@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable
 
 from supadeploy.rls import expressions
 from supadeploy.rls.catalog import Catalog, Function, Policy, Relation
-from supadeploy.rls.findings import API_ROLES, Finding
+from supadeploy.rls.findings import API_ROLES, DENIED, Finding
 from supadeploy.rls.function_reads import relations_read
+from supadeploy.rls.matrix import table_cell
 
 COMMAND_WORDS = {"select": "SELECT", "insert": "INSERT", "update": "UPDATE", "delete": "DELETE"}
 _SIMPLE_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_$]*$")
@@ -593,11 +594,124 @@ def public_bucket_allows_listing(catalog: Catalog) -> list[Finding]:
     return findings
 
 
+# --- grants: what the explicit Data API grants model breaks --------------------------------------------------
+
+def _policy_commands(policy: Policy) -> list[str]:
+    return [command for command in COMMAND_WORDS if policy.covers(command)]
+
+
+def policy_without_grant(catalog: Catalog) -> list[Finding]:
+    """A policy for anon or authenticated on an exposed table that role has no privilege for: it never runs."""
+    findings = []
+    for policy in catalog.policies:
+        relation = catalog.relation_by_name.get(policy.qualified_table)
+        roles = _api_roles_of(policy)
+        if relation is None or not _exposed(relation) or not relation.is_table or not roles:
+            continue
+        if any(relation.can(role, command) for role in roles for command in _policy_commands(policy)):
+            continue
+        words = ", ".join(COMMAND_WORDS[command] for command in _policy_commands(policy))
+        findings.append(Finding(
+            code="policy_without_grant", level="warn", schema=relation.schema, object=relation.name,
+            object_type=relation.kind_name, policy=policy.name,
+            message=f"policy {policy.name!r} on {relation.qualified_name} is for {_and_join(roles)}, which "
+                    f"{'has' if len(roles) == 1 else 'have'} no {words} privilege on the table: the policy never "
+                    "runs and the Data API answers permission denied (42501)",
+            remediation=f"GRANT {words} ON {sql_name(relation.schema, relation.name)} TO {', '.join(roles)}; "
+                        "(new tables are not granted to the API roles by default any more), or drop the policy",
+        ))
+    return findings
+
+
+def sequence_usage_missing(catalog: Catalog) -> list[Finding]:
+    """A role may insert into a table whose column default takes a sequence's next value it may not use."""
+    by_table = catalog.policies_by_table()
+    findings = []
+    for r in catalog.relations:
+        if not (r.is_table and _exposed(r)):
+            continue
+        for default in r.default_sequences:
+            writers = [role for role in API_ROLES if not default.usable_by.get(role)
+                       and table_cell(catalog, r, by_table.get(r.qualified_name, []), role, "insert")[0] != DENIED]
+            if not writers:
+                continue
+            schema, _, name = default.sequence.partition(".")
+            findings.append(Finding(
+                code="sequence_usage_missing", level="error", schema=r.schema, object=r.name,
+                object_type=r.kind_name,
+                message=f"{_and_join(writers)} may insert into {r.qualified_name}, but column {default.column} "
+                        f"takes its default from sequence {default.sequence}, which {_and_join(writers)} may not "
+                        "use: every insert fails with permission denied for the sequence (42501)",
+                remediation=f"GRANT USAGE ON SEQUENCE {sql_name(schema, name)} TO {', '.join(writers)}; "
+                            "(or make the column GENERATED ... AS IDENTITY, which needs no sequence grant)",
+            ))
+    return findings
+
+
+def _unreachable_view_reads(catalog: Catalog, view: Relation, role: str) -> list[str]:
+    return [name for name in view.reads
+            if (base := catalog.relation_by_name.get(name)) is not None and not base.can(role, "select")]
+
+
+def invoker_view_unreachable(catalog: Catalog) -> list[Finding]:
+    """A security_invoker view granted to an API role that reads a relation the role has no SELECT on."""
+    findings = []
+    for r in catalog.relations:
+        if r.kind != "v" or not r.security_invoker or not _exposed(r):
+            continue
+        for role in r.roles_that_can("select"):
+            missing = _unreachable_view_reads(catalog, r, role)
+            if missing:
+                findings.append(Finding(
+                    code="api_object_unreachable", level="warn", schema=r.schema, object=r.name,
+                    object_type=r.kind_name,
+                    message=f"{r.qualified_name} is granted to {role}, but it is a security_invoker view and "
+                            f"{role} may not SELECT {_and_join(sorted(missing))}: every read of the view fails "
+                            "with permission denied (42501)",
+                    remediation=f"GRANT SELECT ON {', '.join(sorted(missing))} TO {role}; (with RLS on those "
+                                "tables), or REVOKE the view from it",
+                ))
+    return findings
+
+
+def _calls(expression: str | None, function: Function) -> bool:
+    if expression is None:
+        return False
+    qualified = rf"(\b{re.escape(function.schema)}\.|\b){re.escape(function.name)}\s*\("
+    return re.search(qualified, expression) is not None
+
+
+def policy_function_unreachable(catalog: Catalog) -> list[Finding]:
+    """A policy for an API role calls a function that role may not execute: the request fails."""
+    findings = []
+    for policy in catalog.policies:
+        relation = catalog.relation_by_name.get(policy.qualified_table)
+        if relation is None or not _exposed(relation):
+            continue
+        for role in _api_roles_of(policy):
+            if not any(relation.can(role, command) for command in _policy_commands(policy)):
+                continue  # policy_without_grant says it
+            for function in catalog.functions:
+                if function.executable_by.get(role) or not (
+                        _calls(policy.using, function) or _calls(policy.with_check, function)):
+                    continue
+                findings.append(Finding(
+                    code="api_object_unreachable", level="warn", schema=function.schema, object=function.name,
+                    object_type="function", arguments=function.arguments, policy=policy.name,
+                    message=f"policy {policy.name!r} on {relation.qualified_name} calls {function.signature}, "
+                            f"which {role} may not execute: its requests fail with permission denied (42501)",
+                    remediation=f"GRANT EXECUTE ON FUNCTION {sql_name(function.schema, function.name)}"
+                                f"({function.arguments}) TO {role}; (and USAGE on its schema)",
+                ))
+    return findings
+
+
 LINTS: tuple[Callable[[Catalog], list[Finding]], ...] = (
     rls_disabled, sensitive_columns_exposed, rls_no_policy, policy_rls_disabled, owner_bypasses_rls,
     api_role_bypasses_rls, policy_always_true, policy_null_auth_disjunct, policy_per_row_auth_call,
     multiple_permissive_policies, policy_user_metadata, security_definer_view, auth_users_exposed,
     materialized_view_exposed, foreign_table_exposed, graphql_table_exposed, function_search_path_mutable,
     security_definer_function_executable, extension_in_exposed_schema, fkey_to_auth_unique, queue_exposed,
-    public_bucket_allows_listing,
+    public_bucket_allows_listing, policy_without_grant, sequence_usage_missing, invoker_view_unreachable,
+    policy_function_unreachable,
 )

@@ -9,6 +9,10 @@ A cell combines the privilege (GRANT, and USAGE on the schema), the RLS state an
 * ``policy-gated``: privilege, and rows pass only where a permissive policy's condition holds (and every
   restrictive one's).
 
+``MatrixRow.reach`` splits ``denied`` in two: ``no-grant`` (no privilege: the request fails with permission
+denied) and ``no-row`` (granted, but RLS lets no row through); the other cells are ``policy-gated`` and
+``every-row``.
+
 A security_invoker view combines the cells of the relations it reads (the caller's privileges and their
 RLS apply): denied if one is denied, allowed if all are allowed, policy-gated otherwise.
 """
@@ -16,7 +20,17 @@ RLS apply): denied if one is denied, allowed if all are allowed, policy-gated ot
 from __future__ import annotations
 
 from supadeploy.rls.catalog import Catalog, Policy, Relation
-from supadeploy.rls.findings import ALLOWED, API_ROLES, COMMANDS, DENIED, POLICY_GATED, MatrixRow
+from supadeploy.rls.findings import (
+    ALLOWED,
+    API_ROLES,
+    COMMANDS,
+    DENIED,
+    NO_GRANT,
+    NO_ROW,
+    POLICY_GATED,
+    REACH_OF_STATE,
+    MatrixRow,
+)
 
 # pg_relation_is_updatable: 1 << CMD_UPDATE (2), 1 << CMD_INSERT (3), 1 << CMD_DELETE (4)
 _UPDATABLE_BIT = {"update": 4, "insert": 8, "delete": 16}
@@ -101,21 +115,38 @@ class _Matrix:
         return ALLOWED, []  # security-definer view, materialized view, foreign table: no RLS applies
 
 
+def _reach(catalog: Catalog, relation: Relation, role: str, command: str, state: str) -> str:
+    """``state`` with denied split in no-grant and no-row; a security_invoker view is no-grant when the role
+    lacks SELECT on a relation the view reads (the read fails with permission denied)."""
+    if state != DENIED:
+        return REACH_OF_STATE[state]
+    if not relation.can(role, command):
+        return NO_GRANT
+    if relation.kind == "v" and relation.security_invoker and any(
+            (base := catalog.relation_by_name.get(name)) is not None and not base.can(role, "select")
+            for name in relation.reads):
+        return NO_GRANT
+    return NO_ROW
+
+
 def build_matrix(catalog: Catalog) -> list[MatrixRow]:
     matrix = _Matrix(catalog)
     rows: list[MatrixRow] = []
     exposed = [r for r in catalog.relations if r.exposed and not r.is_partition]
     for relation in sorted(exposed, key=lambda r: (r.schema, r.name)):
         access: dict[str, dict[str, str]] = {}
+        reach: dict[str, dict[str, str]] = {}
         gating: dict[str, dict[str, list[str]]] = {}
         for role in API_ROLES:
             access[role] = {}
+            reach[role] = {}
             for command in COMMANDS:
                 state, names = matrix.cell(relation, role, command)
                 if names:
                     gating.setdefault(role, {})[command] = names
                 access[role][command] = state
+                reach[role][command] = _reach(catalog, relation, role, command, state)
         rows.append(MatrixRow(schema=relation.schema, name=relation.name, kind=relation.kind_name,
                               rls_enabled=relation.rls_enabled, rls_forced=relation.rls_forced, access=access,
-                              policies=gating))
+                              policies=gating, reach=reach))
     return rows

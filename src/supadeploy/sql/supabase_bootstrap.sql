@@ -87,28 +87,10 @@ create extension if not exists pgcrypto with schema extensions;
 grant usage on schema extensions to postgres, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------
--- public: API roles may use it; whatever the owner creates there later is granted to them
+-- public: API roles may use it; what the owner creates there later is granted to them or not according
+-- to the grants model (supadeploy.local.default_privileges_sql, run right after this script)
 -- ---------------------------------------------------------------------------------------------
 grant usage on schema public to postgres, anon, authenticated, service_role;
-
-do $bootstrap$
-declare
-  owner_role text;
-begin
-  for owner_role in
-    select distinct r.rolname
-    from pg_catalog.pg_roles r
-    where r.rolname in ('postgres', current_user)
-  loop
-    execute format('alter default privileges for role %I in schema public '
-                   'grant all on tables to postgres, anon, authenticated, service_role', owner_role);
-    execute format('alter default privileges for role %I in schema public '
-                   'grant all on sequences to postgres, anon, authenticated, service_role', owner_role);
-    execute format('alter default privileges for role %I in schema public '
-                   'grant all on functions to postgres, anon, authenticated, service_role', owner_role);
-  end loop;
-end
-$bootstrap$;
 
 -- ---------------------------------------------------------------------------------------------
 -- auth
