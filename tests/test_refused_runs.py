@@ -57,7 +57,8 @@ def test_each_refusal_of_the_protected_gate_is_in_the_deploy_log(project_dir: Pa
     configure(project_dir, "require_clean_git = true")
     git(project_dir, "add", ".")
     git(project_dir, "commit", "-qm", "init")
-    (project_dir / "supabase" / "migrations" / "002_index.sql").write_text("-- edited\n")
+    (project_dir / "supabase" / "migrations" / "002_index.sql").write_text(
+        "-- edited\ncreate index notes_body on public.notes (body);\n")
     refusals.append(push_production(project_dir, db_url, "--yes", "--no-backup").stderr)
 
     assert [row[0] for row in history_rows(db_url)] == ["001"]
