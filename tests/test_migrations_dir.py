@@ -26,6 +26,7 @@ def runbook_repo(tmp_path: Path) -> Path:
         (folder / name).write_text(sql, encoding="utf-8")
     (folder / "README.sql").write_text("-- notes\n", encoding="utf-8")
     (tmp_path / "supabase" / ".temp").mkdir(parents=True)
+    (tmp_path / "supabase" / "config.toml").write_text('[api]\nschemas = ["public", "api"]\n', encoding="utf-8")
     (tmp_path / "supabase" / ".temp" / "project-ref").write_text("abcdefghijklmnopqrst\n", encoding="utf-8")
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     return tmp_path
@@ -37,6 +38,7 @@ def test_init_uses_the_migrations_it_finds_and_the_linked_project(runbook_repo: 
     assert "found 2 migration(s) in backend/migrations/: [project] migrations_dir" in outcome.stdout
     assert "found the Supabase CLI's linked project abcdefghijklmnopqrst" in outcome.stdout
     assert "README.sql do not follow <version>_<name>.sql" in outcome.stdout
+    assert "found supabase/config.toml" in outcome.stdout
     config = (runbook_repo / "supadeploy.toml").read_text(encoding="utf-8")
     assert 'migrations_dir = "backend/migrations"' in config
     assert 'project_ref = "abcdefghijklmnopqrst"' in config

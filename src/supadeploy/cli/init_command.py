@@ -36,6 +36,9 @@ def init(workdir: WorkdirOption = Path(".")) -> None:
         for folder in found.found:
             if folder.folder == found.migrations_dir and folder.migrations:
                 typer.echo(f"found {folder.migrations} migration(s) in {folder.folder}/: [project] migrations_dir")
+        if found.has_supabase_config:
+            typer.echo("found supabase/config.toml: its [api] schemas are the exposed schemas verify checks and "
+                       "types default to")
         if found.project_ref:
             typer.echo(f"found the Supabase CLI's linked project {found.project_ref} ({PROJECT_REF_FILE}): "
                        "staging's project_ref (check that it is staging)")
