@@ -47,6 +47,7 @@ bench: install tools
 	$(BIN)/python benchmarks/verify_benchmark.py
 	$(BIN)/python benchmarks/types_benchmark.py
 	$(BIN)/python benchmarks/e2e_benchmark.py
+	$(BIN)/python benchmarks/big_migration_benchmark.py
 
 clean:
 	rm -rf $(VENV) .tools/node_modules .tools/cli3/node_modules
