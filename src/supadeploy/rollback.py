@@ -23,12 +23,11 @@ from pglast import parse_sql
 from pglast.parser import ParseError
 
 from supadeploy.errors import Interrupted, PlanError, SupadeployError
-from supadeploy.migrations.failure import MigrationFailed, failure_at
+from supadeploy.migrations.failure import MigrationFailed
 from supadeploy.migrations.files import DOWN_FILE_SUFFIX, Migration, read_text
 from supadeploy.migrations.header import HEADER_FIELDS, leading_comment_lines
 from supadeploy.migrations.history import HistoryRow
 from supadeploy.migrations.plan import newest_versions_text
-from supadeploy.sql_diagnostics import SqlDiagnostics
 from supadeploy.targets.base import SessionLimits, Target
 
 if TYPE_CHECKING:
@@ -181,13 +180,10 @@ def check_down(down: DownSql, *, standard_conforming_strings: bool = True) -> No
 def run_down(connection: psycopg.Connection[tuple[object, ...]], down: DownSql) -> None:
     """Run a migration's down SQL on ``connection`` (inside the caller's transaction), each statement once and
     exactly as written; MigrationFailed on error, located in the file that holds the down SQL."""
-    executable = _executable(down, connection.info.parameter_status("standard_conforming_strings") != "off")
-    for index, statement in enumerate(executable.statements):
-        try:
-            connection.execute(statement.text)  # the file's text, as written
-        except psycopg.Error as error:
-            raise MigrationFailed(failure_at(down.migration, statement, index,
-                                            SqlDiagnostics.of_psycopg(error))) from None
+    from supadeploy.targets.postgres_apply import run_statements
+
+    run_statements(connection, down.migration,
+                   _executable(down, connection.info.parameter_status("standard_conforming_strings") != "off"))
 
 
 def _executable(down: DownSql, standard_conforming_strings: bool) -> ExecutableSql:

@@ -110,7 +110,7 @@ class PostgresTarget:
             return cursor.fetchall() if cursor.description else []
         except psycopg.Error as exc:
             if connection.closed or connection.broken:
-                raise self._lost_connection(exc) from None
+                raise self.lost_connection(exc) from None
             raise self.database_error(exc) from None
 
     def query_rolled_back(self, script: str) -> list[tuple[Any, ...]]:
@@ -126,10 +126,10 @@ class PostgresTarget:
                         break
                 raise psycopg.Rollback(transaction)
         except psycopg.OperationalError as exc:
-            raise self._lost_connection(exc) from None
+            raise self.lost_connection(exc) from None
         except psycopg.Error as exc:
             if connection.closed or connection.broken:
-                raise self._lost_connection(exc) from None
+                raise self.lost_connection(exc) from None
             raise self.database_error(exc) from None
         return rows
 
@@ -149,7 +149,7 @@ class PostgresTarget:
             return connection.info.user
         return urlsplit(self._url).username
 
-    def _lost_connection(self, exc: Exception, migration: Migration | None = None) -> SupadeployError:
+    def lost_connection(self, exc: Exception, migration: Migration | None = None) -> SupadeployError:
         reason = redact_text((str(exc).strip().splitlines() or [type(exc).__name__])[0], self._secrets())
         if migration is None:
             return ConnectionFailed(
@@ -213,7 +213,7 @@ class PostgresTarget:
                 fix="rerun when the session reading or changing the history table has finished") from None
         except psycopg.Error as exc:
             if connection.closed or connection.broken:
-                raise self._lost_connection(exc) from None
+                raise self.lost_connection(exc) from None
             what = "create" if columns is None else f"add {', '.join(missing_columns(columns))} to"
             diagnostics = SqlDiagnostics.of_psycopg(exc)
             raise DatabaseError(
@@ -242,7 +242,7 @@ class PostgresTarget:
             ) from None
         except psycopg.Error as exc:
             if connection.closed or connection.broken:
-                raise self._lost_connection(exc) from None
+                raise self.lost_connection(exc) from None
             raise self.database_error(exc, "taking the deploy lock") from None
 
     def describe_lock_holder(self) -> str:
@@ -263,9 +263,6 @@ class PostgresTarget:
     def open_connection(self) -> psycopg.Connection[tuple[Any, ...]] | None:
         """The current connection as it is (possibly closed or broken), without reconnecting."""
         return self._connection
-
-    def lost_connection(self, exc: Exception, migration: Migration | None = None) -> SupadeployError:
-        return self._lost_connection(exc, migration)
 
     def apply_migration(self, migration: Migration, limits: SessionLimits, *, durable: bool) -> bool:
         from supadeploy.targets import postgres_apply

@@ -181,6 +181,19 @@ def apply_without_transaction(target: PostgresTarget, migration: Migration, exec
     return True
 
 
+def run_statements(connection: psycopg.Connection[Any], migration: Migration, executable: ExecutableSql, *,
+                   limits_sql: str | None = None) -> None:
+    """Each statement once, exactly as the file has it, inside the caller's transaction (``limits_sql`` set again
+    after a statement that changes the limits); MigrationFailed located in ``migration``'s file on an error."""
+    for index, statement in enumerate(executable.statements):
+        try:
+            connection.execute(statement.text)  # the file's text, as written
+            if limits_sql is not None and index in executable.limits_reset_after:
+                connection.execute(limits_sql)
+        except psycopg.Error as error:
+            raise MigrationFailed(failure_at(migration, statement, index, SqlDiagnostics.of_psycopg(error))) from None
+
+
 def limits_statement(limits: SessionLimits, *, local: bool, durable: bool) -> str:
     is_local = "true" if local else "false"
     values = (("lock_timeout", limits.lock_timeout), ("statement_timeout", limits.statement_timeout),

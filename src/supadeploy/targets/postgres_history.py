@@ -9,20 +9,15 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from supadeploy.errors import SupadeployError
-from supadeploy.migrations.failure import MigrationFailed, failure_at
 from supadeploy.migrations.history import DELETE_HISTORY_ROW, HistoryEdit
 from supadeploy.redact import redact_text, url_secrets
-from supadeploy.sql_diagnostics import SqlDiagnostics
 from supadeploy.targets.base import SessionLimits
+from supadeploy.targets.postgres_apply import RESET_SESSION, limits_statement, run_statements
 
 if TYPE_CHECKING:
     from supadeploy.migrations.executable import ExecutableSql
     from supadeploy.migrations.files import Migration
     from supadeploy.targets.postgres import PostgresTarget
-
-SET_LIMITS = "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)"
-SESSION_RESET = "SET SESSION AUTHORIZATION DEFAULT; RESET ALL"
-
 
 def edit_history(target: PostgresTarget, edit: HistoryEdit) -> int:
     """Run ``edit`` in one transaction; the number of rows it deleted."""
@@ -49,22 +44,18 @@ def undo_migration(target: PostgresTarget, version: str, down: Migration, execut
 
     MigrationFailed (located in the file holding the down SQL) when a statement fails."""
     connection = target.connection
+    limits_sql = limits_statement(limits, local=True, durable=True)
     try:
         with connection.transaction():
-            connection.execute(SET_LIMITS, (limits.lock_timeout, limits.statement_timeout))
+            connection.execute(limits_sql)
             if connection.execute(DELETE_HISTORY_ROW, (version,)).rowcount != 1:
                 raise SupadeployError(f"{version} is no longer in the history (another deploy changed it "
                                       "meanwhile); nothing of it was rolled back",
                                       fix="run `supadeploy migration list` and retry")
-            for index, statement in enumerate(executable.statements):
-                try:
-                    connection.execute(statement.text)  # the file's text, as written
-                except psycopg.Error as error:
-                    diagnostics = SqlDiagnostics.of_psycopg(error)
-                    raise MigrationFailed(failure_at(down, statement, index, diagnostics)) from None
+            run_statements(connection, down, executable, limits_sql=limits_sql)
     finally:
         if not connection.closed and not connection.broken:
-            connection.execute(SESSION_RESET)
+            connection.execute(RESET_SESSION)
 
 
 def _first_line(target: PostgresTarget, exc: Exception) -> str:
