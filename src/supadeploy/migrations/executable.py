@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supadeploy.errors import MigrationFileError
-from supadeploy.migrations.lexer import LexedStatement, LexerError, StatementList, StatementView, lex_statements
+from supadeploy.migrations.lexer import LexedStatement, LexerError, StatementList, lex_statements
 from supadeploy.migrations.splitter import line_and_column
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class NotExecutable(MigrationFileError):
 class ExecutableSql:
     """The statements to run, in order, and how."""
 
-    statements: StatementList | StatementView
+    statements: StatementList
     """Every statement to run, in order; for a wrapped file without its BEGIN and COMMIT."""
     begin: LexedStatement | None = None
     """The file's own ``BEGIN …`` when the whole file is one transaction (it opens supadeploy's)."""
@@ -90,7 +90,7 @@ def prepare_sql(source: str, path: Path, *, transactional: bool, standard_confor
 def _transactional(statements: StatementList, kinds: dict[int, str], path: Path, source: str,
                    what: str) -> ExecutableSql:
     begin = commit = None
-    body: StatementList | StatementView = statements
+    body: StatementList = statements
     body_kinds = kinds
     last = len(statements) - 1
     if last >= 1 and kinds.get(0) == "begin" and kinds.get(last) == "commit":
@@ -205,7 +205,7 @@ def _refuse_psql_only(statement: LexedStatement, path: Path, source: str) -> Non
             fix="nothing was applied; load the rows with INSERT … VALUES, or COPY from a file the server can read")
 
 
-def _limit_resets(statements: StatementList | StatementView) -> frozenset[int]:
+def _limit_resets(statements: StatementList) -> frozenset[int]:
     return frozenset(index for index in statements.detailed_indexes() if _changes_limits(statements[index].words))
 
 

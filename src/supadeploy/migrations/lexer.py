@@ -27,7 +27,7 @@ from typing import overload
 
 from pglast import parser as pg_parser
 
-__all__ = ["LexedStatement", "LexerError", "StatementList", "lex_statements"]
+__all__ = ["LexedStatement", "LexerError", "StatementList", "StatementOffsets", "lex_statements"]
 
 WINDOW_CHARS = 1 << 18
 _SCS_OFF_PAIRS = re.compile(r"\\[\\']")
@@ -65,56 +65,35 @@ class LexedStatement:
     """The word STDIN or STDOUT appears (COPY ... FROM STDIN needs psql to send the data that follows)."""
 
 
-class StatementList(Sequence[LexedStatement]):
-    """The statements of one source, kept as offsets: a 50 MB file of 500,000 statements costs a few MB, and each
-    LexedStatement (with its text) is made when it is read."""
+class StatementOffsets:
+    """Where the statements of one source are, as they are found: a 50 MB file of 500,000 statements costs a few
+    MB. Only the first words of the statements executable.py checks are kept."""
 
     def __init__(self, source: str) -> None:
-        self._source = source
-        self._starts = array("q")
-        self._ends = array("q")
-        self._details: dict[int, tuple[tuple[str, ...], bool, bool]] = {}
+        self.source = source
+        self.starts = array("q")
+        self.ends = array("q")
+        self.details: dict[int, tuple[tuple[str, ...], bool, bool]] = {}
 
     def add(self, start: int, end: int, words: Sequence[str], backslash: bool, std_stream: bool) -> None:
         if (words and words[0] in _DETAILED_FIRST_WORDS) or backslash or std_stream:
-            self._details[len(self._starts)] = (tuple(words), backslash, std_stream)
-        self._starts.append(start)
-        self._ends.append(end)
+            self.details[len(self.starts)] = (tuple(words), backslash, std_stream)
+        self.starts.append(start)
+        self.ends.append(end)
 
-    def __len__(self) -> int:
-        return len(self._starts)
-
-    @overload
-    def __getitem__(self, index: int) -> LexedStatement: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> StatementView: ...
-
-    def __getitem__(self, index: int | slice) -> LexedStatement | StatementView:
-        if isinstance(index, slice):
-            return StatementView(self, range(len(self))[index])
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        words, backslash, std_stream = self._details.get(index, ((), False, False))
-        start, end = self._starts[index], self._ends[index]
-        return LexedStatement(self._source[start:end], start, words, backslash, std_stream)
-
-    def __iter__(self) -> Iterator[LexedStatement]:
-        return (self[index] for index in range(len(self)))
-
-    def detailed_indexes(self) -> list[int]:
-        """Indexes of the statements whose first words were kept (transaction control, SET, COPY, …)."""
-        return sorted(self._details)
+    def statement(self, index: int) -> LexedStatement:
+        words, backslash, std_stream = self.details.get(index, ((), False, False))
+        start, end = self.starts[index], self.ends[index]
+        return LexedStatement(self.source[start:end], start, words, backslash, std_stream)
 
 
-class StatementView(Sequence[LexedStatement]):
-    """A contiguous part of a StatementList (e.g. a wrapped file without its BEGIN and COMMIT)."""
+class StatementList(Sequence[LexedStatement]):
+    """Statements of one source (all of them, or a contiguous part, e.g. a wrapped file without its BEGIN and
+    COMMIT); each LexedStatement, with its text, is made when it is read."""
 
-    def __init__(self, statements: StatementList, indexes: range) -> None:
-        self._statements = statements
-        self._indexes = indexes
+    def __init__(self, offsets: StatementOffsets, indexes: range | None = None) -> None:
+        self._offsets = offsets
+        self._indexes = indexes if indexes is not None else range(len(offsets.starts))
 
     def __len__(self) -> int:
         return len(self._indexes)
@@ -123,19 +102,20 @@ class StatementView(Sequence[LexedStatement]):
     def __getitem__(self, index: int) -> LexedStatement: ...
 
     @overload
-    def __getitem__(self, index: slice) -> StatementView: ...
+    def __getitem__(self, index: slice) -> StatementList: ...
 
-    def __getitem__(self, index: int | slice) -> LexedStatement | StatementView:
+    def __getitem__(self, index: int | slice) -> LexedStatement | StatementList:
         if isinstance(index, slice):
-            return StatementView(self._statements, self._indexes[index])
-        return self._statements[self._indexes[index]]
+            return StatementList(self._offsets, self._indexes[index])
+        return self._offsets.statement(self._indexes[index])
 
     def __iter__(self) -> Iterator[LexedStatement]:
-        return (self._statements[index] for index in self._indexes)
+        return (self._offsets.statement(index) for index in self._indexes)
 
     def detailed_indexes(self) -> list[int]:
+        """Indexes of the statements whose first words were kept (transaction control, SET, COPY, …)."""
         first = self._indexes.start
-        return [index - first for index in self._statements.detailed_indexes() if index in self._indexes]
+        return sorted(index - first for index in self._offsets.details if index in self._indexes)
 
 
 class LexerError(Exception):
@@ -159,7 +139,7 @@ def lex_statements(source: str, *, standard_conforming_strings: bool = True,
         fast = _scanner_split(source, cli_statements)
         if fast is not None:
             return fast
-    statements = StatementList(source)
+    statements = StatementOffsets(source)
     position = 1 if source.startswith("\ufeff") else 0  # a byte-order mark is not SQL (editors write one)
     scs = standard_conforming_strings
     initial_scs = standard_conforming_strings
@@ -174,7 +154,7 @@ def lex_statements(source: str, *, standard_conforming_strings: bool = True,
         position = resume
         if scs_change is not None:
             scs = scs_change
-    return statements
+    return StatementList(statements)
 
 
 def _scanner_split(source: str, cli_statements: Collection[tuple[int, int]]) -> StatementList | None:
@@ -192,7 +172,7 @@ def _scanner_split(source: str, cli_statements: Collection[tuple[int, int]]) -> 
     if not stops <= cli_ends or any(end not in stops and _skip_comments(source, start, end) < end
                                     for start, end in cli_statements):
         return None  # a boundary only one of them has (the CLI keeps comment-only statements of its own)
-    statements = StatementList(source)
+    statements = StatementOffsets(source)
     for piece in slices:
         start = _psql_start(source, piece.start, piece.stop)
         end = _terminator_end(source, piece.stop)
@@ -206,7 +186,7 @@ def _scanner_split(source: str, cli_statements: Collection[tuple[int, int]]) -> 
             statements.add(start, end, words[:_FIRST_WORDS], False, any(w in _STD_STREAMS for w in words))
         else:
             statements.add(start, end, (), False, False)
-    return statements
+    return StatementList(statements)
 
 
 def _psql_start(source: str, start: int, end: int) -> int:
@@ -268,7 +248,7 @@ def _window_end(source: str, start: int, size: int) -> int:
 
 
 def _scan_window(source: str, start: int, end: int, scs: bool, initial_scs: bool,
-                 statements: StatementList) -> tuple[int | None, bool | None]:
+                 statements: StatementOffsets) -> tuple[int | None, bool | None]:
     """Add the statements that end inside ``source[start:end]``; where to resume, and a new scs value if one was
     SET (resume None: no statement ends in the window).
 
@@ -331,7 +311,7 @@ class _Statement:
         self.std_stream = self.std_stream or word in _STD_STREAMS
         return self.psql.ends_statement(token, word)
 
-    def store(self, statements: StatementList, window_start: int, end: int) -> None:
+    def store(self, statements: StatementOffsets, window_start: int, end: int) -> None:
         first = window_start + (self.first if self.first is not None else 0)
         statements.add(first, end, self.words, self.backslash, self.std_stream)
 
