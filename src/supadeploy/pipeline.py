@@ -60,8 +60,7 @@ def check_executable(target: Target, pending: list[Migration]) -> None:
     (MigrationFileError at file:line: transaction control, COPY FROM STDIN, meta-commands, lexer errors)."""
     if not pending:
         return
-    setting = getattr(target, "standard_conforming_strings", None)
-    standard_conforming_strings = setting() if callable(setting) else True
+    standard_conforming_strings = target.standard_conforming_strings()
     for migration in pending:
         migration.executable(standard_conforming_strings=standard_conforming_strings)
 
