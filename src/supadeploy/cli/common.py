@@ -15,6 +15,7 @@ from typer.exceptions import TyperException
 from supadeploy.errors import SupadeployError
 
 if TYPE_CHECKING:
+    from supadeploy.commands.invocation import Invocation
     from supadeploy.targets.base import Target
     from supadeploy.targets.resolve import Resolved
 
@@ -48,6 +49,19 @@ class DatabaseFlags:
     workdir: Path
     json: bool
     yes: bool
+
+
+def invocation(flags: DatabaseFlags, *, engine: str | None = None, api_url: str | None = None) -> Invocation:
+    """The command's Invocation (supadeploy.commands): messages on stderr, questions on the terminal."""
+    from supadeploy.commands.invocation import Invocation
+
+    return Invocation(workdir=flags.workdir, env=flags.env, db_url=flags.db_url, engine=engine, api_url=api_url,
+                      yes=flags.yes, quiet=flags.json, say=echo_err,
+                      ask=ask_on_terminal if sys.stdin.isatty() else None)
+
+
+def ask_on_terminal(question: str) -> bool:
+    return bool(typer.confirm(question, default=False, err=True))
 
 
 def resolve(flags: DatabaseFlags, engine: str | None = None) -> Resolved:

@@ -1,8 +1,7 @@
-"""`supadeploy promote SOURCE TARGET`: flags → supadeploy.promote.promote → render."""
+"""`supadeploy promote SOURCE TARGET`: flags → supadeploy.commands.promote.run_promote → render."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,27 +13,15 @@ from supadeploy.cli.common import (
     WorkdirOption,
     YesOption,
     echo_err,
-    open_target,
+    invocation,
     print_json,
-    resolve,
     user_errors,
 )
-from supadeploy.cli.deploy_support import (
-    backup_taker,
-    confirmation,
-    exit_if_failed,
-    print_github_annotations,
-    push_options_for,
-    write_github_reports,
-)
+from supadeploy.cli.deploy_support import exit_if_failed, print_github_annotations, write_github_reports
 from supadeploy.cli.push_command import DryRunShadowUrlOption
 
 if TYPE_CHECKING:
-    from supadeploy.deploy import DeployOptions
-    from supadeploy.migrations.files import Discovery
-    from supadeploy.migrations.plan import Plan
-    from supadeploy.promote import PromotionOutcome
-    from supadeploy.targets.resolve import Resolved
+    from supadeploy.commands.promote import PromoteRun
 
 HELP = """Apply to TARGET exactly the migrations SOURCE ran (`supadeploy promote staging production`), through the
 same deploy as push, then check that both schemas match.
@@ -94,62 +81,16 @@ def promote(
 ) -> None:
     flags = DatabaseFlags(env=target, db_url=None, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output):
-        from supadeploy.deploy import DeployOptions, check_deploy
-        from supadeploy.environment_diff import exposed_schemas
-        from supadeploy.migrations.files import discover_migrations
+        from supadeploy.commands.promote import PromoteRequest, run_promote
 
-        source_resolved = resolve(replace(flags, env=source))
-        target_resolved = resolve(flags)
-        options = check_deploy(target_resolved.project, DeployOptions(
-            push=push_options_for(target_resolved.project, dry_run=dry_run,
-                                  allow_existing_objects=allow_existing_objects), verify=not no_verify, fail_on=fail_on,
-            types=not no_types, allow_destructive=allow_destructive, backup=not no_backup,
-            shadow_url=shadow_url if dry_run else None), target_resolved.environment)
-        schemas = exposed_schemas(target_resolved.project)
-        discovery = discover_migrations(target_resolved.project.migrations_dir)
-        if not json_output:
-            for warning in discovery.warnings:
-                echo_err(f"warning: {warning}")
-        outcome, descriptions = _promote(flags, source_resolved, target_resolved, discovery, options, schemas)
-        _render(flags, outcome, descriptions, discovery)
+        run = run_promote(invocation(flags), PromoteRequest(
+            source=source, target=target, dry_run=dry_run, allow_destructive=allow_destructive,
+            backup=not no_backup, verify=not no_verify, fail_on=fail_on, types=not no_types,
+            allow_existing_objects=allow_existing_objects, shadow_url=shadow_url))
+        _render(flags, run)
 
 
-def _promote(flags: DatabaseFlags, source: Resolved, target: Resolved, discovery: Discovery,
-             options: DeployOptions, schemas: tuple[str, ...]) -> tuple[PromotionOutcome, tuple[str, str]]:
-    from supadeploy.deploy import DeployHooks
-    from supadeploy.deploylog import DeploymentContext
-    from supadeploy.promote import promote as promote_environments
-    from supadeploy.report import human
-
-    source_target = open_target(source, "promote", for_writing=False, json_output=flags.json)
-    try:
-        target_target = open_target(target, "promote", for_writing=True, json_output=flags.json)
-        try:
-            environment = target.environment
-
-            def question(plan: Plan) -> str:
-                return (f"Promote {len(plan.pending)} migration(s) from '{source.environment.name}' to protected "
-                        f"environment '{environment.name}'?")
-
-            hooks = DeployHooks(
-                confirm=confirmation(flags, target_target, environment, question),
-                take_backup=backup_taker(target, target_target, target.engine, None),
-                listener=None if flags.json else human.ProgressPrinter(),
-                deployment=DeploymentContext.detect("promote", environment.name, target.project.workdir,
-                                                    source_environment=source.environment.name),
-            )
-            outcome = promote_environments(source_target, target_target, target.project, source.environment,
-                                           environment, discovery, options, hooks,
-                                           schemas=schemas)
-            return outcome, (source_target.description, target_target.description)
-        finally:
-            target_target.close()
-    finally:
-        source_target.close()
-
-
-def _render(flags: DatabaseFlags, outcome: PromotionOutcome, descriptions: tuple[str, str],
-            discovery: Discovery) -> None:
+def _render(flags: DatabaseFlags, run: PromoteRun) -> None:
     from supadeploy.promote import EXIT_SCHEMA_DRIFT
     from supadeploy.redact import environment_secrets
     from supadeploy.report import human
@@ -161,7 +102,8 @@ def _render(flags: DatabaseFlags, outcome: PromotionOutcome, descriptions: tuple
         promotion_markdown,
     )
 
-    source_description, target_description = descriptions
+    outcome, discovery = run.outcome, run.discovery
+    source_description, target_description = run.source_description, run.target_description
     plan = outcome.plan
     write_github_reports(outcome.deploy, target=target_description, environment=plan.target, command="promote",
                          extra_markdown=promotion_markdown(outcome))
