@@ -173,7 +173,8 @@ def run_job(workflow: Path, job_name: str, project: Path, context: WorkflowConte
         path.write_text("")
     env = {**os.environ, **{name: str(path) for name, path in files.items()}, "GITHUB_ACTIONS": "true",
            "CI": "true", "RUNNER_TEMP": str(state.runner_temp), "GITHUB_WORKSPACE": str(project),
-           "PATH": f"{runner_dir / 'bin'}:{PG_BIN}:{os.environ['PATH']}", **_job_env(job, context)}
+           "PATH": f"{runner_dir / 'bin'}:{PG_BIN}:{os.environ['PATH']}",
+           **{f"GITHUB_{name.upper()}": value for name, value in context.github.items()}, **_job_env(job, context)}
     env.pop("PYTHONPATH", None)
     names = [step.get("name") for step in job["steps"]]
     assert all(name in names for name in not_here), names
