@@ -108,6 +108,11 @@ def artifact_dir(project: Path, name: str) -> Path:
     return _runner_dir(project) / "artifacts" / name
 
 
+def step_summary(project: Path) -> str:
+    """What the steps of the last job run in ``project`` wrote to GITHUB_STEP_SUMMARY."""
+    return (_runner_dir(project) / "github_step_summary").read_text()
+
+
 def _runner_dir(project: Path) -> Path:
     return project.parent / f"{project.name}-runner"
 
