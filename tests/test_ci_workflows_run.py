@@ -87,6 +87,7 @@ def test_the_deploy_jobs_push_staging_then_promote_production(project: Path, pg_
     assert [row[0] for row in history_rows(staging)] == ["20240101000000"]
     assert history_rows(production) == []
     promoted = run_job(project / WORKFLOWS / "supadeploy-production.yml", "deploy", project, context)
-    assert [(run.name, run.returncode) for run in promoted] == [("Promote what staging ran to production", 0)], \
-        promoted[-1].output
+    assert [(run.name, run.returncode) for run in promoted] == [  # the backup: tests/test_ci_workflows_backup.py
+        ("Promote what staging ran to production", 0), ("Keep the backup as a workflow artifact", 0),
+        ("Say where the backup is", 0)], promoted[-1].output
     assert [row[0] for row in history_rows(production)] == ["20240101000000"]

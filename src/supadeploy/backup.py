@@ -40,6 +40,9 @@ WHERE l.locktype = 'relation' AND l.granted AND l.mode = 'AccessExclusiveLock'
 ORDER BY a.backend_start
 """
 DUMP_TIMEOUT_SECONDS = 3600
+BACKUP_DIR_VARIABLE = "SUPADEPLOY_BACKUP_DIR"
+"""Overrides [push] backup_dir: the generated deploy workflows point it at $RUNNER_TEMP, outside the workspace,
+and upload the file as a workflow artifact."""
 SECRET_KEYWORDS = ("password", "sslpassword")
 
 
@@ -55,7 +58,7 @@ class PgDumpRequest:
     server_major: int
     workdir: Path
     backup_dir: Path
-    """[push] backup_dir: absolute, or relative to ``workdir``"""
+    """$SUPADEPLOY_BACKUP_DIR, else [push] backup_dir: absolute, or relative to ``workdir``"""
     environment: str
     lock_wait_timeout: str = "10000ms"
     """as Postgres settings accept it; "0" waits as long as it takes"""
@@ -67,7 +70,8 @@ class PgDumpRequest:
         from supadeploy.config import postgres_duration
 
         settings = project.push
-        return cls(url=url, server_major=server_major, workdir=project.workdir, backup_dir=Path(settings.backup_dir),
+        backup_dir = os.environ.get(BACKUP_DIR_VARIABLE) or settings.backup_dir
+        return cls(url=url, server_major=server_major, workdir=project.workdir, backup_dir=Path(backup_dir),
                    environment=environment,
                    lock_wait_timeout=postgres_duration(settings.lock_timeout, where="[push] lock_timeout"),
                    keep=settings.keep_backups)

@@ -1,18 +1,24 @@
 """Runs a job of a generated GitHub Actions workflow here, step by step, as GitHub would.
 
 `run:` steps go through `bash -e` with the job's and the step's `env`; `${{ secrets.X }}`, `${{ vars.X }}` and
-`${{ github.X }}` come from a test context; GITHUB_OUTPUT, GITHUB_ENV and GITHUB_STEP_SUMMARY are files. The
-`services:` Postgres is the local test server; `actions/checkout` is the project folder itself;
-`actions/setup-python` is the interpreter running the tests. The one substitution: the install step, which
-must be the pinned install line, is replaced by putting this checkout's supadeploy on PATH.
+`${{ github.X }}` come from a test context, `${{ runner.temp }}` is a fresh folder ($RUNNER_TEMP) and
+`${{ steps.ID.outputs.NAME }}` what step ID wrote to its own GITHUB_OUTPUT file; GITHUB_ENV and
+GITHUB_STEP_SUMMARY are files. A step's `if:` is evaluated (status functions, `&&`, `==` / `!=` against a
+string): after a failure only steps under `always()`, `!cancelled()` or `failure()` run. The `services:`
+Postgres is the local test server; `actions/checkout` is the project folder itself; `actions/setup-python` is
+the interpreter running the tests (`python` on PATH); `actions/upload-artifact` copies its `path` into
+``artifact_dir(project, name)``. The one substitution: the install step, which must be the pinned install
+line, is replaced by putting this checkout's supadeploy on PATH.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +28,10 @@ import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the test extra
 
 from tests.conftest import REPO_ROOT
 
-_EXPRESSION = re.compile(r"\$\{\{\s*(secrets|vars|github)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_EXPRESSION = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
+_REFERENCE = re.compile(r"(secrets|vars|github|runner)\.([A-Za-z_][A-Za-z0-9_]*)|steps\.([A-Za-z_][A-Za-z0-9_-]*)"
+                        r"\.outputs\.([A-Za-z_][A-Za-z0-9_-]*)")
+_COMPARISON = re.compile(r"^(?P<left>[^=!]+?)\s*(?P<operator>==|!=)\s*'(?P<right>[^']*)'$")
 _SERVICE_ADDRESS = "localhost:5432"
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
@@ -43,21 +52,101 @@ class StepRun:
     name: str
     returncode: int
     output: str
+    outputs: dict[str, str] = field(default_factory=dict)
+    """What the step wrote to its GITHUB_OUTPUT file."""
 
 
-def resolve(text: str, context: WorkflowContext) -> str:
-    def value(match: re.Match[str]) -> str:
-        source: dict[str, str] = getattr(context, match.group(1))
-        return source.get(match.group(2), "")
+@dataclass
+class _JobState:
+    runner_temp: Path
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    """step id → its outputs"""
+    failed: bool = False
 
-    return _EXPRESSION.sub(value, text)
+
+def _reference(text: str, context: WorkflowContext, state: _JobState | None) -> str:
+    match = _REFERENCE.fullmatch(text.strip())
+    assert match, f"the workflow runner does not evaluate ${{{{ {text} }}}}"
+    if match.group(3):
+        assert state is not None, text
+        return state.outputs.get(match.group(3), {}).get(match.group(4), "")
+    if match.group(1) == "runner":
+        assert match.group(2) == "temp" and state is not None, text
+        return str(state.runner_temp)
+    source: dict[str, str] = getattr(context, match.group(1))
+    return source.get(match.group(2), "")
+
+
+def resolve(text: str, context: WorkflowContext, state: _JobState | None = None) -> str:
+    return _EXPRESSION.sub(lambda match: _reference(match.group(1), context, state), text)
+
+
+def _condition(expression: str, context: WorkflowContext, state: _JobState) -> bool:
+    """A step's ``if:``: status functions and string comparisons joined by ``&&`` (default: ``success()``)."""
+    inner = expression.strip()
+    if inner.startswith("${{") and inner.endswith("}}"):
+        inner = inner[3:-2].strip()
+    terms = [term.strip() for term in inner.split("&&")] if inner else ["success()"]
+    if not any(term in ("always()", "!cancelled()", "failure()", "success()") for term in terms):
+        terms.append("success()")
+    results = []
+    for term in terms:
+        if term in ("always()", "!cancelled()"):
+            results.append(True)
+        elif term in ("success()", "failure()"):
+            results.append(state.failed == (term == "failure()"))
+        else:
+            comparison = _COMPARISON.match(term)
+            assert comparison, f"the workflow runner does not evaluate `if: {expression}`"
+            value = _reference(comparison.group("left"), context, state)
+            results.append((value == comparison.group("right")) == (comparison.group("operator") == "=="))
+    return all(results)
+
+
+def artifact_dir(project: Path, name: str) -> Path:
+    """Where ``actions/upload-artifact`` put the artifact ``name`` of the last job run in ``project``."""
+    return _runner_dir(project) / "artifacts" / name
+
+
+def step_summary(project: Path) -> str:
+    """What the steps of the last job run in ``project`` wrote to GITHUB_STEP_SUMMARY."""
+    return (_runner_dir(project) / "github_step_summary").read_text()
+
+
+def _runner_dir(project: Path) -> Path:
+    return project.parent / f"{project.name}-runner"
+
+
+def _upload_artifact(step: dict[str, Any], project: Path, context: WorkflowContext, state: _JobState) -> StepRun:
+    settings = {key: resolve(str(value), context, state) for key, value in (step.get("with") or {}).items()}
+    name = settings.get("name", "artifact")
+    sources = [project / line.strip() for line in settings["path"].splitlines() if line.strip()]
+    found = [source for source in sources if source.exists()]
+    target = artifact_dir(project, name)
+    if target.exists():
+        return StepRun(step.get("name", name), 1, f"an artifact named {name} exists already")
+    if not found:
+        missing = settings.get("if-no-files-found", "warn")
+        return StepRun(step.get("name", name), 1 if missing == "error" else 0, f"no files found at {sources}")
+    target.mkdir(parents=True)
+    for source in found:
+        if source.is_dir():
+            shutil.copytree(source, target / source.name)
+        else:
+            shutil.copy2(source, target / source.name)
+    return StepRun(step.get("name", name), 0, f"uploaded {len(found)} path(s) as {name}",
+                   outputs={"artifact-id": "1", "artifact-url": f"https://github.invalid/artifacts/{name}"})
 
 
 def _supadeploy_on_path(bin_dir: Path) -> None:
+    """This checkout's supadeploy, and `python` as actions/setup-python would set it up."""
     bin_dir.mkdir(parents=True, exist_ok=True)
-    shim = bin_dir / "supadeploy"
-    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{REPO_ROOT / "src"}" exec "{sys.executable}" -m supadeploy "$@"\n')
-    shim.chmod(0o755)
+    shims = {"supadeploy": f'PYTHONPATH="{REPO_ROOT / "src"}" exec "{sys.executable}" -m supadeploy "$@"',
+             "python": f'exec "{sys.executable}" "$@"'}
+    for name, command in shims.items():
+        shim = bin_dir / name
+        shim.write_text(f"#!/bin/sh\n{command}\n")
+        shim.chmod(0o755)
 
 
 def _job_env(job: dict[str, Any], context: WorkflowContext) -> dict[str, str]:
@@ -75,16 +164,22 @@ def _read_env_file(path: Path) -> dict[str, str]:
 
 def run_job(workflow: Path, job_name: str, project: Path, context: WorkflowContext, *,
             not_here: tuple[str, ...] = ()) -> list[StepRun]:
-    """Run the job's steps in order in ``project``; stop at the first that fails (returned last). Steps named
-    in ``not_here`` are left out (each must exist)."""
+    """Run the job's steps in ``project`` as GitHub would: in order, after a failure only those whose ``if:``
+    says so; the steps that ran are returned. Steps named in ``not_here`` are left out (each must exist)."""
     job = yaml.safe_load(workflow.read_text())["jobs"][job_name]
-    runner_dir = project.parent / f"{project.name}-runner"
+    runner_dir = _runner_dir(project)
+    if runner_dir.exists():
+        shutil.rmtree(runner_dir)
     _supadeploy_on_path(runner_dir / "bin")
+    state = _JobState(runner_temp=runner_dir / "temp")
+    state.runner_temp.mkdir()
     files = {name: runner_dir / name.lower() for name in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY")}
     for path in files.values():
         path.write_text("")
     env = {**os.environ, **{name: str(path) for name, path in files.items()}, "GITHUB_ACTIONS": "true",
-           "CI": "true", "PATH": f"{runner_dir / 'bin'}:{PG_BIN}:{os.environ['PATH']}", **_job_env(job, context)}
+           "CI": "true", "RUNNER_TEMP": str(state.runner_temp), "GITHUB_WORKSPACE": str(project),
+           "PATH": f"{runner_dir / 'bin'}:{PG_BIN}:{os.environ['PATH']}",
+           **{f"GITHUB_{name.upper()}": value for name, value in context.github.items()}, **_job_env(job, context)}
     env.pop("PYTHONPATH", None)
     names = [step.get("name") for step in job["steps"]]
     assert all(name in names for name in not_here), names
@@ -93,17 +188,49 @@ def run_job(workflow: Path, job_name: str, project: Path, context: WorkflowConte
         uses = step.get("uses", "")
         if uses.startswith(("actions/checkout@", "actions/setup-python@")):
             continue
-        name = step.get("name", step.get("run", ""))
-        if name in not_here:
+        name = step.get("name", step.get("run", uses))
+        if name in not_here or not _condition(str(step.get("if", "")), context, state):
             continue
         if name == "Install supadeploy":
             assert step["run"] == context.install_line, step["run"]
             continue
-        step_env = {key: resolve(str(value), context) for key, value in (step.get("env") or {}).items()}
-        completed = subprocess.run(["bash", "-e", "-c", resolve(step["run"], context)], cwd=project,
-                                   env={**env, **_read_env_file(files["GITHUB_ENV"]), **step_env},
-                                   capture_output=True, text=True, timeout=300)
-        runs.append(StepRun(name, completed.returncode, completed.stdout + completed.stderr))
-        if completed.returncode != 0:
-            break
+        if uses.startswith("actions/upload-artifact@"):
+            run = _upload_artifact(step, project, context, state)
+        else:
+            assert not uses, f"the workflow runner does not run {uses}"
+            run = _run_step(step, name, project, {**env, **_read_env_file(files["GITHUB_ENV"])}, context, state)
+        runs.append(run)
+        if "id" in step:
+            state.outputs[step["id"]] = run.outputs
+        state.failed = state.failed or run.returncode != 0
     return runs
+
+
+def _run_step(step: dict[str, Any], name: str, project: Path, env: dict[str, str], context: WorkflowContext,
+              state: _JobState) -> StepRun:
+    outputs = state.runner_temp.parent / f"output-{len(state.outputs)}-{uuid.uuid4().hex}"
+    outputs.write_text("")
+    step_env = {key: resolve(str(value), context, state) for key, value in (step.get("env") or {}).items()}
+    completed = subprocess.run(["bash", "-e", "-c", resolve(step["run"], context, state)], cwd=project,
+                               env={**env, **step_env, "GITHUB_OUTPUT": str(outputs)},
+                               capture_output=True, text=True, timeout=300)
+    return StepRun(name, completed.returncode, completed.stdout + completed.stderr, _read_outputs(outputs))
+
+
+def _read_outputs(path: Path) -> dict[str, str]:
+    """``name=value`` lines and ``name<<DELIMITER`` blocks, as GitHub reads a GITHUB_OUTPUT file."""
+    outputs: dict[str, str] = {}
+    lines = iter(path.read_text().splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            key, _, delimiter = line.partition("<<")
+            block = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                block.append(inner)
+            outputs[key] = "\n".join(block)
+        elif "=" in line:
+            key, _, value = line.partition("=")
+            outputs[key] = value
+    return outputs

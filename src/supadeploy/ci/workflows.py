@@ -7,6 +7,11 @@
 Each deploy job has its own concurrency group, so two deploys to one environment never overlap.
 Secrets are named as the Supabase docs name them (SUPABASE_ACCESS_TOKEN, STAGING_DB_PASSWORD, ...);
 database URLs come from STAGING_DB_URL / PRODUCTION_DB_URL.
+
+A deploy's backup outlives the job: over the Management API it is a restore point; otherwise supadeploy writes
+the pg_dump into $RUNNER_TEMP (SUPADEPLOY_BACKUP_DIR, never the workspace), names it in its step output
+`backup_file`, and the next step uploads it as a workflow artifact kept `backup_retention_days` days; the step
+summary says where it is.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ class WorkflowSettings:
     types_check: bool = True
     migrations_dir: str = "supabase/migrations"
     """[project] migrations_dir: the workflows run when it, supabase/config.toml or supadeploy.toml change."""
+    backup_retention_days: int = 7
+    """How long GitHub keeps a deploy's pg_dump artifact (it holds every row: keep it short)."""
 
 
 _SETUP = """\
@@ -124,7 +131,26 @@ jobs:
       SUPABASE_ACCESS_TOKEN: ${{{{ secrets.SUPABASE_ACCESS_TOKEN }}}}
 {env_lines}    steps:
 {setup}      - name: {step_name}
+        id: deploy
+        env:
+          SUPADEPLOY_BACKUP_DIR: ${{{{ runner.temp }}}}/supadeploy-backups
         run: {command}
+      - name: Keep the backup as a workflow artifact
+        id: backup-artifact
+        if: ${{{{ !cancelled() && steps.deploy.outputs.backup_file != '' }}}}
+        uses: actions/upload-artifact@v4
+        with:
+          name: supadeploy-backup-{environment}-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}
+          path: ${{{{ steps.deploy.outputs.backup_file }}}}
+          retention-days: {retention_days}
+          if-no-files-found: error
+      - name: Say where the backup is
+        if: ${{{{ !cancelled() && steps.backup-artifact.outputs.artifact-url != '' }}}}
+        env:
+          ARTIFACT_URL: ${{{{ steps.backup-artifact.outputs.artifact-url }}}}
+        run: >-
+          echo "backup: workflow artifact supadeploy-backup-{environment}-$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT
+          (kept {retention_days} days): $ARTIFACT_URL" | tee -a "$GITHUB_STEP_SUMMARY"
 """
 
 
@@ -150,12 +176,14 @@ def render_workflows(settings: WorkflowSettings) -> dict[Path, str]:
             environment=settings.staging_environment, branch=settings.staging_branch,
             github_environment=settings.staging_environment, env_lines=staging_env, setup=setup, paths=paths,
             step_name=f"Push migrations to {settings.staging_environment}",
+            retention_days=settings.backup_retention_days,
             command=f"supadeploy push --env {settings.staging_environment} --yes"),
         WORKFLOW_DIR / f"supadeploy-{settings.production_environment}.yml": DEPLOY.format(
             environment=settings.production_environment, branch=settings.production_branch,
             github_environment=settings.production_environment, env_lines=production_env, setup=setup,
             paths=paths,
             step_name=f"Promote what {settings.staging_environment} ran to {settings.production_environment}",
+            retention_days=settings.backup_retention_days,
             command=f"supadeploy promote {settings.staging_environment} {settings.production_environment} --yes"),
     }
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from supadeploy.cli.common import JsonOption, WorkdirOption, echo_err, print_json, user_errors
+from supadeploy.cli.common import JsonOption, WorkdirOption, echo_err, print_annotations, print_json, user_errors
 
 if TYPE_CHECKING:
     from supadeploy.exposure import ExposureChange
@@ -46,6 +46,7 @@ def check(
         from supadeploy.config import load_project
         from supadeploy.exposure import exposure_difference, split_after
         from supadeploy.migrations.files import discover_migrations
+        from supadeploy.report.finding_annotations import replay_annotations
         from supadeploy.shadow import check_migrations, default_shadow_server
 
         project = load_project(workdir)
@@ -60,6 +61,7 @@ def check(
             print_json(check_document(result, exposure))
         else:
             typer.echo(check_text(result, exposure))
+        print_annotations(replay_annotations(result), json_output=json_output)
         if not result.ok:
             if not json_output:
                 echo_err("error: the shadow replay found problems")

@@ -102,6 +102,15 @@ def print_json(document: dict[str, Any]) -> None:
     typer.echo(dumps(document))
 
 
+def print_annotations(lines: list[str], *, json_output: bool) -> None:
+    """GitHub annotations, only in GitHub Actions; on stderr with --json (stdout holds the one document)."""
+    from supadeploy.report.github import in_github_actions
+
+    if in_github_actions():
+        for line in lines:
+            typer.echo(line, err=json_output)
+
+
 @contextmanager
 def user_errors(json_output: bool, secrets: Callable[[], tuple[str, ...]] = lambda: ()) -> Iterator[None]:
     """Print a SupadeployError as one clear message (and a JSON document with --json), exit non-zero.

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from supadeploy.cli.common import JsonOption, WorkdirOption, echo_err, print_json, user_errors
+from supadeploy.cli.common import JsonOption, WorkdirOption, echo_err, print_annotations, print_json, user_errors
 
 if TYPE_CHECKING:
     from supadeploy.config import ProjectConfig
@@ -34,6 +34,7 @@ def lint(
         from supadeploy.config import load_project
         from supadeploy.lint.report import error_findings, findings_text, lint_document, lint_migrations
         from supadeploy.migrations.files import discover_migrations
+        from supadeploy.report.finding_annotations import lint_annotations
 
         project = load_project(workdir)
         everything = discover_migrations(project.migrations_dir).migrations if project.migrations_dir.is_dir() \
@@ -44,6 +45,7 @@ def lint(
             print_json(lint_document(findings, [str(m.path) for m in chosen]))
         else:
             typer.echo(findings_text(findings, show_suppressed=show_suppressed))
+        print_annotations(lint_annotations(findings), json_output=json_output)
         if error_findings(findings):
             if not json_output:
                 echo_err("error: lint found error-level findings (suppress with a reason only when it is safe)")

@@ -162,4 +162,6 @@ def deploy_outputs(outcome: DeployOutcome) -> dict[str, str | int]:
                         "verify_failed_probes": len(outcome.verify_failing_probes)})
     outputs["types_changed"] = sum(1 for r in outcome.types if r.changed)
     outputs["backup"] = outcome.backup.location if outcome.backup else ""
+    # The file a workflow uploads as an artifact (empty for a restore point, which outlives the job by itself).
+    outputs["backup_file"] = outcome.backup.location if outcome.backup and outcome.backup.kind == "pg_dump" else ""
     return outputs
