@@ -35,10 +35,10 @@ class TypesChange:
 
 
 def preview_outputs(project: ProjectConfig) -> list[TypesOutput]:
-    """The configured outputs; without any, the TypeScript `supabase gen types` prints for the default schemas."""
+    """The configured outputs; without any, TypeScript for the default schemas, formatted (one field a line, as
+    CLI 2 prints it) so that its diff reads line by line."""
     from supadeploy.typegen.outputs import (
         TypesOutput,
-        configured_cli_version,
         configured_outputs,
         configured_postgrest_version,
         configured_schemas,
@@ -47,10 +47,8 @@ def preview_outputs(project: ProjectConfig) -> list[TypesOutput]:
     outputs = configured_outputs(project)
     if outputs:
         return outputs
-    version = configured_cli_version(project)
-    unformatted = TypesOutput("typescript", Path("-"), (), cli_version=version).unformatted
-    return [TypesOutput("typescript", Path("database.types.ts"), configured_schemas(project, unformatted=unformatted),
-                        postgrest_version=configured_postgrest_version(project), cli_version=version)]
+    return [TypesOutput("typescript", Path("database.types.ts"), configured_schemas(project),
+                        postgrest_version=configured_postgrest_version(project), cli_version=None)]
 
 
 def generated_types(target: Target, outputs: list[TypesOutput]) -> list[str]:
