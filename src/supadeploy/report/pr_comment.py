@@ -164,7 +164,7 @@ def _sql_excerpt(file: str, workdir: Path) -> tuple[str, str]:
 
 def _finding_line(finding: dict[str, Any]) -> str:
     where = f"{finding.get('file')}:{finding.get('line')}" + (f":{finding['column']}" if finding.get("column") else "")
-    icon = {"error": "❌", "info": "ℹ️"}.get(str(finding.get("level")), "⚠️")
+    icon = {"error": "❌", "info": ":information_source:"}.get(str(finding.get("level")), "⚠️")
     return (f"- {icon} `{where}` **{finding.get('code')}** {finding.get('rule', '')}: "
             f"{_inline(str(finding.get('message', '')))}")
 
@@ -201,15 +201,16 @@ def _check_section(document: dict[str, Any], workdir: Path, verdict: Verdict) ->
              f"{document.get('round_trips_checked', 0)}."]
     failed = document.get("failed")
     if failed:
-        where = f"{_shown_path(str(failed.get('file')), workdir)}:{failed.get('line')}:{failed.get('column')}"
+        file = _shown_path(str(failed.get("file")), workdir)
+        where = f"{file}:{failed.get('line')}:{failed.get('column')}"
         verdict.blocking.append(f"migration {failed.get('version')}_{failed.get('name')} fails")
         lines.append(f"- ❌ `{where}` fails: {_inline(str(failed.get('message', '')))}"
                      + (f" (SQLSTATE {failed['sqlstate']})" if failed.get("sqlstate") else ""))
     problems = document.get("problems") or []
     if problems:
         verdict.blocking.append(f"the replay found {len(problems)} problem(s)")
-    lines += [f"- ❌ `{_shown_path(str(problem.get('location')), workdir)}` {problem.get('kind')}: {_inline(str(problem.get('message', '')))}"
-              for problem in problems[:LIST_LIMIT]]
+    lines += [f"- ❌ `{_shown_path(str(problem.get('location')), workdir)}` {problem.get('kind')}: "
+              f"{_inline(str(problem.get('message', '')))}" for problem in problems[:LIST_LIMIT]]
     lines += _more(len(problems))
     if not failed and not problems:
         lines.append("- ✅ every migration replays, runs twice, and rolls back where it has down SQL.")
