@@ -6,7 +6,8 @@ statuses, `Link` pagination and response shapes of GitHub's published descriptio
 README there). Every request and every response goes through openapi-core (jsonschema underneath) against it;
 whatever does not match is recorded in ``server.violations`` (tests assert it stays empty). Where the
 description lists no status for a case GitHub answers anyway (401 Bad credentials on every operation, 403 and 404
-on the update, 422 where the request is invalid), the body is checked against the description's ``basic-error`` schema, which is what GitHub sends.
+on the update, 422 where the request is invalid), the body is checked against the description's ``basic-error``
+schema, which is what GitHub sends.
 
 Tokens: ``server.token`` may read and write; a token in ``read_only_tokens`` may read but a write gets GitHub's
 403 "Resource not accessible by integration" (a fork's pull request); anything else gets 401.
