@@ -53,7 +53,7 @@ def _description() -> Any:
 
 @lru_cache(maxsize=1)
 def _basic_error_validator() -> Any:
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]  # no types-jsonschema in the test extras
 
     schema = json.loads(DESCRIPTION_PATH.read_text(encoding="utf-8"))["components"]["schemas"]["basic-error"]
     return jsonschema.Draft4Validator(schema)
