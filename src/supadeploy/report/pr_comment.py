@@ -82,7 +82,7 @@ def _error_section(label: str, error: dict[str, Any], verdict: Verdict) -> str:
     verdict.incomplete.append(f"`{label}` could not be previewed")
     lines = [f"### `{label}`", "", f"Not previewed: {_inline(str(error.get('message', 'failed')))}"]
     if error.get("fix"):
-        lines.append(f"Fix: {_inline(str(error['fix']))}")
+        lines += ["", f"Fix: {_inline(str(error['fix']))}"]
     return "\n".join(lines)
 
 
@@ -92,7 +92,7 @@ def _environment_section(label: str, document: dict[str, Any], workdir: Path, ve
     pending = plan.get("pending") or []
     lines = [f"### `{environment}`", ""]
     if document.get("database"):
-        lines.append(f"Database: `{document['database']}`")
+        lines += [f"Database: `{document['database']}`", ""]
     if not pending:
         lines.append(f"Up to date: {len(plan.get('applied') or [])} migration(s) applied, nothing pending.")
         return "\n".join(lines)
