@@ -91,6 +91,27 @@ def test_the_comment_shows_pending_sql_lint_destructive_exposure_types_and_verdi
     assert "- `public.posts`: anon SELECT none → every row" in exposure
     types = body.split("#### Types", 1)[1]
     assert "-          body: string | null" in types and "+      posts: {" in types
+    as_json = invoke("ci", "comment", "--from", str(report), "--workdir", str(root), "--print", "--json")
+    assert as_json.exit_code == 0 and as_json.json()["body"] == body
+    assert "127.0.0.1" not in body   # no database address in a comment that may be public
+
+
+def test_a_comment_over_githubs_limit_leaves_the_sql_out(tmp_path: Path) -> None:
+    migrations = tmp_path / "supabase" / "migrations"
+    migrations.mkdir(parents=True)
+    pending = []
+    for index in range(40):
+        path = migrations / f"2024010200{index:04d}_big.sql"
+        path.write_text("".join(f"insert into public.t values ({n}, '{'x' * 60}');\n" for n in range(80)))
+        pending.append({"version": path.name[:14], "name": "big", "file": str(path)})
+    report = tmp_path / "staging.json"
+    report.write_text(json.dumps({"ok": True, "dry_run": True, "environment": "staging", "lint": [],
+                                  "plan": {"pending": pending, "applied": []}, "exposure": [], "types_diff": []}))
+    outcome = invoke("ci", "comment", "--from", str(report), "--workdir", str(tmp_path), "--print")
+    assert outcome.exit_code == 0, outcome.output
+    assert len(outcome.stdout) < 65_536 and "```sql" not in outcome.stdout
+    assert "- <code>20240102000039_big.sql</code>" in outcome.stdout
+    assert "**Verdict: ✅ ready**" in outcome.stdout
 
 
 def test_posted_then_updated_in_place(project: tuple[Path, dict[str, str]], pg_admin_url: str, tmp_path: Path,

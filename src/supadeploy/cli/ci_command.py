@@ -75,7 +75,10 @@ def comment(
 
         body = comment_markdown(read_reports(reports), workdir=workdir, key=key, footer=run_footer())
         if print_only:
-            typer.echo(body, nl=False)
+            if json_output:
+                print_json({"ok": True, "where": "stdout", "action": "printed", "body": body})
+            else:
+                typer.echo(body, nl=False)
             return
         posted = post_comment(body, marker_for(key))
         if json_output:

@@ -46,32 +46,32 @@ class Verdict:
 
 def comment_markdown(documents: list[tuple[str, dict[str, Any]]], *, workdir: Path = Path("."),
                      key: str | None = None, footer: str | None = None) -> str:
-    """``documents``: (label, document) pairs; the label names an environment when the document does not."""
+    """``documents``: (label, document) pairs; the label names an environment when the document does not.
+    Past GitHub's size limit the SQL is left out (the files are in the pull request), then the end is cut."""
+    body = _markdown(documents, workdir, key, footer, with_sql=True)
+    if len(body) > MAX_BODY:
+        body = _markdown(documents, workdir, key, footer, with_sql=False)
+    if len(body) > MAX_BODY:
+        body = body[:MAX_BODY - 80] + "\n\n… cut here: the comment is longer than GitHub allows."
+    return body + "\n"
+
+
+def _markdown(documents: list[tuple[str, dict[str, Any]]], workdir: Path, key: str | None, footer: str | None, *,
+              with_sql: bool) -> str:
     verdict = Verdict()
-    sections = [_section(label, document, workdir, verdict) for label, document in documents]
+    sections = [_section(label, document, workdir, verdict, with_sql) for label, document in documents]
     if not documents:
         verdict.incomplete.append("no supadeploy report was given")
     head = [marker_for(key), "## supadeploy: what this pull request changes in the database", "", verdict.line()]
     body = "\n".join(head) + "\n\n" + "\n\n".join(sections)
-    if footer:
-        body += f"\n\n<sub>{footer}</sub>"
-    if len(body) > MAX_BODY:
-        body = comment_markdown_without_sql(documents, workdir=workdir, key=key, footer=footer)
-    return body + "\n"
+    return body + (f"\n\n<sub>{footer}</sub>" if footer else "")
 
 
-def comment_markdown_without_sql(documents: list[tuple[str, dict[str, Any]]], *, workdir: Path, key: str | None,
-                                 footer: str | None) -> str:
-    stripped = [(label, {**document, "_no_sql": True}) for label, document in documents]
-    body = comment_markdown(stripped, workdir=workdir, key=key, footer=footer).rstrip("\n")
-    return body[:MAX_BODY]
-
-
-def _section(label: str, document: dict[str, Any], workdir: Path, verdict: Verdict) -> str:
+def _section(label: str, document: dict[str, Any], workdir: Path, verdict: Verdict, with_sql: bool) -> str:
     if isinstance(document.get("error"), dict):
         return _error_section(label, document["error"], verdict)
     if "dry_run" in document:
-        return _environment_section(label, document, workdir, verdict)
+        return _environment_section(label, document, workdir, verdict, with_sql)
     if "fingerprint" in document or "idempotency_checked" in document:
         return _check_section(document, workdir, verdict)
     verdict.incomplete.append(f"{label}: not a supadeploy check or dry-run report")
@@ -86,20 +86,19 @@ def _error_section(label: str, error: dict[str, Any], verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
-def _environment_section(label: str, document: dict[str, Any], workdir: Path, verdict: Verdict) -> str:
+def _environment_section(label: str, document: dict[str, Any], workdir: Path, verdict: Verdict,
+                         with_sql: bool) -> str:
     environment = document.get("environment") or label
     plan = document.get("plan") or {}
     pending = plan.get("pending") or []
-    lines = [f"### `{environment}`", ""]
-    if document.get("database"):
-        lines += [f"Database: `{document['database']}`", ""]
+    lines = [f"### `{environment}`", ""]   # no database address: the comment may be public
     if not pending:
         lines.append(f"Up to date: {len(plan.get('applied') or [])} migration(s) applied, nothing pending.")
         return "\n".join(lines)
     lines.append(f"**{len(pending)} pending migration(s)** would be applied:")
     lines.append("")
     for migration in pending:
-        lines.extend(_migration_details(migration, workdir, with_sql=not document.get("_no_sql")))
+        lines.extend(_migration_details(migration, workdir, with_sql=with_sql))
     for problem in _plan_problems(plan):
         verdict.blocking.append(f"`{environment}`: {problem}")
         lines.append(f"- ❌ {problem}")
