@@ -192,8 +192,9 @@ def test_cli_lint_exit_codes_and_json(project_dir: Path) -> None:
     document = failing.json()
     assert document["ok"] is False and document["summary"]["error"] == 1
     drop = next(f for f in document["findings"] if f["code"] == "SD201")
-    assert drop == {"code": "SD201", "rule": "drop-table", "level": "error", "file": "supabase/migrations/002_drop.sql",
-                    "line": 1, "column": 1, "message": "DROP TABLE public.trades is destructive",
+    assert drop == {"code": "SD201", "rule": "drop-table", "category": "destructive", "level": "error",
+                    "file": "supabase/migrations/002_drop.sql", "line": 1, "column": 1,
+                    "message": "DROP TABLE public.trades is destructive",
                     "fix": RULES["SD201"].fix, "suppressed": False, "suppressed_reason": None}
     one_file = invoke("lint", "--workdir", str(project_dir), "--json",
                       str(project_dir / "supabase" / "migrations" / "001_ok.sql"))

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from supadeploy.backup import Backup
     from supadeploy.config import EnvironmentConfig, ProjectConfig
     from supadeploy.deploylog import DeploymentContext
-    from supadeploy.exposure import ExposureChange
+    from supadeploy.exposure import ExposureChange, ReplayPreview
     from supadeploy.lint.report import LintFinding
     from supadeploy.migrations.files import Discovery
     from supadeploy.migrations.plan import Plan
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from supadeploy.rls.verify import VerifyOptions, VerifyReport
     from supadeploy.targets.base import Target
     from supadeploy.typegen.outputs import TypesFileResult, TypesOutput
+    from supadeploy.types_preview import TypesChange
 
 DESTRUCTIVE_CODE_PREFIX = "SD2"
 
@@ -76,6 +77,8 @@ class DeployOutcome:
     after_apply_failures: list[AfterApplyFailure] = field(default_factory=list)
     exposure: list[ExposureChange] | None = None
     """Dry runs with a shadow server: what the pending migrations change in exposure (None: not computed)."""
+    types_diff: list[TypesChange] | None = None
+    """Dry runs with a shadow server: the generated types the pending migrations change (None: not computed)."""
 
     @property
     def ok(self) -> bool:
@@ -155,8 +158,10 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
     options = replace(options, push=replace(options.push, exposed_schemas=exposed_schemas(project)))
     if options.push.dry_run:
         result = push(target, discovery, options.push)
+        preview = _preview(project, result.plan, options.shadow_url)
         return DeployOutcome(push=result, lint=lint_pending(project, discovery, result.plan),
-                             exposure=_exposure(project, result.plan, options.shadow_url))
+                             exposure=preview.exposure if preview else None,
+                             types_diff=preview.types if preview else None)
     findings: list[LintFinding] = []
     backup: Backup | None = None
     if environment.protected:  # the gate needs the plan before the lock; push plans again under it
@@ -183,12 +188,13 @@ def deploy(target: Target, project: ProjectConfig, environment: EnvironmentConfi
     return outcome
 
 
-def _exposure(project: ProjectConfig, plan: Plan, shadow_url: str | None) -> list[ExposureChange] | None:
+def _preview(project: ProjectConfig, plan: Plan, shadow_url: str | None) -> ReplayPreview | None:
+    """What the pending migrations change in exposure and in the generated types (None: no shadow server)."""
     if shadow_url is None or not plan.pending:
         return None
-    from supadeploy.exposure import exposure_difference
+    from supadeploy.exposure import preview_difference
 
-    return exposure_difference(shadow_url, project, plan.applied, plan.pending)
+    return preview_difference(shadow_url, project, plan.applied, plan.pending)
 
 
 def _run_after_apply(outcome: DeployOutcome, target: Target, discovery: Discovery, after_apply: AfterApply) -> None:

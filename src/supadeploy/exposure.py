@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from supadeploy.exposure_cells import CellKey
     from supadeploy.migrations.files import Migration
     from supadeploy.targets.postgres import PostgresTarget
+    from supadeploy.types_preview import TypesChange
 
 ACTION_ORDER = {"SELECT": 0, "INSERT": 1, "UPDATE": 2, "DELETE": 3, "EXECUTE": 4}
 
@@ -44,26 +45,59 @@ class ExposureReplayFailed(SupadeployError):
     """A migration fails on the throwaway database, so the exposure it changes cannot be computed."""
 
 
+@dataclass(frozen=True)
+class ReplayPreview:
+    """What a dry run's replay on a throwaway database shows: exposure cells and generated types that change."""
+
+    exposure: list[ExposureChange]
+    types: list[TypesChange] | None
+    """None: the types could not be generated (the reason is in ``types_problem``)."""
+    types_problem: str | None = None
+
+
 def exposure_difference(shadow_admin_url: str, project: ProjectConfig, applied_migrations: list[Migration],
                         pending_migrations: list[Migration]) -> list[ExposureChange]:
     """The cells of the access matrix that ``pending_migrations`` change, on top of ``applied_migrations``."""
+    return preview_difference(shadow_admin_url, project, applied_migrations, pending_migrations,
+                              with_types=False).exposure
+
+
+def preview_difference(shadow_admin_url: str, project: ProjectConfig, applied_migrations: list[Migration],
+                       pending_migrations: list[Migration], *, with_types: bool = True) -> ReplayPreview:
+    """Replay ``applied_migrations`` on a throwaway database, read exposure (and the generated types), apply
+    ``pending_migrations``, read them again: what changes."""
     from supadeploy.exposure_cells import read_exposure
     from supadeploy.hand_migrated import exposed_schemas
     from supadeploy.shadow import shadow_database
     from supadeploy.targets.postgres import PostgresTarget
+    from supadeploy.types_preview import generated_types, preview_outputs, types_difference
 
     schemas = exposed_schemas(project)
+    outputs = preview_outputs(project) if with_types else []
+    types_problem: str | None = None
+    types_before: list[str] | None = None
+    types_after: list[str] | None = None
     with shadow_database(shadow_admin_url) as url:
         target = PostgresTarget(url, application_name="supadeploy exposure")
         try:
             target.ensure_history_table()
             _replay(target, applied_migrations, "an applied migration")
             before = read_exposure(target, schemas)
+            try:
+                types_before = generated_types(target, outputs) if outputs else None
+            except SupadeployError as exc:
+                types_problem = exc.what
             _replay(target, pending_migrations, "a pending migration")
             after = read_exposure(target, schemas)
+            try:
+                types_after = generated_types(target, outputs) if types_before is not None else None
+            except SupadeployError as exc:
+                types_problem = exc.what
         finally:
             target.close()
-    return diff_exposure(before, after)
+    types = (types_difference(project, outputs, types_before, types_after)
+             if types_before is not None and types_after is not None else None)
+    return ReplayPreview(exposure=diff_exposure(before, after), types=types, types_problem=types_problem)
 
 
 def split_after(migrations: list[Migration], version: str) -> tuple[list[Migration], list[Migration]]:

@@ -138,6 +138,13 @@ def _upload_artifact(step: dict[str, Any], project: Path, context: WorkflowConte
                    outputs={"artifact-id": "1", "artifact-url": f"https://github.invalid/artifacts/{name}"})
 
 
+def condition_holds(condition: str, *, failed: bool, context: WorkflowContext) -> bool:
+    """A step's ``if:`` after a failed (or no failed) step; without a status function, GitHub adds ``success()``."""
+    state = _JobState(runner_temp=Path("."))
+    state.failed = failed
+    return _condition(condition, context, state)
+
+
 def _supadeploy_on_path(bin_dir: Path) -> None:
     """This checkout's supadeploy, and `python` as actions/setup-python would set it up."""
     bin_dir.mkdir(parents=True, exist_ok=True)

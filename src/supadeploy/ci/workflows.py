@@ -1,6 +1,7 @@
 """The workflow files `supadeploy ci init` writes.
 
-- a pull-request check: lint, every migration replayed on a throwaway Postgres, `types --check`;
+- a pull-request check: lint, every migration replayed on a throwaway Postgres, `types --check`, and one comment
+  on the pull request (`supadeploy ci comment`, updated in place) with what the change does to each environment;
 - a staging deploy on pushes to the staging branch (default `develop`, as in the Supabase docs);
 - a production deploy on pushes to the production branch (default `main`), bound to the GitHub
   environment `production` (so its required reviewers apply), promoting exactly what staging ran.
@@ -76,6 +77,9 @@ permissions:
 jobs:
   check:
     runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      pull-requests: write
     services:
       postgres:
         image: postgres:15
@@ -95,7 +99,7 @@ jobs:
         run: supadeploy lint
       - name: Replay every migration on a throwaway database
         run: supadeploy check --shadow-url "$SHADOW_DB_URL"
-{types_step}"""
+{types_step}{comment_step}"""
 
 _TYPES_STEP = """\
       - name: Types are up to date
@@ -103,6 +107,27 @@ _TYPES_STEP = """\
           supadeploy local start
           supadeploy push --env local --yes --no-verify --no-types
           supadeploy types --env local --check
+"""
+
+# One comment per pull request, updated in place: what the change does to each environment (dry runs against
+# their databases, replayed on the throwaway one). It runs after a failed step too; a fork's pull request gets it
+# in the step summary (its token may not comment, and it has no secrets).
+_COMMENT_STEP = """\
+      - name: Comment on the pull request
+        if: ${{{{ !cancelled() && github.event_name == 'pull_request' }}}}
+        env:
+          GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
+          STAGING_DB_URL: ${{{{ secrets.STAGING_DB_URL }}}}
+          PRODUCTION_DB_URL: ${{{{ secrets.PRODUCTION_DB_URL }}}}
+        run: |
+          reports="$RUNNER_TEMP/supadeploy-reports"
+          mkdir -p "$reports"
+          supadeploy check --shadow-url "$SHADOW_DB_URL" --json > "$reports/check.json" || true
+          for environment in {environments}; do
+            supadeploy push --env "$environment" --dry-run --no-verify --no-types --json \\
+              --shadow-url "$SHADOW_DB_URL" > "$reports/$environment.json" || true
+          done
+          supadeploy ci comment --from "$reports/check.json"{from_environments}
 """
 
 DEPLOY = """\
@@ -154,6 +179,12 @@ jobs:
 """
 
 
+def _comment_step(settings: WorkflowSettings) -> str:
+    environments = (settings.staging_environment, settings.production_environment)
+    return _COMMENT_STEP.format(environments=" ".join(environments), from_environments="".join(
+        f' --from "$reports/{name}.json"' for name in environments))
+
+
 def render_workflows(settings: WorkflowSettings) -> dict[Path, str]:
     """File path (relative to the project) → content."""
     setup = _SETUP.format(python_version=settings.python_version, install=settings.install)
@@ -171,7 +202,8 @@ def render_workflows(settings: WorkflowSettings) -> dict[Path, str]:
     )
     return {
         WORKFLOW_DIR / "supadeploy-check.yml": PULL_REQUEST.format(
-            paths=paths, setup=setup, types_step=_TYPES_STEP if settings.types_check else ""),
+            paths=paths, setup=setup, types_step=_TYPES_STEP if settings.types_check else "",
+            comment_step=_comment_step(settings)),
         WORKFLOW_DIR / f"supadeploy-{settings.staging_environment}.yml": DEPLOY.format(
             environment=settings.staging_environment, branch=settings.staging_branch,
             github_environment=settings.staging_environment, env_lines=staging_env, setup=setup, paths=paths,

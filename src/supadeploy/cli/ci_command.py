@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from supadeploy.cli.common import WorkdirOption, user_errors
+from supadeploy.cli.common import JsonOption, WorkdirOption, print_json, user_errors
 
 app = typer.Typer(help="Continuous integration: GitHub Actions workflows that check and deploy the database.",
                   no_args_is_help=True)
@@ -40,3 +40,51 @@ def init(
         for written in write_workflows(workdir, settings, force=force):
             state = "created" if written.written else "exists; left unchanged"
             typer.echo(f"{state}: {written.path}")
+
+
+COMMENT_HELP = """Post (or update) the pull-request comment that shows what the change does to each database.
+
+Builds one markdown comment from supadeploy's own --json reports, given with --from (repeatable):
+`supadeploy push --env NAME --dry-run --shadow-url URL --json` per target environment (pending migrations
+with their SQL, lint findings as file:line, destructive statements, what anon and authenticated gain or
+lose, the types that change) and `supadeploy check --json` (the replay on a throwaway database), then a
+verdict. The comment carries a hidden marker, so each run edits the same comment instead of adding one.
+
+In GitHub Actions it reads GITHUB_REPOSITORY, the pull request from GITHUB_EVENT_PATH, GITHUB_API_URL and the
+token from GITHUB_TOKEN (never printed); the job needs `permissions: pull-requests: write`. A fork's pull
+request (read-only token) or a run that is not for a pull request gets the comment in the step summary,
+with a note saying why. --print writes the markdown to stdout and posts nothing.
+"""
+
+
+@app.command("comment", help=COMMENT_HELP)
+def comment(
+    reports: Annotated[list[Path], typer.Option(
+        "--from", metavar="FILE", help="A --json report of `push --dry-run` or `check` (repeatable); the file name "
+        "(without .json) labels a report that names no environment.", show_default=False)],
+    workdir: WorkdirOption = Path("."),
+    key: Annotated[str | None, typer.Option(
+        "--key", help="Keep one comment per key on the pull request (e.g. one per workflow).",
+        show_default=False)] = None,
+    print_only: Annotated[bool, typer.Option("--print", help="Print the markdown; post nothing.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    with user_errors(json_output):
+        from supadeploy.ci.pull_request_comment import post_comment, read_reports
+        from supadeploy.report.pr_comment import comment_markdown, marker_for, run_footer
+
+        body = comment_markdown(read_reports(reports), workdir=workdir, key=key, footer=run_footer())
+        if print_only:
+            if json_output:
+                print_json({"ok": True, "where": "stdout", "action": "printed", "body": body})
+            else:
+                typer.echo(body, nl=False)
+            return
+        posted = post_comment(body, marker_for(key))
+        if json_output:
+            print_json({"ok": True, "where": posted.where, "action": posted.action, "url": posted.url,
+                        "note": posted.note})
+        elif posted.where == "comment":
+            typer.echo(f"{posted.action} the pull-request comment: {posted.url}")
+        else:
+            typer.echo(f"wrote the comment to the step summary: {posted.note}")

@@ -65,8 +65,9 @@ class LintFinding:
         return RULES[self.code].name
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "rule": self.rule_name, "level": self.level, "file": self.file,
-                "line": self.line, "column": self.column, "message": self.message, "fix": self.fix,
+        return {"code": self.code, "rule": self.rule_name, "category": RULES[self.code].category,
+                "level": self.level, "file": self.file, "line": self.line, "column": self.column,
+                "message": self.message, "fix": self.fix,
                 "suppressed": self.suppressed, "suppressed_reason": self.suppressed_reason}
 
 

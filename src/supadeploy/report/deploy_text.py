@@ -63,6 +63,8 @@ def deploy_document(outcome: DeployOutcome, *, target: str, environment: str | N
     document["types"] = [{"path": str(r.path), "lang": r.lang, "changed": r.changed} for r in outcome.types]
     document["after_apply"] = after_apply_document(outcome, secrets)
     document["exposure"] = exposure_document(outcome.exposure)
+    document["types_diff"] = ([change.as_dict() for change in outcome.types_diff]
+                              if outcome.types_diff is not None else None)
     return document
 
 
