@@ -7,9 +7,9 @@ asked of the database. ``read_texts`` does that over targets.libpq_reader, one t
 statement (ctypes releases the GIL while libpq waits). Every other call (probes, the rolled-back
 evaluations, the Target protocol's writes) goes to a PostgresTarget opened on first use.
 
-A failed connection is reported as PostgresTarget words it (``connection_failed``); a statement that fails
-over libpq, or a machine without a loadable libpq, is run again by the PostgresTarget, whose errors are the
-ones users know. Each statement sees its own snapshot: a catalog changed between them may show, e.g., a
+A failed or lost connection is reported as PostgresTarget words it (``connection_failed``,
+``lost_connection``); a statement that fails over libpq, or a machine without a loadable libpq, is run again
+by the PostgresTarget, whose errors are the ones users know. Each statement sees its own snapshot: a catalog changed between them may show, e.g., a
 policy of a table that is not listed, which verify's lints already skip.
 """
 
@@ -83,7 +83,9 @@ class LibpqReadTarget:
         with session:
             try:
                 rows = session.rows(statement)
-            except LibpqError:
+            except LibpqError as error:
+                if not session.connected():  # not run again: a lost connection is reported as one
+                    raise self._full().lost_connection(error) from None
                 rows = None
         if rows is None:  # the statement failed: PostgresTarget runs it again and reports it as usual
             return self._read_one_with_psycopg(statement)
