@@ -9,8 +9,8 @@ evaluations, the Target protocol's writes) goes to a PostgresTarget opened on fi
 
 A failed or lost connection is reported as PostgresTarget words it (``connection_failed``,
 ``lost_connection``); a statement that fails over libpq, or a machine without a loadable libpq, is run again
-by the PostgresTarget, whose errors are the ones users know. Each statement sees its own snapshot: a catalog changed between them may show, e.g., a
-policy of a table that is not listed, which verify's lints already skip.
+by the PostgresTarget, whose errors are the ones users know. Each statement sees its own snapshot: a catalog
+changed between them may show, e.g., a policy of a table that is not listed, which verify's lints skip.
 """
 
 from __future__ import annotations
