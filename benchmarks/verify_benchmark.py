@@ -9,11 +9,14 @@ function and trigger every 20th) in transactions of 100, then measures, interlea
 
 * supadeploy verify --json               the console script as a subprocess, no manifest
 * supadeploy verify --json + manifest    with supabase/policies.toml (every table) and 3 probes
-* floor                                  psql -X -At -c '<the same catalog query>' > /dev/null
+* floor                                  psql -X -At -c '<the same catalog query>' > /dev/null (one query)
+* floor, two halves at once              two psql at once, each running one half (rls.catalog.catalog_queries),
+                                         as verify reads the catalog (targets.libpq_target)
 * supadeploy --help                      start-up alone
 
-and, in-process, the round trips run_verify makes (a Target wrapper counts query / query_rolled_back calls)
-and the time of its parts (catalog query, lints, matrix). Every verify run is checked: its JSON parses and
+and, in-process, the round trips run_verify makes over psycopg (a Target wrapper counts query /
+query_rolled_back calls) and the time of its parts (the catalog read over libpq as verify does it, the one
+query over psycopg, lints, matrix). Every verify run is checked: its JSON parses and
 counts the expected number of tables.
 """
 
@@ -23,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -121,6 +125,7 @@ def round_trips(url: str, workdir: Path, manifest: Path | None) -> tuple[int, in
     from supadeploy.rls.lints import lint_catalog
     from supadeploy.rls.matrix import build_matrix
     from supadeploy.rls.verify import VerifyOptions, run_verify
+    from supadeploy.targets.libpq_target import LibpqReadTarget
     from supadeploy.targets.postgres import PostgresTarget
 
     class Counting(PostgresTarget):
@@ -143,8 +148,11 @@ def round_trips(url: str, workdir: Path, manifest: Path | None) -> tuple[int, in
         counts = Counting.queries, Counting.rolled_back
         parts: dict[str, float] = {}
         started = time.perf_counter()
+        catalog_module.read_catalog(LibpqReadTarget(url), ("public",))
+        parts["catalog read (two halves at once over libpq, fresh sessions) + parse"] = time.perf_counter() - started
+        started = time.perf_counter()
         catalog = catalog_module.read_catalog(target, ("public",))
-        parts["catalog query + parse"] = time.perf_counter() - started
+        parts["catalog one query over psycopg (warm session) + parse"] = time.perf_counter() - started
         started = time.perf_counter()
         lint_catalog(catalog)
         parts["lints"] = time.perf_counter() - started
@@ -168,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "verify.md")
     args = parser.parse_args(argv)
 
-    from supadeploy.rls.catalog import catalog_query
+    from supadeploy.rls.catalog import catalog_queries, catalog_query
 
     scratch = Path(tempfile.mkdtemp(prefix="sdbench-verify-"))
     # Bytecode cached outside src/ as a pip-installed package has it (this sandbox sets
@@ -195,8 +203,12 @@ def main(argv: list[str] | None = None) -> None:
 
         verify = [str(SUPADEPLOY), "verify", "--json", "--db-url", url, "--workdir"]
         floor = ["psql", "-X", "-At", "-d", url, "-c", catalog_query(("public",))]
+        halves = " & ".join(f"psql -X -At -d {shlex.quote(url)} -c {shlex.quote(half)} > /dev/null"
+                            for half in catalog_queries(("public",)))
+        floor_halves = ["bash", "-c", f"{halves}; wait"]
         help_command = [str(SUPADEPLOY), "--help"]
-        runs: dict[str, list[float]] = {"verify": [], "verify + manifest, 3 probes": [], "floor": [], "help": []}
+        runs: dict[str, list[float]] = {"verify": [], "verify + manifest, 3 probes": [], "floor": [],
+                                        "floor halves": [], "help": []}
         document: dict[str, Any] = {}
         timed([*verify, str(plain)], env)  # warm-up (bytecode cache, server caches)
         timed([*verify, str(with_manifest)], env)
@@ -211,6 +223,10 @@ def main(argv: list[str] | None = None) -> None:
             if completed.returncode != 0:
                 raise SystemExit(f"psql failed: {completed.stderr}")
             runs["floor"].append(seconds)
+            seconds, completed = timed(floor_halves, env, stdout=subprocess.DEVNULL)
+            if completed.returncode != 0:
+                raise SystemExit(f"psql failed: {completed.stderr}")
+            runs["floor halves"].append(seconds)
             runs["help"].append(timed(help_command, env)[0])
         queries, rolled_back, parts = round_trips(url, plain, None)
         queries_m, rolled_back_m, _ = round_trips(url, with_manifest, manifest)
@@ -228,11 +244,13 @@ def main(argv: list[str] | None = None) -> None:
         "| command | best s | median s | round trips |",
         "|---|---|---|---|",
     ]
-    trips = {"verify": f"{queries} query", "verify + manifest, 3 probes": f"{queries_m} query + {rolled_back_m} "
-             "rolled-back script", "floor": "1", "help": "0"}
+    trips = {"verify": "2 at once (libpq, no psycopg)", "verify + manifest, 3 probes": f"2 at once + {rolled_back_m} "
+             "rolled-back script (psycopg)", "floor": "1", "floor halves": "2 at once", "help": "0"}
     labels = {"verify": "`supadeploy verify --json`", "verify + manifest, 3 probes":
               "`supadeploy verify --json` with policies.toml (drift) and 3 probes",
-              "floor": "floor: `psql -X -At -c '<catalog query>'`", "help": "`supadeploy --help`"}
+              "floor": "floor: `psql -X -At -c '<catalog query>'`",
+              "floor halves": "floor, as verify reads: two `psql` at once, one half each",
+              "help": "`supadeploy --help`"}
     for key, samples in runs.items():
         best, median = summarize(samples)
         lines.append(f"| {labels[key]} | {best:.3f} | {median:.3f} | {trips[key]} |")
@@ -241,7 +259,8 @@ def main(argv: list[str] | None = None) -> None:
               f"Findings on this schema: {summary['error']} errors, {summary['warn']} warnings, {summary['info']} "
               f"info; probes with the manifest: {manifest_document['summary']['probes_passed']} passed, "
               f"{manifest_document['summary']['probes_failed']} failed.", "",
-              f"(round trips counted with rolled_back={rolled_back} without a manifest)"]
+              f"(over psycopg, run_verify makes {queries} query and {rolled_back} rolled-back script without a "
+              f"manifest, {queries_m} and {rolled_back_m} with it)"]
     text = "\n".join(lines) + "\n"
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -55,16 +55,24 @@ def db_url(make_db: Callable[[], str]) -> str:
     return make_db()
 
 
+@pytest.fixture
+def explicit_db_url(db_url: str) -> str:
+    """A fresh database on the explicit grants model (Supabase since 2026-10-30): new tables in public are not
+    granted to the API roles. Every database of the suite is; the name says what a test relies on."""
+    return db_url
+
+
 @pytest.fixture(scope="session")
-def explicit_template(pg_admin_url: str) -> str:
-    """The template prepared on the explicit grants model (Supabase since 2026-10-30)."""
-    return databases.build_template(pg_admin_url, grants_model="explicit")
+def legacy_template(pg_admin_url: str) -> str:
+    """The template prepared on the legacy grants model (new tables granted to anon, authenticated and
+    service_role, as projects were prepared before 2026-10-30)."""
+    return databases.build_template(pg_admin_url, grants_model="legacy")
 
 
 @pytest.fixture
-def explicit_db_url(pg_admin_url: str, explicit_template: str) -> Iterator[str]:
-    """A fresh database on the explicit grants model: new tables in public are not granted to the API roles."""
-    url = databases.create_database(pg_admin_url, template=explicit_template)
+def legacy_db_url(pg_admin_url: str, legacy_template: str) -> Iterator[str]:
+    """A fresh database on the legacy grants model: for the tests about that model only."""
+    url = databases.create_database(pg_admin_url, template=legacy_template)
     yield url
     databases.drop_database(pg_admin_url, url)
 

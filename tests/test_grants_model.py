@@ -75,8 +75,8 @@ def test_explicit_model_does_not_grant_new_tables_and_sequences_to_the_api_roles
         assert conn.execute("select has_table_privilege('postgres', 'public.t', 'SELECT')").fetchone() == (True,)
 
 
-def test_legacy_model_grants_them_as_projects_were_prepared_before(db_url: str) -> None:
-    with psycopg.connect(db_url, autocommit=True) as conn:
+def test_legacy_model_grants_them_as_projects_were_prepared_before(legacy_db_url: str) -> None:
+    with psycopg.connect(legacy_db_url, autocommit=True) as conn:
         conn.execute(NEW_OBJECTS)
         assert conn.execute(PRIVILEGES).fetchone() == (True, True, True, True, True)
 

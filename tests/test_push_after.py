@@ -53,7 +53,8 @@ def test_example_project_push_verifies_clean_and_writes_types(project_dir: Path,
 
 
 def test_verify_failure_after_apply_exits_non_zero_and_says_so(project_dir: Path, db_url: str) -> None:
-    path = write_migration(project_dir, "001_open.sql", "create table public.open_data (id int, secret text);\n")
+    path = write_migration(project_dir, "001_open.sql", "create table public.open_data (id int, secret text);\n"
+                                                        "grant select on public.open_data to anon;\n")
     outcome = push(project_dir, "--db-url", db_url)
     assert outcome.exit_code == 3
     assert "the migrations were applied, but verification found" in outcome.stderr

@@ -21,6 +21,8 @@ CREATE TABLE public.notes (
 
 CREATE TABLE public.secrets (id int, api_key text);
 ALTER TABLE public.secrets ENABLE ROW LEVEL SECURITY;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.notes, public.secrets TO anon, authenticated;
 """
 
 

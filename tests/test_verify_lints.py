@@ -63,12 +63,15 @@ CASES = [
         create policy own on public.good_parent for select to authenticated using (true);
         create table public.good_parent_2024 partition of public.good_parent
             for values from ('2024-01-01') to ('2025-01-01');
+        grant select, insert, update, delete on public.bad, public.good_rls, public.bad_parent,
+            public.bad_parent_2024, public.good_parent, public.good_parent_2024 to anon, authenticated;
     """, {("public.bad", None), ("public.bad_parent", None)}),
     Case("sensitive_columns_exposed", """
         create table public.bad (id int, password_hash text, phone_number text);
         create table public.good (id int, password_hash text);
         alter table public.good enable row level security;
         create table public.good_plain (id int, passenger text, tokenizer_name text);
+        grant select on public.bad, public.good, public.good_plain to anon, authenticated;
     """, {("public.bad", None)}),
     Case("rls_no_policy", """
         create table public.bad (id int);
@@ -102,9 +105,10 @@ CASES = [
         create policy good_signed_in_read on public.t for select to authenticated using (true);
         create policy good_check_only on public.t for update to anon with check (true);
         create policy good_own on public.t for delete to authenticated using (owner = (select auth.uid()));
+        grant select, insert, update, delete on public.t to anon, authenticated;
         create table public.no_grant (id int);
         alter table public.no_grant enable row level security;
-        revoke insert on public.no_grant from anon, authenticated;
+        grant select, update, delete on public.no_grant to anon, authenticated;
         create policy good_no_privilege on public.no_grant for insert to anon with check (true);
     """, {("public.t", "bad_update"), ("public.t", "bad_anon_read"), ("public.t", "bad_insert")}),
     Case("policy_null_auth_disjunct", """
@@ -160,25 +164,25 @@ CASES = [
         create view public.bad as select id from public.t;
         create view public.good with (security_invoker = true) as select id from public.t;
         create view public.good_revoked as select id from public.t;
-        revoke all on public.good_revoked from anon, authenticated;
+        grant select on public.t, public.bad, public.good to anon, authenticated;
     """, {("public.bad", None)}),
     Case("auth_users_exposed", """
         create view public.bad as select id, email from auth.users;
         create view public.good as select id, email from auth.users;
-        revoke all on public.good from anon, authenticated;
         create view public.good_invoker with (security_invoker = true) as select id from auth.users;
+        grant select on public.bad, public.good_invoker to anon, authenticated;
     """, {("public.bad", None)}),
     Case("materialized_view_exposed", """
         create materialized view public.bad as select 1 as x;
         create materialized view public.good as select 1 as x;
-        revoke all on public.good from anon, authenticated;
+        grant select on public.bad to anon, authenticated;
     """, {("public.bad", None)}),
     Case("foreign_table_exposed", """
         create foreign data wrapper sd_test_fdw;
         create server sd_test_server foreign data wrapper sd_test_fdw;
         create foreign table public.bad (id int) server sd_test_server;
         create foreign table public.good (id int) server sd_test_server;
-        revoke all on public.good from anon, authenticated;
+        grant select on public.bad to anon, authenticated;
     """, {("public.bad", None)}),
     Case("function_search_path_mutable", """
         create function public.bad() returns int language sql as 'select 1';
@@ -308,6 +312,7 @@ def test_catalog_is_one_round_trip_whatever_the_number_of_tables(db_url: str) ->
     execute(db_url, "\n".join(
         f"create table public.t{i} (id int, owner uuid); alter table public.t{i} enable row level security;"
         f"create policy p on public.t{i} for select to authenticated using (owner = (select auth.uid()));"
+        f"grant select on public.t{i} to authenticated;"
         for i in range(60)))
 
     class Counting(PostgresTarget):

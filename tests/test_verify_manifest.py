@@ -69,8 +69,8 @@ def test_round_trip_verifies_clean_then_reports_exactly_the_edited_policy(exampl
     source = (example / "supabase" / "migrations" / "003_rls_policies.sql").read_text().splitlines()
     created_at = source.index('CREATE POLICY "Users can view own snapshots" ON public.portfolio_snapshots') + 1
     assert str(drift[0]["file"]).endswith("003_rls_policies.sql") and drift[0]["line"] == created_at
-    # the same edit also opens the table to anon, which the lints report on their own
-    assert {f["code"] for f in found} == {"manifest_policy_changed", "policy_always_true"}
+    # the edit names anon, but the example grants the table to authenticated only: nothing opens to anon
+    assert {f["code"] for f in found} == {"manifest_policy_changed"}
 
 
 def test_drift_missing_extra_and_rls_switched_off(example: Path, db_url: str) -> None:
@@ -101,7 +101,7 @@ def test_rewriting_keeps_probes_and_is_deterministic(example: Path, db_url: str)
 name = "anon reads no trades"
 role = "anon"
 query = "select * from public.trades"
-expect_rows = 0
+expect_error = "42501"
 '''
     manifest.write_text(manifest.read_text() + probes)
     before = manifest.read_text()
@@ -114,7 +114,7 @@ expect_rows = 0
     assert after.endswith(probes)
     outcome = invoke("verify", "--db-url", db_url, "--workdir", str(example))
     assert outcome.exit_code == 0
-    assert "pass  anon reads no trades (as anon): no rows" in outcome.stdout
+    assert "pass  anon reads no trades (as anon): error 42501" in outcome.stdout
 
 
 def test_a_broken_manifest_is_refused_with_its_line(project_dir: Path, db_url: str) -> None:

@@ -93,6 +93,7 @@ def test_security_definer_function_reading_an_rls_table_is_an_error(db_url: str)
         create table public.notes (id int, owner uuid, body text);
         alter table public.notes enable row level security;
         create policy own on public.notes for select to authenticated using ((select auth.uid()) = owner);
+        grant select on public.notes to authenticated;
         create function public.count_notes() returns bigint language plpgsql security definer
             set search_path = public as $$
         declare
@@ -120,6 +121,7 @@ def test_anon_reading_every_row_with_personal_columns_is_an_error(project_dir: P
         create table public.prices (id int primary key, product text, amount numeric);
         alter table public.prices enable row level security;
         create policy "Prices are public" on public.prices for select to anon using (true);
+        grant select on public.profiles, public.prices to anon;
     """)
     execute(db_url, f"insert into public.profiles values ('{USER_A}', 'a@example.com', 'A')")
     assert as_role(db_url, "anon", "select email from public.profiles") == [("a@example.com",)]
@@ -152,6 +154,7 @@ def test_team_listed_sensitive_columns(project_dir: Path, db_url: str) -> None:
         create table public.players (id int, nickname text, score int);
         alter table public.players enable row level security;
         create policy everyone on public.players for select to anon using (true);
+        grant select on public.players to anon;
     """)
     assert found(verify_json(project_dir, db_url)[1], "policy_always_true") == [("public.players", "everyone", "warn")]
     (project_dir / "supadeploy.toml").write_text('[verify]\nsensitive_columns = ["Nickname"]\n')
@@ -165,6 +168,7 @@ def test_anon_rewriting_every_row_is_an_error(project_dir: Path, db_url: str) ->
         create table public.posts (id int primary key, title text);
         alter table public.posts enable row level security;
         create policy "anyone" on public.posts for all to anon using (true) with check (true);
+        grant select, insert, update, delete on public.posts to anon;
         insert into public.posts values (1, 'mine'), (2, 'yours');
     """)
     assert as_role(db_url, "anon", "update public.posts set title = 'defaced'") == [(2,)]
@@ -189,6 +193,7 @@ def test_every_signed_in_user_rewriting_every_row_is_an_error(project_dir: Path,
         alter table public.docs enable row level security;
         create policy signed_in on public.docs for all to authenticated using ((select auth.uid()) is not null);
         create policy own on public.docs for delete to authenticated using ((select auth.uid()) = owner);
+        grant select, insert, update, delete on public.docs to authenticated;
     """)
     execute(db_url, f"insert into public.docs values (1, '{USER_A}', 'a'), (2, '{USER_B}', 'b')")
     assert as_role(db_url, "authenticated", "delete from public.docs", sub=USER_A) == [(2,)]
@@ -213,6 +218,7 @@ def test_row_independent_expressions_are_evaluated(expression: str, make_db: Any
         create table public.t (id int, owner uuid);
         alter table public.t enable row level security;
         create policy p on public.t for delete to anon using ({expression});
+        grant delete on public.t to anon;
     """)
     findings = [f for f in _verify(url) if f.code == "policy_always_true"]
     assert [(f.policy, f.level) for f in findings] == [("p", "error")]
@@ -225,6 +231,7 @@ def test_evaluation_is_one_round_trip_and_never_runs_volatile_or_request_depende
         create table public.t (id int, owner uuid);
         alter table public.t enable row level security;
         {' '.join(policies)}
+        grant update, delete on public.t to anon;
         create table public.calls (n int);
         grant insert on public.calls to anon;
         create function public.counted() returns boolean language sql volatile

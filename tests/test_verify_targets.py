@@ -49,6 +49,7 @@ def test_management_api_target_gives_the_same_report(server: ManagementApiServer
             create table public.open_table (id int, api_key text);
             alter policy "read own notes" on public.notes using (owner = auth.uid());
             create view public.note_bodies as select body from public.notes;
+            grant select on public.open_table, public.note_bodies to anon, authenticated;
         """)
 
     client = ManagementApiClient(TEST_TOKEN, api_url=server.url, retry=RetryPolicy(attempts=2),

@@ -57,11 +57,12 @@ def find_or_start_server() -> tuple[str, object | None]:
     return status.url, server
 
 
-def build_template(admin_url: str, grants_model: str = "legacy") -> str:
+def build_template(admin_url: str, grants_model: str = "explicit") -> str:
     """Create the template database prepared the way Supabase prepares a project, once per bootstrap version.
 
-    The shared template (``TEMPLATE_NAME``) keeps the legacy grants model, which most tests rely on;
-    ``grants_model="explicit"`` builds the one of ``explicit_db_url``. The name carries a digest of the
+    The shared template (``TEMPLATE_NAME``) is on the explicit grants model, as every Supabase project is since
+    2026-10-30 (new tables in public are not granted to the API roles: a test's SQL grants what it needs);
+    ``grants_model="legacy"`` builds the one of ``legacy_db_url``. The name carries a digest of the
     bootstrap SQL, so concurrent test sessions share one finished template and never drop a template another
     session is cloning; it is built under a temporary name and renamed. Returns the template's name.
     """
@@ -71,7 +72,7 @@ def build_template(admin_url: str, grants_model: str = "legacy") -> str:
     script = supabase_bootstrap_sql() + default_privileges_sql(grants_model)
     digest = hashlib.sha256(script.encode()).hexdigest()[:10]
     name = f"supadeploy_test_template_{digest}"
-    if grants_model == "legacy":
+    if grants_model == "explicit":
         TEMPLATE_NAME = name
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()

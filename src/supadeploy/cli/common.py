@@ -72,13 +72,15 @@ def resolve(flags: DatabaseFlags, engine: str | None = None) -> Resolved:
 
 
 def open_target(resolved: Resolved, command: str, *, for_writing: bool, api_url: str | None = None,
-                json_output: bool = False) -> Target:
-    """The Target of ``resolved`` for ``command``; notes (e.g. the pooler fallback) on stderr, not with --json."""
+                json_output: bool = False, libpq_reads: bool = False) -> Target:
+    """The Target of ``resolved`` for ``command``; notes (e.g. the pooler fallback) on stderr, not with --json.
+    ``libpq_reads``: see targets.resolve.open_environment."""
     from supadeploy.targets.connection_url import default_application_name
     from supadeploy.targets.resolve import open_environment
 
     return open_environment(resolved, application_name=default_application_name(command), for_writing=for_writing,
-                            api_url=api_url, on_note=None if json_output else (lambda text: echo_err(f"note: {text}")))
+                            api_url=api_url, on_note=None if json_output else (lambda text: echo_err(f"note: {text}")),
+                            libpq_reads=libpq_reads)
 
 
 def parse_schema_option(values: list[str] | None) -> tuple[str, ...] | None:

@@ -79,7 +79,8 @@ def _verify(flags: DatabaseFlags, *, schema: list[str] | None, fail_on: str | No
     resolved = resolve(flags, engine)
     options = VerifyOptions.from_project(resolved.project, schemas=parse_schema_option(schema),
                                          fail_on=fail_on, environment=resolved.environment)
-    target = open_target(resolved, "verify", for_writing=False, api_url=api_url, json_output=flags.json)
+    target = open_target(resolved, "verify", for_writing=False, api_url=api_url, json_output=flags.json,
+                         libpq_reads=True)
     try:
         if write_manifest:
             _write_manifest(flags, target, options.schemas, manifest_location(resolved.project))

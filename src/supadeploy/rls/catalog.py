@@ -22,7 +22,7 @@ from typing import Any
 from supadeploy.errors import SupadeployError
 from supadeploy.rls import expressions
 from supadeploy.rls.sqltext import literal, text_array
-from supadeploy.targets.base import Target
+from supadeploy.targets.base import ConcurrentTextReads, Target
 
 # Schemas Supabase (or an extension) owns: not the project's to lint, as in splinter.
 MANAGED_SCHEMAS = (
@@ -246,6 +246,19 @@ _COMMANDS = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE", "*": "A
 
 
 def catalog_query(exposed_schemas: tuple[str, ...], sensitive_columns: tuple[str, ...] = ()) -> str:
+    """The whole document of :func:`parse_catalog` in one query."""
+    return _catalog_sql(exposed_schemas, sensitive_columns, policies=True, the_rest=True)
+
+
+def catalog_queries(exposed_schemas: tuple[str, ...], sensitive_columns: tuple[str, ...] = ()) -> tuple[str, str]:
+    """The same document in two queries, for two sessions at once: the policies (``pg_get_expr`` builds the
+    relation cache entry of every table, about half of the server's time) and everything else."""
+    return (_catalog_sql(exposed_schemas, sensitive_columns, policies=True, the_rest=False),
+            _catalog_sql(exposed_schemas, sensitive_columns, policies=False, the_rest=True))
+
+
+def _catalog_sql(exposed_schemas: tuple[str, ...], sensitive_columns: tuple[str, ...], *, policies: bool,
+                 the_rest: bool) -> str:
     exposed = text_array(exposed_schemas)
     managed = text_array(MANAGED_SCHEMAS)
     sensitive = literal(sensitive_column_pattern(sensitive_columns))
@@ -259,8 +272,7 @@ def catalog_query(exposed_schemas: tuple[str, ...], sensitive_columns: tuple[str
             f"CASE WHEN has_table_privilege(api.{role}, c.oid, 'DELETE') THEN 'd' END) ELSE '' END"
         )
 
-    return f"""
-WITH api AS (
+    common = f"""WITH api AS (
   SELECT to_regrole('anon') AS anon, to_regrole('authenticated') AS authenticated
 ), ns AS (
   SELECT n.oid, n.nspname, n.nspname = ANY ({exposed}) AS exposed,
@@ -269,7 +281,8 @@ WITH api AS (
   FROM pg_catalog.pg_namespace AS n, api
   WHERE n.nspname = ANY ({exposed})
      OR (n.nspname !~ '^pg_' AND NOT n.nspname = ANY ({managed}))
-), seq AS (
+"""
+    relations_ctes = f"""), seq AS (
   SELECT ad.adrelid AS relid, json_agg(json_build_array(a.attname, sn.nspname || '.' || sc.relname,
       coalesce(has_schema_privilege(api.anon, sn.oid, 'USAGE')
                AND has_sequence_privilege(api.anon, sc.oid, 'USAGE, UPDATE'), false),
@@ -286,6 +299,24 @@ WITH api AS (
     AND a.attidentity = '' AND NOT a.attisdropped
     AND ad.adrelid IN (SELECT c.oid FROM pg_catalog.pg_class AS c JOIN ns ON ns.oid = c.relnamespace)
   GROUP BY ad.adrelid
+), table_columns AS (
+  SELECT a.attrelid, a.attnum, a.attname, ns.anon_usage, ns.authenticated_usage
+  FROM pg_catalog.pg_attribute AS a
+  JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p')
+  JOIN ns ON ns.oid = c.relnamespace
+  WHERE a.attnum > 0 AND NOT a.attisdropped
+), column_names AS MATERIALIZED (
+  SELECT DISTINCT attname FROM table_columns
+), sensitive AS (
+  SELECT t.attrelid AS relid, array_agg(json_build_array(t.attname,
+      t.anon_usage AND coalesce(has_column_privilege(api.anon, t.attrelid, t.attnum, 'SELECT'), false),
+      t.authenticated_usage
+        AND coalesce(has_column_privilege(api.authenticated, t.attrelid, t.attnum, 'SELECT'), false))
+    ORDER BY t.attnum) AS columns
+  FROM table_columns AS t
+  CROSS JOIN api
+  WHERE t.attname IN (SELECT attname FROM column_names WHERE replace(lower(attname), '-', '_') ~ {sensitive})
+  GROUP BY t.attrelid
 ), rel AS (
   SELECT json_build_array(
     ns.nspname, c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity, c.relispartition, ns.exposed,
@@ -304,24 +335,18 @@ WITH api AS (
       JOIN pg_catalog.pg_class AS rc ON rc.oid = d.refobjid AND rc.relkind IN ('r', 'p', 'v', 'm', 'f')
       JOIN pg_catalog.pg_namespace AS rn ON rn.oid = rc.relnamespace
       WHERE rw.ev_class = c.oid) END,
-    CASE WHEN c.relkind IN ('r', 'p') THEN ARRAY(
-      SELECT json_build_array(a.attname,
-        ns.anon_usage AND coalesce(has_column_privilege(api.anon, c.oid, a.attnum, 'SELECT'), false),
-        ns.authenticated_usage
-          AND coalesce(has_column_privilege(api.authenticated, c.oid, a.attnum, 'SELECT'), false))
-      FROM pg_catalog.pg_attribute AS a
-      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-        AND replace(lower(a.attname), '-', '_') ~ {sensitive}
-      ORDER BY a.attnum) END,
+    CASE WHEN c.relkind IN ('r', 'p') THEN coalesce(sensitive.columns, '{{}}') END,
     seq.defaults
   ) AS item
   FROM pg_catalog.pg_class AS c
   JOIN ns ON ns.oid = c.relnamespace
   JOIN pg_catalog.pg_roles AS o ON o.oid = c.relowner
   LEFT JOIN seq ON seq.relid = c.oid
+  LEFT JOIN sensitive ON sensitive.relid = c.oid
   CROSS JOIN api
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
-), pol AS (
+"""
+    policies_cte = """), pol AS (
   SELECT json_build_array(
     n.nspname, c.relname, p.polname, p.polpermissive, p.polcmd, p.polroles,
     pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)
@@ -330,7 +355,8 @@ WITH api AS (
   JOIN pg_catalog.pg_class AS c ON c.oid = p.polrelid
   JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
   WHERE n.oid IN (SELECT oid FROM ns) OR p.polrelid = to_regclass('storage.objects')
-), fn AS (
+"""
+    functions_cte = """), fn AS (
   SELECT json_build_array(
     ns.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid), p.prosecdef,
     p.prorettype IN ('pg_catalog.trigger'::regtype, 'pg_catalog.event_trigger'::regtype),
@@ -354,11 +380,10 @@ WITH api AS (
   WHERE p.prokind IN ('f', 'p')
     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d WHERE d.classid = 'pg_catalog.pg_proc'::regclass
                     AND d.objid = p.oid AND d.deptype = 'e')
-)
-SELECT json_build_object(
-  'relations', coalesce((SELECT json_agg(item) FROM rel), '[]'::json),
-  'policies', coalesce((SELECT json_agg(item) FROM pol), '[]'::json),
-  'functions', coalesce((SELECT json_agg(item) FROM fn), '[]'::json),
+"""
+    relations_field = """  'relations', coalesce((SELECT json_agg(item) FROM rel), '[]'::json),"""
+    policies_field = """  'policies', coalesce((SELECT json_agg(item) FROM pol), '[]'::json),"""
+    other_fields = f"""  'functions', coalesce((SELECT json_agg(item) FROM fn), '[]'::json),
   'extensions', coalesce((
     SELECT json_agg(json_build_array(e.extname, n.nspname) ORDER BY e.extname)
     FROM pg_catalog.pg_extension AS e JOIN pg_catalog.pg_namespace AS n ON n.oid = e.extnamespace
@@ -393,16 +418,25 @@ SELECT json_build_object(
                                      coalesce(pg_has_role(api.authenticated, r.oid, 'MEMBER'), false)))
     FROM pg_catalog.pg_roles AS r, api
     WHERE r.rolname IN ('anon', 'authenticated')
-       OR r.oid IN (SELECT DISTINCT unnest(polroles) FROM pg_catalog.pg_policy)), '[]'::json)
-)::text
-"""
+       OR r.oid IN (SELECT DISTINCT unnest(polroles) FROM pg_catalog.pg_policy)), '[]'::json)"""
+    ctes = common + (relations_ctes + functions_cte if the_rest else "") + (policies_cte if policies else "")
+    fields = [relations_field] if the_rest else []
+    fields += [policies_field] if policies else []
+    fields += [other_fields] if the_rest else []
+    return ctes + ")\nSELECT json_build_object(\n" + "\n".join(fields).rstrip(",") + "\n)::text\n"
 
 
 def read_catalog(target: Target, exposed_schemas: tuple[str, ...], sensitive_columns: tuple[str, ...] = ()) -> Catalog:
-    """Run the catalog query on ``target`` and parse it (``sensitive_columns``: [verify] sensitive_columns)."""
+    """Run the catalog query on ``target`` and parse it (``sensitive_columns``: [verify] sensitive_columns).
+    A target with ConcurrentTextReads runs it as its two halves at once (catalog_queries)."""
+    if isinstance(target, ConcurrentTextReads):
+        policies, the_rest = target.read_texts(catalog_queries(exposed_schemas, sensitive_columns))
+        data: dict[str, Any] = json.loads(the_rest or "{}")
+        data.update(json.loads(policies or "{}"))
+        return parse_catalog(data, exposed_schemas)
     rows = target.query(catalog_query(exposed_schemas, sensitive_columns))
     document = rows[0][0]
-    data: dict[str, Any] = json.loads(document) if isinstance(document, str) else document
+    data = json.loads(document) if isinstance(document, str) else document
     return parse_catalog(data, exposed_schemas)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from supadeploy.migrations.files import Migration
 from supadeploy.migrations.history import HistoryEdit, HistoryRow
@@ -61,3 +61,11 @@ class Target(Protocol):
     def standard_conforming_strings(self) -> bool: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ConcurrentTextReads(Protocol):
+    """A Target that can run several read-only statements at once, each returning one text value
+    (targets.libpq_target; verify's catalog). Other targets run them one after the other with ``query``."""
+
+    def read_texts(self, statements: Sequence[str]) -> list[str | None]: ...

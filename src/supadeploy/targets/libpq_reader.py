@@ -116,6 +116,10 @@ class ReadOnlySession:
         finally:
             library.PQclear(result)
 
+    def connected(self) -> bool:
+        """False once the connection is gone (e.g. lost during a query)."""
+        return self._connection is not None and self._library.PQstatus(self._connection) == CONNECTION_OK
+
     def close(self) -> None:
         if self._connection is not None:
             self._library.PQfinish(self._connection)

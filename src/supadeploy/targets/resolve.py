@@ -69,11 +69,13 @@ def _no_url_fix(environment: EnvironmentConfig, fix: str | None) -> str:
 
 
 def open_environment(resolved: Resolved, *, application_name: str, for_writing: bool, api_url: str | None = None,
-                     on_note: Note | None = None) -> Target:
+                     on_note: Note | None = None, libpq_reads: bool = False) -> Target:
     """The Target of ``resolved``: ManagementApiTarget (api) or PostgresTarget (native, and cli outside push).
 
     ``for_writing``: a command that takes the deploy lock or writes the history; a transaction-mode pooler,
-    which keeps neither a session nor a multi-statement transaction, is refused for it."""
+    which keeps neither a session nor a multi-statement transaction, is refused for it.
+    ``libpq_reads``: a native target is a LibpqReadTarget (its catalog reads over libpq, several at once,
+    psycopg only when something else is asked: verify)."""
     from supadeploy.engines import database_url, open_client, project_ref
 
     if resolved.engine == "api":
@@ -81,9 +83,13 @@ def open_environment(resolved: Resolved, *, application_name: str, for_writing: 
 
         ref = project_ref(resolved.environment, "api")
         return ManagementApiTarget(open_client(resolved.project, api_url), ref)
+    url = database_url(resolved, for_push=for_writing, api_url=api_url, on_note=on_note)
+    if libpq_reads:
+        from supadeploy.targets.libpq_target import LibpqReadTarget
+
+        return LibpqReadTarget(url, application_name=application_name)
     from supadeploy.targets.postgres import PostgresTarget
 
-    url = database_url(resolved, for_push=for_writing, api_url=api_url, on_note=on_note)
     return PostgresTarget(url, application_name=application_name)
 
 
