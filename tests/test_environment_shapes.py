@@ -105,6 +105,9 @@ def test_every_database_command_on_every_shape(shape_name: str, project_dir: Pat
     verified = shape.ok("verify", "--env", "staging", "--json").json()
     assert verified["ok"] is True
     assert "notes" in shape.ok("types", "--env", "staging").stdout
+    status = shape.run("status", "--env", "staging", "--json").json()["environments"][0]
+    assert (status["reachable"], status["applied"], status["pending"], status["error"]) == (
+        True, ["001", "002"], [], None)
 
     # promote to production, then diff finds them identical
     shape.ok("promote", "staging", "production", "--yes")

@@ -87,3 +87,49 @@ def test_nothing_below_the_cli_imports_it() -> None:
                  for line, module in imported_modules(path)
                  if module == "supadeploy.cli" or module.startswith("supadeploy.cli.")]
     assert offenders == []
+
+
+# What only the commands layer (and below) may do: reach a database or the Management API, lock, back up,
+# write the deploy log. cli/ gets data back from supadeploy.commands and renders it.
+BELOW_THE_COMMANDS = ("supadeploy.targets", "supadeploy.engines", "supadeploy.deploylog", "supadeploy.management_api",
+                      "supadeploy.backup", "supadeploy.pipeline", "supadeploy.deploy", "supadeploy.hosted",
+                      "supadeploy.github_api")
+TARGET_METHODS = {"query", "query_rolled_back", "read_history", "ensure_history_table", "acquire_deploy_lock",
+                  "release_deploy_lock", "apply_migration", "edit_history", "read_texts"}
+
+
+def test_the_cli_layer_reaches_environments_only_through_the_commands_layer() -> None:
+    offenders = [f"{path.relative_to(SOURCE.parent)}:{line}: {module}"
+                 for path in sorted((SOURCE / "cli").rglob("*.py"))
+                 for line, module in imported_modules(path)
+                 if _is_below_the_commands(module) and not _type_only(path, module)]
+    calls = [f"{path.relative_to(SOURCE.parent)}:{node.lineno}: .{node.func.attr}()"
+             for path in sorted((SOURCE / "cli").rglob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+             and node.func.attr in TARGET_METHODS]
+    assert offenders + calls == []
+
+
+def _is_below_the_commands(module: str) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in BELOW_THE_COMMANDS)
+
+
+def _type_only(path: Path, module: str) -> bool:
+    """``module`` is imported only under ``if TYPE_CHECKING:`` in ``path`` (for annotations)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    guarded = {id(child) for node in ast.walk(tree)
+               if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+               for child in ast.walk(node)}
+    return all(id(node) in guarded for node in ast.walk(tree)
+               if isinstance(node, ast.ImportFrom) and node.module == module)
+
+
+def test_every_command_has_a_library_entry() -> None:
+    """Each command that reaches an environment runs through supadeploy.commands (a run_* function)."""
+    entries = {name for path in (SOURCE / "commands").glob("*.py")
+               for name in re.findall(r"^def (run_\w+)\(", path.read_text(encoding="utf-8"), re.MULTILINE)}
+    assert {"run_push", "run_promote", "run_rollback", "run_baseline", "run_repair", "run_reconcile",
+            "run_history", "run_migration_list", "run_diff", "run_status", "run_verify_command",
+            "run_write_manifest", "run_types", "run_check", "run_link", "run_projects",
+            "run_local_reset"} <= entries

@@ -16,8 +16,6 @@ from supadeploy.errors import SupadeployError
 
 if TYPE_CHECKING:
     from supadeploy.commands.invocation import Invocation
-    from supadeploy.targets.base import Target
-    from supadeploy.targets.resolve import Resolved
 
 EnvOption = Annotated[str | None, typer.Option(
     "--env", "-e", help="Environment from supadeploy.toml (default: the project's default, 'local').",
@@ -62,25 +60,6 @@ def invocation(flags: DatabaseFlags, *, engine: str | None = None, api_url: str 
 
 def ask_on_terminal(question: str) -> bool:
     return bool(typer.confirm(question, default=False, err=True))
-
-
-def resolve(flags: DatabaseFlags, engine: str | None = None) -> Resolved:
-    """The environment of ``flags`` and how to reach it (supadeploy.targets.resolve)."""
-    from supadeploy.targets.resolve import resolve_environment
-
-    return resolve_environment(flags.workdir, flags.env, flags.db_url, engine)
-
-
-def open_target(resolved: Resolved, command: str, *, for_writing: bool, api_url: str | None = None,
-                json_output: bool = False, libpq_reads: bool = False) -> Target:
-    """The Target of ``resolved`` for ``command``; notes (e.g. the pooler fallback) on stderr, not with --json.
-    ``libpq_reads``: see targets.resolve.open_environment."""
-    from supadeploy.targets.connection_url import default_application_name
-    from supadeploy.targets.resolve import open_environment
-
-    return open_environment(resolved, application_name=default_application_name(command), for_writing=for_writing,
-                            api_url=api_url, on_note=None if json_output else (lambda text: echo_err(f"note: {text}")),
-                            libpq_reads=libpq_reads)
 
 
 def parse_schema_option(values: list[str] | None) -> tuple[str, ...] | None:
@@ -158,12 +137,3 @@ def internal_error(unexpected: Exception) -> None:
 
         traceback.print_exception(unexpected, file=sys.stderr)
     echo_err(f"error: {message}")
-
-
-def confirm_or_refuse(question: str, *, yes: bool, refuse_message: str) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise SupadeployError(refuse_message, fix="pass --yes to confirm in a non-interactive run")
-    if not typer.confirm(question, default=False, err=True):
-        raise SupadeployError("cancelled; nothing was applied", exit_code=1)

@@ -1,103 +1,23 @@
-"""What `push` and `promote` share: push options from supadeploy.toml, the confirmation of a protected deploy,
-the backup, GitHub reporting and the exit codes of a deploy."""
+"""What the renderings of `push` and `promote` share: GitHub reporting (step summary, outputs, annotations)
+and the exit codes of a deploy. The policy they share (options, confirmation, backup, deploy lock) is in
+supadeploy.commands.writing."""
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import typer
 
-from supadeploy.cli.common import confirm_or_refuse, echo_err
+from supadeploy.cli.common import echo_err
 from supadeploy.errors import SupadeployError
 from supadeploy.redact import environment_secrets
 
 if TYPE_CHECKING:
-    from supadeploy.backup import Backup
-    from supadeploy.cli.common import DatabaseFlags
-    from supadeploy.config import EnvironmentConfig, ProjectConfig
     from supadeploy.deploy import DeployOutcome
-    from supadeploy.deploylog import RunRecord
-    from supadeploy.lint.report import LintFinding
-    from supadeploy.migrations.plan import Plan
-    from supadeploy.push_result import PushOptions
-    from supadeploy.targets.base import Target
-    from supadeploy.targets.resolve import Resolved
 
 EXIT_VERIFY_FAILED = 3
-def push_options_for(project: ProjectConfig, *, dry_run: bool, include_all: bool = False,
-                     allow_drift: bool = False, allow_existing_objects: bool = False) -> PushOptions:
-    """PushOptions with the [push] timeouts of supadeploy.toml."""
-    from supadeploy.config import postgres_duration
-    from supadeploy.push_result import PushOptions
-    from supadeploy.targets.base import SessionLimits
-
-    settings = project.push
-    return PushOptions(
-        dry_run=dry_run, include_all=include_all, allow_drift=allow_drift,
-        allow_existing_objects=allow_existing_objects, deploy_lock_wait_seconds=settings.deploy_lock_wait_seconds,
-        limits=SessionLimits(
-            lock_timeout=postgres_duration(settings.lock_timeout, where="[push]", key="lock_timeout"),
-            statement_timeout=postgres_duration(settings.statement_timeout, where="[push]", key="statement_timeout"),
-        ),
-    )
-
-
-def confirmation(flags: DatabaseFlags, target: Target, environment: EnvironmentConfig,
-                 question: Callable[[Plan], str]) -> Callable[[Plan, list[LintFinding]], None]:
-    """The confirm hook of a protected deploy: show the plan (not with --json), then --yes or ask."""
-
-    def confirm(plan: Plan, findings: list[LintFinding]) -> None:
-        from supadeploy.report import human
-
-        if not flags.json:
-            echo_err(human.plan_text(plan, target.description))
-        confirm_or_refuse(question(plan), yes=flags.yes,
-                          refuse_message=f"environment '{environment.name}' is protected")
-
-    return confirm
-
-
-@contextlib.contextmanager
-def writing_run(target: Target, resolved: Resolved, command: str,
-                backup_location: str | None = None) -> Iterator[RunRecord]:
-    """A command that writes the history (repair, baseline, reconcile, rollback): under the deploy lock
-    ([push] deploy_lock_wait), with the history table set up and one deploy-log row for the run."""
-    from supadeploy.deploylog import DeploymentContext, recorded_run
-
-    target.acquire_deploy_lock(resolved.project.push.deploy_lock_wait_seconds)
-    target.ensure_history_table()
-    context = DeploymentContext.detect(command, resolved.environment.name, resolved.project.workdir)
-    with recorded_run(target, dataclasses.replace(context, backup_location=backup_location)) as run:
-        yield run
-
-
-def backup_taker(resolved: Resolved, target: Target, engine: str, api_url: str | None) -> Callable[[], Backup]:
-    """pg_dump over a direct connection; a restore point over the Management API."""
-
-    def take() -> Backup:
-        if engine == "api":
-            from supadeploy.backup import restore_point_backup
-            from supadeploy.engines import open_client
-
-            client = open_client(resolved.project, api_url)
-            try:
-                return restore_point_backup(client.create_restore_point, resolved.environment.project_ref or "",
-                                            resolved.environment.name)
-            finally:
-                client.close()
-        from supadeploy.backup import PgDumpRequest, pg_dump_backup
-
-        (server_version,) = target.query("SHOW server_version_num")[0]
-        url = getattr(target, "connection_url", None) or resolved.url
-        request = PgDumpRequest.for_project(resolved.project, resolved.environment.name, url,
-                                            int(server_version) // 10000)
-        return pg_dump_backup(request, target, announce=echo_err)
-
-    return take
 
 
 def write_github_reports(outcome: DeployOutcome, *, target: str, environment: str | None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -12,10 +11,9 @@ from supadeploy.cli.common import (
     DatabaseFlags,
     JsonOption,
     WorkdirOption,
-    open_target,
+    invocation,
     parse_schema_option,
     print_json,
-    resolve,
     user_errors,
 )
 
@@ -49,29 +47,14 @@ def diff(
 ) -> None:
     flags = DatabaseFlags(env=first, db_url=None, workdir=workdir, json=json_output, yes=False)
     with user_errors(json_output):
-        from supadeploy.environment_diff import diff_environments, exposed_schemas
-        from supadeploy.errors import SupadeployError
+        from supadeploy.commands.reads import run_diff
         from supadeploy.report.environments_text import diff_document, diff_text
 
-        if first == second:
-            raise SupadeployError(f"cannot compare environment '{first}' with itself",
-                                  fix="name two environments, e.g. `supadeploy diff staging production`", exit_code=2)
-        first_resolved = resolve(flags)
-        second_resolved = resolve(replace(flags, env=second))
-        schemas = parse_schema_option(schema) or exposed_schemas(first_resolved.project)
-        first_target = open_target(first_resolved, "diff", for_writing=False, json_output=json_output)
-        try:
-            second_target = open_target(second_resolved, "diff", for_writing=False, json_output=json_output)
-            try:
-                result = diff_environments(first, first_target, second, second_target, schemas)
-                descriptions = (first_target.description, second_target.description)
-            finally:
-                second_target.close()
-        finally:
-            first_target.close()
+        run = run_diff(invocation(flags), first, second, parse_schema_option(schema))
+        result = run.result
         if json_output:
-            print_json(diff_document(result, descriptions))
+            print_json(diff_document(result, run.descriptions))
         else:
-            typer.echo(diff_text(result, descriptions))
+            typer.echo(diff_text(result, run.descriptions))
     if not result.identical:
         raise typer.Exit(EXIT_DIFFERENT)

@@ -16,9 +16,8 @@ from supadeploy.cli.common import (
     JsonOption,
     WorkdirOption,
     YesOption,
-    open_target,
+    invocation,
     print_json,
-    resolve,
     user_errors,
 )
 
@@ -39,18 +38,11 @@ def history(
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output):
-        from supadeploy.deploylog import list_deployments
+        from supadeploy.commands.reads import run_history
+        from supadeploy.report.history_text import history_document, history_text
 
-        resolved = resolve(flags, engine)
-        target = open_target(resolved, "history", for_writing=False, api_url=api_url, json_output=json_output)
-        try:
-            deployments = list_deployments(target, limit=limit)
-        finally:
-            target.close()
+        run = run_history(invocation(flags, engine=engine, api_url=api_url), limit)
         if json_output:
-            print_json({"ok": True, "database": target.description,
-                        "deployments": [d.as_dict() for d in deployments]})
-            return
-        from supadeploy.report.history_text import history_text
-
-        typer.echo(history_text(deployments, target.description))
+            print_json(history_document(run.deployments, run.description))
+        else:
+            typer.echo(history_text(run.deployments, run.description))

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from supadeploy.cli.common import JsonOption, WorkdirOption, echo_err, print_json, user_errors
-
-if TYPE_CHECKING:
-    from supadeploy.management_api.client import ManagementApiClient
 
 LINK_HELP = """Link an environment to a hosted Supabase project.
 
@@ -25,13 +22,6 @@ ApiUrlOption = Annotated[str | None, typer.Option(
     envvar="SUPADEPLOY_API_URL", show_default=False, show_envvar=True)]
 
 
-def _client(workdir: Path, api_url: str | None) -> ManagementApiClient:
-    from supadeploy.config import load_project
-    from supadeploy.engines import open_client
-
-    return open_client(load_project(workdir), api_url)
-
-
 def link(
     environment: Annotated[str, typer.Argument(help="Environment to link (e.g. staging, production).")],
     project_ref: Annotated[str, typer.Option("--project-ref", help="The project's ref (20 lowercase letters).")],
@@ -41,14 +31,9 @@ def link(
     json_output: JsonOption = False,
 ) -> None:
     with user_errors(json_output):
-        from supadeploy.linking import link_environment
-        from supadeploy.management_api.client import check_project_ref
-        from supadeploy.targets.supabase_cli import cli_is_installed
+        from supadeploy.commands.link import run_link
 
-        check_project_ref(project_ref)
-        with _client(workdir, api_url) as client:
-            cli = None if skip_cli else cli_is_installed(workdir.resolve())
-            result = link_environment(workdir.resolve(), environment, project_ref, client, cli=cli)
+        result = run_link(workdir, environment, project_ref, api_url=api_url, run_cli=not skip_cli)
     if json_output:
         print_json({"ok": True, "environment": result.environment, "project": result.project.as_dict(),
                     "config_file": str(result.config_path), "config_changed": result.config_changed,
@@ -71,8 +56,10 @@ def projects(
     api_url: ApiUrlOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    with user_errors(json_output), _client(workdir, api_url) as client:
-        found = client.list_projects()
+    with user_errors(json_output):
+        from supadeploy.commands.link import run_projects
+
+        found = run_projects(workdir, api_url=api_url)
     if json_output:
         print_json({"ok": True, "projects": [project.as_dict() for project in found]})
         return

@@ -7,9 +7,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from supadeploy.cli.common import JsonOption, WorkdirOption, YesOption, confirm_or_refuse, print_json, user_errors
+from supadeploy.cli.common import (
+    DatabaseFlags,
+    JsonOption,
+    WorkdirOption,
+    YesOption,
+    invocation,
+    print_json,
+    user_errors,
+)
 
 if TYPE_CHECKING:
+    from supadeploy.commands.invocation import Invocation
     from supadeploy.local import LocalServer, LocalStatus
 
 app = typer.Typer(
@@ -29,6 +38,10 @@ def _server(port: int, data_dir: Path | None, grants_model: str = "explicit") ->
     from supadeploy.local import LocalServer
 
     return LocalServer(data_dir=data_dir, port=port, grants_model=grants_model)
+
+
+def _invocation(workdir: Path, *, yes: bool, json_output: bool) -> Invocation:
+    return invocation(DatabaseFlags(env="local", db_url=None, workdir=workdir, json=json_output, yes=yes))
 
 
 def _show(status: LocalStatus, json_output: bool) -> None:
@@ -81,32 +94,18 @@ def reset(
 ) -> None:
     """Drop and recreate the local database, then apply every migration of the project again."""
     with user_errors(json_output):
-        from supadeploy.cli.deploy_support import push_options_for
-        from supadeploy.config import load_project
-        from supadeploy.migrations.files import discover_migrations
-        from supadeploy.pipeline import push
-        from supadeploy.redact import redact_url
+        from supadeploy.commands.local_reset import run_local_reset
         from supadeploy.report.json import push_document
-        from supadeploy.targets.connection_url import default_application_name
-        from supadeploy.targets.resolve import open_url
 
-        project = load_project(workdir)
-        discovery = discover_migrations(project.migrations_dir)
-        confirm_or_refuse("Erase the local database and re-apply all migrations?", yes=yes,
-                          refuse_message="local reset erases every row in the local database")
-        status_after = _server(port, data_dir, grants_model).reset()
-        target = open_url(status_after.url, application_name=default_application_name("local reset"))
-        try:  # with the [push] timeouts of supadeploy.toml, like every push
-            result = push(target, discovery, push_options_for(project, dry_run=False))
-        finally:
-            target.close()
+        run = run_local_reset(_invocation(workdir, yes=yes, json_output=json_output),
+                              _server(port, data_dir, grants_model))
+        result = run.result
         if json_output:
-            print_json(push_document(result, target=redact_url(status_after.url), environment="local",
-                                     warnings=discovery.warnings))
+            print_json(push_document(result, target=run.description, environment="local", warnings=run.warnings))
         else:
             from supadeploy.report.human import push_summary
 
-            typer.echo(f"reset {redact_url(status_after.url)}")
-            typer.echo(push_summary(result, redact_url(status_after.url)))
+            typer.echo(f"reset {run.description}")
+            typer.echo(push_summary(result, run.description))
         if not result.ok:
             raise typer.Exit(1)

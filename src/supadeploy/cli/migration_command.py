@@ -17,9 +17,8 @@ from supadeploy.cli.common import (
     WorkdirOption,
     YesOption,
     echo_err,
-    open_target,
+    invocation,
     print_json,
-    resolve,
     user_errors,
 )
 
@@ -39,26 +38,16 @@ def list_migrations(
     """Local migration files next to the remote history, like `supabase migration list`."""
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output):
-        from supadeploy.migrations.files import discover_migrations
-        from supadeploy.migrations.listing import compare
-        from supadeploy.report.migration_list_text import listing_table
+        from supadeploy.commands.reads import run_migration_list
+        from supadeploy.report.migration_list_text import listing_document, listing_table
 
-        resolved = resolve(flags, engine)
-        discovery = discover_migrations(resolved.project.migrations_dir)
-        target = open_target(resolved, "migration list", for_writing=False, api_url=api_url,
-                             json_output=json_output)
-        try:
-            history = target.read_history()
-        finally:
-            target.close()
-        entries = compare(discovery.migrations, history)
+        run = run_migration_list(invocation(flags, engine=engine, api_url=api_url))
         if json_output:
-            print_json({"ok": True, "database": target.description,
-                        "migrations": [entry.as_dict() for entry in entries], "warnings": discovery.warnings})
+            print_json(listing_document(run.entries, run.description, run.warnings))
             return
-        for warning in discovery.warnings:
+        for warning in run.warnings:
             echo_err(f"warning: {warning}")
-        typer.echo(listing_table(entries))
+        typer.echo(listing_table(run.entries))
 
 
 @app.command("new")

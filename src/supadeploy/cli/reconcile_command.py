@@ -16,14 +16,10 @@ from supadeploy.cli.common import (
     JsonOption,
     WorkdirOption,
     YesOption,
-    confirm_or_refuse,
-    echo_err,
-    open_target,
+    invocation,
     print_json,
-    resolve,
     user_errors,
 )
-from supadeploy.cli.deploy_support import writing_run
 
 HELP = """Compare the remote migration history with the local files and explain every mismatch.
 
@@ -52,39 +48,16 @@ def reconcile(
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output):
-        from supadeploy.migrations.files import discover_migrations
-        from supadeploy.reconcile import apply_reconcile
-        from supadeploy.reconcile import reconcile as classify
-        from supadeploy.report.reconcile_text import actions_document, actions_text, report_text
+        from supadeploy.commands.reconcile import ReconcileRequest, run_reconcile
+        from supadeploy.report.reconcile_text import actions_text, reconcile_document, report_text
 
-        resolved = resolve(flags, engine)
-        discovery = discover_migrations(resolved.project.migrations_dir)
-        target = open_target(resolved, "reconcile", for_writing=apply, api_url=api_url, json_output=json_output)
-        actions = None
-        try:
-            report = classify(discovery.migrations, target.read_history())
-            if apply and report.mismatches:
-                if not json_output:
-                    echo_err(report_text(report))
-                if resolved.environment.protected:
-                    confirm_or_refuse(f"Apply these changes on protected environment '{resolved.environment.name}'?",
-                                      yes=yes, refuse_message=f"environment '{resolved.environment.name}' is protected")
-                with writing_run(target, resolved, "reconcile") as run:
-                    actions = apply_reconcile(target, report, resolved.project.migrations_dir, strategy=strategy,
-                                              revert_remote_only=revert_remote_only)
-                    run.versions = [new for _, new in actions.rewritten] + actions.reverted
-                report = classify(discover_migrations(resolved.project.migrations_dir).migrations,
-                                  target.read_history())
-        finally:
-            target.close()
+        run = run_reconcile(invocation(flags, engine=engine, api_url=api_url), ReconcileRequest(
+            apply=apply, strategy=strategy, revert_remote_only=revert_remote_only))
         if json_output:
-            print_json({"ok": not report.mismatches, "database": target.description, "in_sync": report.in_sync,
-                        "pending": [m.version for m in report.pending],
-                        "mismatches": [m.as_dict() for m in report.mismatches],
-                        "actions": actions_document(actions)})
+            print_json(reconcile_document(run))
         else:
-            if actions is not None:
-                typer.echo(actions_text(actions))
-            typer.echo(report_text(report))
-        if report.mismatches:
+            if run.actions is not None:
+                typer.echo(actions_text(run.actions))
+            typer.echo(report_text(run.report))
+        if run.report.mismatches:
             raise typer.Exit(1)

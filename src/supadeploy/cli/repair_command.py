@@ -16,13 +16,10 @@ from supadeploy.cli.common import (
     JsonOption,
     WorkdirOption,
     YesOption,
-    confirm_or_refuse,
-    open_target,
+    invocation,
     print_json,
-    resolve,
     user_errors,
 )
-from supadeploy.cli.deploy_support import writing_run
 
 HELP = """Mark versions applied or reverted in the migration history, like `supabase migration repair`.
 
@@ -46,32 +43,12 @@ def repair(
 ) -> None:
     flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output):
-        from supadeploy.migrations.files import discover_migrations
-        from supadeploy.repair import check_repair_arguments
-        from supadeploy.repair import repair as run_repair
+        from supadeploy.commands.repair import RepairRequest, run_repair
+        from supadeploy.report.repair_text import repair_document, repaired_text
 
-        check_repair_arguments(versions or [], status)
-        resolved = resolve(flags, engine)
-        discovery = discover_migrations(resolved.project.migrations_dir)
-        if not versions:
-            confirm_or_refuse("Repair the entire migration history table to match local migration files?", yes=yes,
-                              refuse_message="repair without VERSION rewrites the whole history")
-        elif resolved.environment.protected:
-            confirm_or_refuse(f"Mark {' '.join(versions)} {status} on protected environment "
-                              f"'{resolved.environment.name}'?", yes=yes,
-                              refuse_message=f"environment '{resolved.environment.name}' is protected")
-        target = open_target(resolved, "repair", for_writing=True, api_url=api_url, json_output=json_output)
-        try:
-            with writing_run(target, resolved, "repair") as run:
-                result = run_repair(target, discovery.migrations, versions or [], status)
-                run.versions = result.versions
-        finally:
-            target.close()
+        run = run_repair(invocation(flags, engine=engine, api_url=api_url),
+                         RepairRequest(versions=tuple(versions or ()), status=status))
         if json_output:
-            print_json({"ok": True, "database": target.description, "status": result.status,
-                        "versions": result.versions, "whole_history": result.whole_history,
-                        "rows_written": result.rows_written, "rows_deleted": result.rows_deleted})
+            print_json(repair_document(run))
         else:
-            from supadeploy.report.repair_text import repaired_text
-
-            typer.echo(repaired_text(result))
+            typer.echo(repaired_text(run.result))

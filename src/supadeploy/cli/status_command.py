@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -15,16 +15,10 @@ from supadeploy.cli.common import (
     EnvOption,
     JsonOption,
     WorkdirOption,
-    echo_err,
-    open_target,
+    invocation,
     print_json,
-    resolve,
     user_errors,
 )
-
-if TYPE_CHECKING:
-    from supadeploy.migrations.files import Discovery
-    from supadeploy.status import EnvironmentStatus
 
 HELP = """Show where an environment stands, in one screen (or --json): how it is reached and whether it answers,
 applied / pending / edited / missing migrations, who holds the deploy lock, the last deploy from the log, stale
@@ -43,17 +37,13 @@ def status(
     engine: EngineOption = None,
     api_url: ApiUrlOption = None,
 ) -> None:
+    flags = DatabaseFlags(env=env, db_url=db_url, workdir=workdir, json=json_output, yes=False)
     with user_errors(json_output):
-        from supadeploy.config import load_project
-        from supadeploy.migrations.files import discover_migrations
+        from supadeploy.commands.status import run_status
         from supadeploy.report.status_text import status_text
 
-        project = load_project(workdir)
-        discovery = discover_migrations(project.migrations_dir)
-        names = sorted(project.environments) if all_environments else [env]
-        results = [_one(DatabaseFlags(env=name, db_url=None if all_environments else db_url, workdir=workdir,
-                                      json=json_output, yes=False), discovery, engine=engine, api_url=api_url,
-                        verify=not no_verify, types=not no_types) for name in names]
+        results = run_status(invocation(flags, engine=engine, api_url=api_url), all_environments=all_environments,
+                             verify=not no_verify, types=not no_types)
         if json_output:
             print_json({"ok": not any(result.actions for result in results),
                         "environments": [result.as_dict() for result in results]})
@@ -62,22 +52,3 @@ def status(
                 typer.echo(status_text(result))
         if any(result.actions for result in results):
             raise typer.Exit(1)
-
-
-def _one(flags: DatabaseFlags, discovery: Discovery, *, engine: str | None, api_url: str | None, verify: bool,
-         types: bool) -> EnvironmentStatus:
-    from supadeploy.errors import SupadeployError
-    from supadeploy.status import EnvironmentStatus, environment_status
-
-    try:
-        resolved = resolve(flags, engine)
-    except SupadeployError as error:
-        return EnvironmentStatus(flags.env or "default", engine or "?", error=error.what)
-    target = open_target(resolved, "status", for_writing=False, api_url=api_url, json_output=flags.json)
-    try:
-        return environment_status(resolved, target, discovery, verify=verify, types=types)
-    finally:
-        try:
-            target.close()
-        except SupadeployError as error:  # closing a target that never connected
-            echo_err(f"note: {error.what}")

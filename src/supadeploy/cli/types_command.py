@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -15,17 +15,11 @@ from supadeploy.cli.common import (
     JsonOption,
     WorkdirOption,
     echo_err,
-    open_target,
+    invocation,
     parse_schema_option,
     print_json,
-    resolve,
     user_errors,
 )
-from supadeploy.errors import SupadeployError
-
-if TYPE_CHECKING:
-    from supadeploy.targets.resolve import Resolved
-    from supadeploy.typegen.outputs import TypesOutput
 
 HELP = """Generate database types: TypeScript identical to `supabase gen types typescript`, Python (Pydantic)
 models, or SQLAlchemy 2.0 models.
@@ -105,139 +99,38 @@ class _Secrets:
         return tuple(values)
 
 
-def _outputs(resolved: Resolved, *, lang: str | None, schema: list[str] | None, out: Path | None, all_outputs: bool,
-             check: bool, cli_version: str | None) -> tuple[list[TypesOutput], bool]:
-    """What to generate, and whether it goes to stdout."""
-    from dataclasses import replace
-
-    from supadeploy.typegen.outputs import (
-        TypesOutput,
-        configured_cli_version,
-        configured_outputs,
-        configured_postgrest_version,
-        configured_schemas,
-        language_for,
-    )
-
-    project = resolved.project
-    schemas = parse_schema_option(schema)
-    version = configured_cli_version(project, cli_version)
-    unformatted = TypesOutput("typescript", Path("-"), (), cli_version=version).unformatted
-    if out is not None:
-        if all_outputs:
-            raise SupadeployError("--out and --all cannot be combined", fix="pass one of them", exit_code=2)
-        path = out if out.is_absolute() else Path.cwd() / out
-        return [TypesOutput(lang=language_for(path, lang), path=path,
-                            schemas=schemas or configured_schemas(project, unformatted=unformatted),
-                            postgrest_version=configured_postgrest_version(project), cli_version=version)], False
-    if all_outputs or check:
-        outputs = configured_outputs(project, cli_version)
-        if not outputs:
-            raise SupadeployError(
-                "no types output is configured" + (" to check" if check else ""),
-                where=str(project.config_path or project.workdir / "supadeploy.toml"),
-                fix='pass --out PATH, or add typescript = "src/database.types.ts" under [types] in supadeploy.toml',
-            )
-        if schemas is not None:
-            outputs = [replace(o, schemas=schemas) for o in outputs]
-        return outputs, False
-    return [TypesOutput(lang=language_for(Path("stdout"), lang or "typescript"), path=Path("-"),
-                        schemas=schemas or configured_schemas(project, unformatted=unformatted),
-                        postgrest_version=configured_postgrest_version(project), cli_version=version)], True
-
-
 def _types(flags: DatabaseFlags, *, lang: str | None, schema: list[str] | None, out: Path | None, all_outputs: bool,
            check: bool, engine: str, api_url: str | None, secrets: _Secrets, cli_version: str | None,
            force: bool) -> None:
-    from supadeploy.errors import ConfigError
-    from supadeploy.typegen.engines import check_engine
-    from supadeploy.typegen.outputs import check_destination, stale_diff, write_if_changed
+    from supadeploy.commands.types import TypesRequest, run_types
 
-    # --engine here names the generator; the native one reads the catalog however the environment is reached.
-    try:
-        resolved = resolve(flags, "api" if engine == "api" else None)
-    except ConfigError:
-        if engine != "cli":
-            raise
-        resolved = resolve(flags, "api")  # `supabase gen types --project-id` needs no URL
-    if resolved.url:
-        secrets.urls.append(resolved.url)
-    outputs, to_stdout = _outputs(resolved, lang=lang, schema=schema, out=out, all_outputs=all_outputs, check=check,
-                                  cli_version=cli_version)
-    for output in outputs:
-        check_engine(engine, output.lang)
-        if not to_stdout and not check:
-            check_destination(output.path, force=force)
-    contents = _generate(resolved, outputs, engine=engine, api_url=api_url, flags_db_url=flags.db_url)
-    if to_stdout and flags.json:
-        print_json({"command": "types", "engine": engine, "lang": outputs[0].lang,
-                    "schemas": list(outputs[0].schemas), "content": contents[0]})
+    run = run_types(invocation(flags, api_url=api_url), TypesRequest(
+        lang=lang, schemas=parse_schema_option(schema), out=out, all_outputs=all_outputs, check=check, engine=engine,
+        cli_version=cli_version, force=force), on_url=secrets.urls.append)
+    if run.to_stdout and flags.json:
+        print_json({"command": "types", "engine": engine, "lang": run.outputs[0].lang,
+                    "schemas": list(run.outputs[0].schemas), "content": run.contents[0]})
         return
-    if to_stdout:
+    if run.to_stdout:
         import sys
 
-        sys.stdout.write(contents[0])  # as is (click.echo would scan 4 MB for terminal escapes)
+        sys.stdout.write(run.contents[0])  # as is (click.echo would scan 4 MB for terminal escapes)
         sys.stdout.flush()
         return
-    files: list[dict[str, Any]] = []
-    stale = 0
-    for output, content in zip(outputs, contents, strict=True):
-        shown = _shown(output.path, resolved.project.workdir)
-        if check:
-            diff = stale_diff(output.path, content)
-            stale += diff is not None
-            files.append({"path": shown, "lang": output.lang, "stale": diff is not None, "diff": diff})
-            if diff is not None and not flags.json:
-                echo_err(diff.rstrip("\n"))
-        else:
-            changed = write_if_changed(output.path, content)
-            files.append({"path": shown, "lang": output.lang, "changed": changed})
-            if not flags.json:
-                echo_err(f"{'wrote' if changed else 'unchanged'} {shown}")
     if flags.json:
-        print_json({"command": "types", "engine": engine, "check": check, "files": files})
-    if check and stale:
+        print_json({"command": "types", "engine": engine, "check": check, "files": [
+            {"path": f.shown, "lang": f.lang, "stale": f.diff is not None, "diff": f.diff} if check else
+            {"path": f.shown, "lang": f.lang, "changed": f.changed} for f in run.files]})
+    else:
+        for file in run.files:
+            if check and file.diff is not None:
+                echo_err(file.diff.rstrip("\n"))
+            elif not check:
+                echo_err(f"{'wrote' if file.changed else 'unchanged'} {file.shown}")
+    if check and run.stale:
         if not flags.json:
-            echo_err(f"error: types are stale ({stale} of {len(outputs)} file(s)): run `supadeploy types"
-                     f"{' --out ' + shown if out is not None else ' --all'}` and commit the result")
+            echo_err(f"error: types are stale ({len(run.stale)} of {len(run.files)} file(s)): run `supadeploy types"
+                     f"{' --out ' + run.files[-1].shown if out is not None else ' --all'}` and commit the result")
         raise typer.Exit(1)
     if check and not flags.json:
-        echo_err(f"types are up to date ({len(outputs)} file(s))")
-
-
-def _shown(path: Path, workdir: Path) -> str:
-    for base in (Path.cwd(), workdir):
-        try:
-            return str(path.resolve().relative_to(base.resolve()))
-        except ValueError:
-            continue
-    return str(path)
-
-
-def _generate(resolved: Resolved, outputs: list[TypesOutput], *, engine: str, api_url: str | None,
-              flags_db_url: str | None) -> list[str]:
-    """The content of every output, from one introspection (native) or one call per schema set."""
-    if engine == "native":
-        from supadeploy.typegen.outputs import render_all
-
-        target = open_target(resolved, "types", for_writing=False, api_url=api_url)
-        try:
-            return render_all(target, outputs)
-        finally:
-            target.close()
-    from supadeploy.typegen.engines import typescript_from_api, typescript_from_cli
-
-    cache: dict[tuple[str, ...], str] = {}
-    for output in outputs:
-        if output.schemas in cache:
-            continue
-        if engine == "api":
-            cache[output.schemas] = typescript_from_api(
-                resolved.project, resolved.environment.project_ref, resolved.environment.name, output.schemas,
-                api_url=api_url)
-        else:
-            use_ref = bool(resolved.environment.project_ref) and not flags_db_url
-            cache[output.schemas] = typescript_from_cli(
-                output.schemas, project_ref=resolved.environment.project_ref if use_ref else None,
-                db_url=None if use_ref else resolved.url or None, workdir=resolved.project.workdir)
-    return [cache[output.schemas] for output in outputs]
+        echo_err(f"types are up to date ({len(run.files)} file(s))")

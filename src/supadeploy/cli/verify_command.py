@@ -17,16 +17,14 @@ from supadeploy.cli.common import (
     JsonOption,
     WorkdirOption,
     echo_err,
-    open_target,
+    invocation,
     parse_schema_option,
     print_json,
-    resolve,
     user_errors,
 )
 
 if TYPE_CHECKING:
     from supadeploy.rls.verify import VerifyReport
-    from supadeploy.targets.base import Target
 
 HELP = """Verify Row Level Security on an environment's database.
 
@@ -74,44 +72,20 @@ def verify(
 
 def _verify(flags: DatabaseFlags, *, schema: list[str] | None, fail_on: str | None, write_manifest: bool,
             markdown: Path | None, engine: str | None, api_url: str | None) -> None:
-    from supadeploy.rls.verify import VerifyOptions, locate_findings, manifest_location, run_verify
+    from supadeploy.commands.verify import VerifyRequest, run_verify_command, run_write_manifest
 
-    resolved = resolve(flags, engine)
-    options = VerifyOptions.from_project(resolved.project, schemas=parse_schema_option(schema),
-                                         fail_on=fail_on, environment=resolved.environment)
-    target = open_target(resolved, "verify", for_writing=False, api_url=api_url, json_output=flags.json,
-                         libpq_reads=True)
-    try:
-        if write_manifest:
-            _write_manifest(flags, target, options.schemas, manifest_location(resolved.project))
-            return
-        report = run_verify(target, options)
-    finally:
-        target.close()
-    migrations_dir = resolved.project.migrations_dir
-    if migrations_dir.is_dir() and report.findings:
-        from supadeploy.errors import SupadeployError
-        from supadeploy.migrations.files import discover_migrations
-
-        try:
-            locate_findings(report, discover_migrations(migrations_dir).migrations)
-        except SupadeployError as error:  # a broken migration file must not hide the findings
-            if not flags.json:
-                echo_err(f"warning: findings are not located in migrations: {error.what}")
-    _render(flags, report, options.fail_on, target.description, markdown)
-
-
-def _write_manifest(flags: DatabaseFlags, target: Target, schemas: tuple[str, ...], path: Path) -> None:
-    from supadeploy.rls.catalog import read_catalog
-    from supadeploy.rls.manifest import write_manifest
-
-    catalog = read_catalog(target, schemas)
-    tables, policies = write_manifest(path, catalog)
-    if flags.json:
-        print_json({"ok": True, "manifest": str(path), "tables": tables, "policies": policies})
-    else:
-        typer.echo(f"Wrote {path}: {tables} tables, {policies} policies. Review and commit it; "
-                   "`supadeploy verify` now reports any drift from it.")
+    request = VerifyRequest(schemas=parse_schema_option(schema), fail_on=fail_on)
+    if write_manifest:
+        written = run_write_manifest(invocation(flags, engine=engine, api_url=api_url), request)
+        if flags.json:
+            print_json({"ok": True, "manifest": str(written.path), "tables": written.tables,
+                        "policies": written.policies})
+        else:
+            typer.echo(f"Wrote {written.path}: {written.tables} tables, {written.policies} policies. Review and "
+                       "commit it; `supadeploy verify` now reports any drift from it.")
+        return
+    run = run_verify_command(invocation(flags, engine=engine, api_url=api_url), request)
+    _render(flags, run.report, run.fail_on, run.description, markdown)
 
 
 def _render(flags: DatabaseFlags, report: VerifyReport, fail_on: str, database: str, markdown: Path | None) -> None:

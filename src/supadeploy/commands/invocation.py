@@ -5,7 +5,8 @@ from a fleet rollout or from a test."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,14 +51,27 @@ class Invocation:
 
         return resolve_environment(self.workdir, self.env, self.db_url, self.engine)
 
-    def open(self, resolved: Resolved, command: str, *, for_writing: bool) -> Target:
-        """The Target of ``resolved`` for ``command``; notes (e.g. the pooler fallback) through ``note``."""
+    def open(self, resolved: Resolved, command: str, *, for_writing: bool, libpq_reads: bool = False) -> Target:
+        """The Target of ``resolved`` for ``command``; notes (e.g. the pooler fallback) through ``note``.
+        ``libpq_reads``: catalog reads over libpq, several at once (targets.resolve.open_environment)."""
         from supadeploy.targets.connection_url import default_application_name
         from supadeploy.targets.resolve import open_environment
 
         return open_environment(resolved, application_name=default_application_name(command),
                                 for_writing=for_writing, api_url=self.api_url,
-                                on_note=None if self.quiet else (lambda text: self.say(f"note: {text}")))
+                                on_note=None if self.quiet else (lambda text: self.say(f"note: {text}")),
+                                libpq_reads=libpq_reads)
+
+    @contextmanager
+    def reading(self, command: str, resolved: Resolved | None = None, *,
+                libpq_reads: bool = False) -> Iterator[tuple[Resolved, Target]]:
+        """The environment (``resolved``, else resolved now) and its Target opened for reading, closed after."""
+        resolved = resolved or self.resolve()
+        target = self.open(resolved, command, for_writing=False, libpq_reads=libpq_reads)
+        try:
+            yield resolved, target
+        finally:
+            target.close()
 
     def confirm(self, question: str, *, refuse_message: str) -> None:
         """--yes, or the person's yes; otherwise refuse (nothing has been changed yet)."""

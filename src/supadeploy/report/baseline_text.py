@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from supadeploy.baseline import BaselineResult
+    from supadeploy.commands.baseline import BaselineRun
 
 STOPPED_TEXT = ("the live database differs from the migrations; nothing was recorded (fix the differences, or pass "
                 "--force to record anyway)")
@@ -25,3 +26,11 @@ def baseline_text(result: BaselineResult, database: str, *, stopped: bool, dry_r
     elif not stopped and not dry_run:
         lines.append("nothing to record: every version is already in the history")
     return "\n".join(lines)
+
+
+def baseline_document(run: BaselineRun, *, dry_run: bool) -> dict[str, Any]:
+    result = run.result
+    return {"ok": not run.stopped, "database": run.description, "to": result.to_version,
+            "schemas": list(result.schemas), "matches": result.matches,
+            "differences": [d.as_dict() for d in result.differences], "recorded": result.recorded,
+            "already_recorded": result.already_recorded, "dry_run": dry_run}

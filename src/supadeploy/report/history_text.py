@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from supadeploy.deploylog import Deployment
@@ -24,3 +24,7 @@ def history_text(deployments: list[Deployment], database: str) -> str:
         if d.error:
             lines.append(f"    error: {d.error.splitlines()[0]}")
     return "\n".join(lines)
+
+
+def history_document(deployments: list[Deployment], database: str) -> dict[str, Any]:
+    return {"ok": True, "database": database, "deployments": [d.as_dict() for d in deployments]}

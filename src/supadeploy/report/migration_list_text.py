@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from supadeploy.migrations.listing import ListingEntry
@@ -30,3 +30,8 @@ def _time_of(version: str) -> str:
         v = version
         return f"{v[0:4]}-{v[4:6]}-{v[6:8]} {v[8:10]}:{v[10:12]}:{v[12:14]}"
     return version
+
+
+def listing_document(entries: list[ListingEntry], database: str, warnings: list[str]) -> dict[str, Any]:
+    return {"ok": True, "database": database, "migrations": [entry.as_dict() for entry in entries],
+            "warnings": warnings}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from supadeploy.commands.reconcile import ReconcileRun
     from supadeploy.reconcile import ReconcileActions, ReconcileReport
 
 
@@ -32,3 +33,10 @@ def actions_document(actions: ReconcileActions | None) -> dict[str, object] | No
     return {"rewritten": [{"from": old, "to": new} for old, new in actions.rewritten],
             "renamed_files": [{"from": old, "to": new} for old, new in actions.renamed_files],
             "written_files": actions.written_files, "reverted": actions.reverted, "skipped": actions.skipped}
+
+
+def reconcile_document(run: ReconcileRun) -> dict[str, object]:
+    report = run.report
+    return {"ok": not report.mismatches, "database": run.description, "in_sync": report.in_sync,
+            "pending": [m.version for m in report.pending], "mismatches": [m.as_dict() for m in report.mismatches],
+            "actions": actions_document(run.actions)}
