@@ -137,6 +137,18 @@ def test_a_bug_under_json_still_prints_one_document(
     assert "hunter2" not in outcome.output
 
 
+def test_a_bug_without_json_is_one_line_and_no_traceback(
+        pushed_project: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("supadeploy.config.load_project", boom)
+    outcome = run(pushed_project, db_url, "verify", json_output=False)
+    assert outcome.exit_code == 1
+    assert outcome.stdout == ""
+    assert outcome.stderr.strip().splitlines() == [
+        "error: internal error (RuntimeError): this is a supadeploy bug; rerun with SUPADEPLOY_DEBUG=1 for the "
+        "traceback and report it"]
+    assert "Traceback" not in outcome.output and "hunter2" not in outcome.output
+
+
 def test_supadeploy_debug_shows_the_traceback_of_a_bug(
         pushed_project: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("supadeploy.config.load_project", boom)

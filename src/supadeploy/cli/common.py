@@ -118,20 +118,19 @@ def user_errors(json_output: bool, secrets: Callable[[], tuple[str, ...]] = lamb
     except (typer.Exit, typer.Abort, TyperException):
         raise
     except Exception as unexpected:
-        if not json_output:
-            raise  # a bug: its traceback is what a report needs
-        internal_error(unexpected)
+        internal_error(unexpected, json_output=json_output)
         raise typer.Exit(1) from None
 
 
-def internal_error(unexpected: Exception) -> None:
-    """A bug under --json: still one JSON document, one line on stderr, the traceback only with SUPADEPLOY_DEBUG=1.
-    The exception's text is left out: it may hold anything, a password included."""
+def internal_error(unexpected: Exception, *, json_output: bool) -> None:
+    """A bug: one line on stderr (and still one JSON document with --json), the traceback only with
+    SUPADEPLOY_DEBUG=1. The exception's text is left out: it may hold anything, a password included."""
     import os
 
     message = (f"internal error ({type(unexpected).__name__}): this is a supadeploy bug; rerun with "
                f"{DEBUG_VARIABLE}=1 for the traceback and report it")
-    print_json({"ok": False, "error": {"type": "InternalError", "message": message, "where": None, "fix": None}})
+    if json_output:
+        print_json({"ok": False, "error": {"type": "InternalError", "message": message, "where": None, "fix": None}})
     if os.environ.get(DEBUG_VARIABLE) == "1":
         import traceback
 
