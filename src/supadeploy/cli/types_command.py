@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -79,24 +78,16 @@ def types(
 
 
 class _Secrets:
-    """The values to keep out of messages: passwords of the URLs in use, tokens from the environment."""
+    """The values to keep out of messages: passwords of the URLs in use (user_errors adds the secret
+    environment variables of supadeploy.redact)."""
 
     def __init__(self, url: str | None) -> None:
         self.urls = [url] if url else []
 
     def __call__(self) -> tuple[str, ...]:
-        from urllib.parse import unquote, urlsplit
+        from supadeploy.redact import url_secrets
 
-        names = ("SUPABASE_ACCESS_TOKEN", "SUPABASE_DB_PASSWORD")
-        values = [os.environ[name] for name in names if os.environ.get(name)]
-        for url in self.urls:
-            try:
-                password = urlsplit(url).password or ""
-            except ValueError:
-                continue
-            if password:
-                values += [password, unquote(password)]
-        return tuple(values)
+        return tuple(secret for url in self.urls for secret in url_secrets(url))
 
 
 def _types(flags: DatabaseFlags, *, lang: str | None, schema: list[str] | None, out: Path | None, all_outputs: bool,
