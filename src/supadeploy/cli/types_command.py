@@ -220,7 +220,7 @@ def _generate(resolved: Resolved, outputs: list[TypesOutput], *, engine: str, ap
     if engine == "native":
         from supadeploy.typegen.outputs import render_all
 
-        target = open_target(resolved, "types", for_writing=False, api_url=api_url)
+        target = open_target(resolved, "types", for_writing=False, api_url=api_url, libpq_reads=True)
         try:
             return render_all(target, outputs)
         finally:
