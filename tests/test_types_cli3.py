@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,7 +138,8 @@ def _diff(reference: str, generated: str) -> str:
                                              "supabase 3.1.0", "supadeploy", n=2))[:60])
 
 
-TARGETS = {"psycopg": PostgresTarget, "libpq-concurrent": LibpqReadTarget}
+TARGETS: dict[str, Callable[[str], PostgresTarget | LibpqReadTarget]] = {
+    "psycopg": PostgresTarget, "libpq-concurrent": LibpqReadTarget}
 
 
 @pytest.mark.parametrize("target_kind", TARGETS)
