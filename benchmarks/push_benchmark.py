@@ -312,12 +312,9 @@ def child_environment(root: Path, bytecode_cache: bool) -> dict[str, str]:
     env = dict(os.environ)
     env[DIGEST_CACHE_VARIABLE] = str(root / "digest-cache")  # supadeploy's statement-digest cache, per run
     if bytecode_cache:
-        import supadeploy
+        from installed_environment import installed_environment
 
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
-        package = Path(supadeploy.__file__).resolve().parent
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], env=env, check=True)
+        return installed_environment(root, env)
     return env
 
 

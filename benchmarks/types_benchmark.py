@@ -21,6 +21,7 @@ All print the types on stdout; every run's output is compared byte for byte with
 (postgres-meta for supadeploy, CLI 3.1.0 for supadeploy --cli-version 3.1.0; a run that differs is reported
 as such, never as fast). Wall time with time.perf_counter; peak RSS from `/usr/bin/time -f %M`
 (the kernel's high-water RSS of the largest process of the tree; neither tool runs child processes).
+supadeploy runs byte-compiled, as pip installs it (benchmarks/installed_environment.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from installed_environment import installed_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ADMIN_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
@@ -140,8 +144,9 @@ def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> t
     return wall, rss, completed.stdout
 
 
-def commands(url: str) -> dict[str, tuple[list[str], dict[str, str]]]:
-    base = {key: value for key, value in os.environ.items() if not key.startswith(("PG_META_", "SUPADEPLOY_"))}
+def commands(url: str, scratch: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
+    base = installed_environment(scratch, {key: value for key, value in os.environ.items()
+                                           if not key.startswith(("PG_META_", "SUPADEPLOY_"))})
     meta_env = {**base, "PG_META_DB_URL": url, "PG_META_GENERATE_TYPES": "typescript",
                 "PG_META_GENERATE_TYPES_INCLUDED_SCHEMAS": "public",
                 "PG_META_GENERATE_TYPES_DETECT_ONE_TO_ONE_RELATIONSHIPS": "true"}
@@ -159,8 +164,9 @@ def commands(url: str) -> dict[str, tuple[list[str], dict[str, str]]]:
 def run_size(admin_url: str, tables: int, repeats: int) -> dict[str, Runs]:
     url = create_database(admin_url, tables)
     empty = Path(tempfile.mkdtemp(prefix="types-bench-"))  # no supabase/config.toml for the CLI to find
+    scratch = Path(tempfile.mkdtemp(prefix="types-bench-cache-"))
     try:
-        tools = commands(url)
+        tools = commands(url, scratch)
         results = {name: Runs() for name in tools}
         references: dict[str, str] = {}
         for name, (command, env) in tools.items():  # warm-up, unmeasured
@@ -177,6 +183,7 @@ def run_size(admin_url: str, tables: int, repeats: int) -> dict[str, Runs]:
     finally:
         drop_database(admin_url, url)
         shutil.rmtree(empty, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def report(sizes: list[int], all_results: dict[int, dict[str, Runs]], repeats: int) -> str:

@@ -43,6 +43,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate_migrations import generate
+from installed_environment import installed_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ADMIN_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
@@ -179,10 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     from supadeploy.rls.catalog import catalog_queries, catalog_query
 
     scratch = Path(tempfile.mkdtemp(prefix="sdbench-verify-"))
-    # Bytecode cached outside src/ as a pip-installed package has it (this sandbox sets
-    # PYTHONDONTWRITEBYTECODE=1, which would recompile every module on every run: ~0.5 s).
-    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(scratch / "pycache")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env = installed_environment(scratch)
     plain = scratch / "plain"
     (plain / "supabase" / "migrations").mkdir(parents=True)
     print(f"loading {args.tables} tables ...", file=sys.stderr)

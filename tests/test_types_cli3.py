@@ -13,13 +13,14 @@ from __future__ import annotations
 import difflib
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from supadeploy.targets.libpq_target import LibpqReadTarget
 from supadeploy.targets.postgres import PostgresTarget
 from supadeploy.typegen.introspect import read_snapshot
 from supadeploy.typegen.outputs import TypesOutput, render
@@ -137,11 +138,18 @@ def _diff(reference: str, generated: str) -> str:
                                              "supabase 3.1.0", "supadeploy", n=2))[:60])
 
 
+TARGETS: dict[str, Callable[[str], PostgresTarget | LibpqReadTarget]] = {
+    "psycopg": PostgresTarget, "libpq-concurrent": LibpqReadTarget}
+
+
+@pytest.mark.parametrize("target_kind", TARGETS)
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_typescript_is_byte_identical_to_cli_3_1_0(corpus: dict[str, Loaded], case: Case) -> None:
+def test_typescript_is_byte_identical_to_cli_3_1_0(corpus: dict[str, Loaded], case: Case, target_kind: str) -> None:
+    """Through psycopg, and through the libpq sessions `supadeploy types` reads with (every query at once,
+    each as one JSON document: typegen.concurrent_reads)."""
     loaded = corpus[case.id]
     assert case.schemas is not None and len(loaded.reference) > 1000
-    target = PostgresTarget(loaded.url)
+    target = TARGETS[target_kind](loaded.url)
     try:
         snapshot = read_snapshot(target, case.schemas, with_view_rules=True)
     finally:

@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from supadeploy.migrations.files import Migration
-from supadeploy.migrations.history import HistoryEdit, HistoryRow
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: a read-only target never loads the migration modules
     from supadeploy.migrations.executable import ExecutableSql
+    from supadeploy.migrations.files import Migration
+    from supadeploy.migrations.history import HistoryEdit, HistoryRow
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,15 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from supadeploy.migrations.files import Migration
-from supadeploy.migrations.history import HistoryEdit, HistoryRow
 from supadeploy.redact import redact_url
 from supadeploy.targets.base import SessionLimits
 from supadeploy.targets.connection_url import connection_failed, validate_database_url
 from supadeploy.targets.libpq_reader import LibpqError, ReadOnlySession, load_libpq
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: a read-only target never loads the migration modules
     from supadeploy.migrations.executable import ExecutableSql
+    from supadeploy.migrations.files import Migration
+    from supadeploy.migrations.history import HistoryEdit, HistoryRow
     from supadeploy.targets.postgres import PostgresTarget
 
 

@@ -13,10 +13,11 @@ same), which keeps a 2,000-table schema to a fraction of a second.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from supadeploy.targets.base import ConcurrentTextReads
 from supadeploy.typegen.catalog import (
     Catalog,
     Column,
@@ -29,6 +30,7 @@ from supadeploy.typegen.catalog import (
     TypeAttribute,
 )
 from supadeploy.typegen.collation import sort_key
+from supadeploy.typegen.concurrent_reads import Query, rows_at_once, start_reads
 from supadeploy.typegen.relationships import (
     Constraint,
     ViewDefinition,
@@ -37,7 +39,7 @@ from supadeploy.typegen.relationships import (
     target_list_origins,
     view_key_dependencies,
 )
-from supadeploy.typegen.view_nullability import ViewRule, read_view_rules
+from supadeploy.typegen.view_nullability import VIEW_RULES_SQL, ViewRule, not_null_view_columns, parse_view_rules
 
 __all__ = ["Catalog", "Column", "Function", "FunctionArg", "PgType", "Queryable", "Relation", "Relationship",
            "Schema", "Snapshot", "TypeAttribute", "introspect", "read_snapshot"]
@@ -193,6 +195,8 @@ class Snapshot:
     column_names: dict[int, dict[int, str]]
     view_definitions: tuple[ViewDefinition, ...]
     view_rules: tuple[ViewRule, ...] = ()  # read for CLI 3's view NOT NULL inference (with_view_rules)
+    not_null_view_columns: frozenset[tuple[int, int]] = frozenset()
+    """(view id, column number) of the view columns CLI 3 types as NOT NULL (with_view_rules)."""
 
     def catalog(self, schemas: Iterable[str]) -> Catalog:
         """The catalog of ``schemas`` (a subset of the ones read)."""
@@ -228,24 +232,86 @@ def introspect(target: Queryable, schemas: Iterable[str]) -> Catalog:
 
 def read_snapshot(target: Queryable, schemas: Iterable[str], *, with_view_rules: bool = False) -> Snapshot:
     """One introspection of ``schemas``: six queries (seven with views, eight when a foreign key points at a
-    table of another schema; one more with views and ``with_view_rules``)."""
+    table of another schema; one more with views and ``with_view_rules``). A target with ConcurrentTextReads
+    runs the independent ones at once, each as one JSON document (typegen.concurrent_reads)."""
     included = list(dict.fromkeys(schemas))
-    schema_rows = target.query(SCHEMAS_SQL, (included,))
+    if isinstance(target, ConcurrentTextReads):
+        return _snapshot(target, included, _read_independent_at_once(target, included, with_view_rules))
+    return _snapshot(target, included, _read_independent_in_turn(target, included, with_view_rules))
+
+
+Rows = Callable[[], list[tuple[Any, ...]]]
+"""The rows of one query: at hand, or still being read (typegen.concurrent_reads.PendingRows)."""
+
+
+@dataclass(frozen=True)
+class IndependentRows:
+    """The rows of the queries that need nothing from another (view_rules: None when not read)."""
+
+    schemas: Rows
+    relations: Rows
+    columns: Rows
+    types: Rows
+    functions: Rows
+    constraints: Rows
+    view_definitions: Rows
+    view_rules: Rows | None
+
+
+def _read_independent_at_once(target: ConcurrentTextReads, included: list[str],
+                              with_view_rules: bool) -> IndependentRows:
+    """Every independent query started at once, on its own session (the view ones even when there are no
+    views: they cost nothing then, and waiting for the relations first would cost a round trip)."""
+    schemas = (included,)
+    queries = [Query(SCHEMAS_SQL, 2, schemas), Query(RELATIONS_SQL, 8, schemas), Query(COLUMNS_SQL, 10, schemas),
+               Query(TYPES_SQL, 12), Query(FUNCTIONS_SQL, 15, schemas), Query(CONSTRAINTS_SQL, 13),
+               Query(VIEW_DEFINITIONS_SQL, 5, schemas)]
+    if with_view_rules:
+        queries.append(Query(VIEW_RULES_SQL, 4, schemas))
+    return _independent_rows(start_reads(target, queries))
+
+
+def _read_independent_in_turn(target: Queryable, included: list[str], with_view_rules: bool) -> IndependentRows:
+    """The queries one after the other; the view ones only when there are views (one round trip less on the
+    Management API)."""
     relation_rows = target.query(RELATIONS_SQL, (included,))
+    has_views = any(row[3] in ("v", "m") for row in relation_rows)
+    results = [target.query(SCHEMAS_SQL, (included,)), relation_rows, target.query(COLUMNS_SQL, (included,)),
+               target.query(TYPES_SQL), target.query(FUNCTIONS_SQL, (included,)), target.query(CONSTRAINTS_SQL),
+               target.query(VIEW_DEFINITIONS_SQL, (included,)) if has_views else []]
+    if has_views and with_view_rules:
+        results.append(target.query(VIEW_RULES_SQL, (included,)))
+    return _independent_rows([_at_hand(rows) for rows in results])
+
+
+def _independent_rows(rows: Sequence[Rows]) -> IndependentRows:
+    """In the order of _read_independent_at_once's queries; the view rules last, when read."""
+    return IndependentRows(schemas=rows[0], relations=rows[1], columns=rows[2], types=rows[3], functions=rows[4],
+                           constraints=rows[5], view_definitions=rows[6], view_rules=rows[7] if len(rows) > 7 else None)
+
+
+def _at_hand(rows: list[tuple[Any, ...]]) -> Rows:
+    return lambda: rows
+
+
+def _snapshot(target: Queryable, included: list[str], rows: IndependentRows) -> Snapshot:
+    """Parse the rows, the fastest queries' first, and the views (parsing their trees takes a while) before
+    the types, constraints and columns, which the server takes longest to read."""
+    schema_rows = rows.schemas()
+    functions = [_function(row) for row in rows.functions()]
+    relation_rows = rows.relations()
     relations = {row[0]: (row[1], row[2]) for row in relation_rows}
-    column_rows = [row for row in target.query(COLUMNS_SQL, (included,)) if row[0] in relations]
-    types = [_type(row) for row in target.query(TYPES_SQL)]
+    definitions = [_view_definition(row) for row in rows.view_definitions()]
+    rules = parse_view_rules(rows.view_rules()) if rows.view_rules is not None and definitions else ()
+    not_null = not_null_view_columns(rules) if rows.view_rules is not None else frozenset()
+    types = [_type(row) for row in rows.types()]
     types_by_id = {pg_type.id: pg_type for pg_type in types}
+    constraints = [_constraint(row) for row in rows.constraints()]
+    column_rows = [row for row in rows.columns() if row[0] in relations]
     unknown = sorted({row[3] for row in column_rows} - types_by_id.keys())
     if unknown:
-        types_by_id.update((pg_type.id, pg_type) for pg_type in map(_type, target.query(MORE_TYPES_SQL, (unknown,))))
+        types_by_id.update((pg_type.id, pg_type) for pg_type in map(_type, _query(target, MORE_TYPES_SQL, 12, unknown)))
     columns = [_column(row, relations, types_by_id) for row in column_rows]
-    functions = [_function(row) for row in target.query(FUNCTIONS_SQL, (included,))]
-    constraints = [_constraint(row) for row in target.query(CONSTRAINTS_SQL)]
-    definitions: list[ViewDefinition] = []
-    if any(row[3] in ("v", "m") for row in relation_rows):
-        definitions = [_view_definition(row) for row in target.query(VIEW_DEFINITIONS_SQL, (included,))]
-    rules = read_view_rules(target, included) if with_view_rules and definitions else ()
     names: dict[int, dict[int, str]] = {}
     for column in columns:
         names.setdefault(column.table_id, {})[column.ordinal_position] = column.name
@@ -255,7 +321,7 @@ def read_snapshot(target: Queryable, schemas: Iterable[str], *, with_view_rules:
             needed.update((constraint.table_id, constraint.referenced_id))
     missing = sorted(needed - names.keys())
     if missing:
-        for relation_id, number, name in target.query(COLUMN_NAMES_SQL, (missing,)):
+        for relation_id, number, name in _query(target, COLUMN_NAMES_SQL, 3, missing):
             names.setdefault(relation_id, {})[number] = name
     return Snapshot(
         schemas=tuple(sorted((Schema(id=row[0], name=row[1]) for row in schema_rows),
@@ -273,7 +339,15 @@ def read_snapshot(target: Queryable, schemas: Iterable[str], *, with_view_rules:
         column_names=names,
         view_definitions=tuple(definitions),
         view_rules=rules,
+        not_null_view_columns=not_null,
     )
+
+
+def _query(target: Queryable, sql: str, columns: int, ids: list[int]) -> list[tuple[Any, ...]]:
+    """A query that needs the rows of another (the OIDs ``ids``), over libpq when the target reads that way."""
+    if isinstance(target, ConcurrentTextReads):
+        return rows_at_once(target, [Query(sql, columns, (ids,))])[0]
+    return target.query(sql, (ids,))
 
 
 def _sorted_relations(relations: Iterable[Relation]) -> tuple[Relation, ...]:

@@ -318,11 +318,9 @@ def render(snapshot: Snapshot, output: TypesOutput) -> str:
         return with_header("python", generate_python(catalog, output.schemas))
     if output.unformatted:
         from supadeploy.typegen.typescript_cli3 import Cli3Options, generate_typescript_cli3
-        from supadeploy.typegen.view_nullability import not_null_view_columns
 
         return generate_typescript_cli3(catalog, Cli3Options(
-            postgrest_version=output.postgrest_version, not_null_view_columns=not_null_view_columns(
-                snapshot.view_rules)))
+            postgrest_version=output.postgrest_version, not_null_view_columns=snapshot.not_null_view_columns))
     from supadeploy.typegen.typescript import TypescriptOptions, generate_typescript
 
     return generate_typescript(catalog, TypescriptOptions(postgrest_version=output.postgrest_version))

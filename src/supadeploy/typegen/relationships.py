@@ -24,7 +24,7 @@ from supadeploy.typegen.catalog import Relationship
 Names = Mapping[int, Mapping[int, str]]  # relation id -> column number -> column name
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Constraint:
     """A foreign key (``f``), primary key (``p``) or unique (``u``) constraint."""
 
@@ -99,35 +99,69 @@ def table_relationships(constraints: Iterable[Constraint], names: Names, include
 # --- views ------------------------------------------------------------------------------------------------
 
 _TOKEN = re.compile(r"[(){}]|(?:\\.|[^\s(){}\\])+", re.DOTALL)
-_STRUCTURE = re.compile(r"\\.|\{QUERY\b|[(){}]|:targetList(?=\s)", re.DOTALL)
 
 
 def target_list_origins(node_tree: str) -> list[tuple[int, int, int]]:
     """(resno, resorigtbl, resorigcol) of each output column of the first query of a rule's ``ev_action``.
 
     ``ev_action`` is a pg_node_tree: nested ``{NODE :field value ...}`` and ``( ... )`` lists, with special
-    characters of names backslash-escaped, so counting unescaped braces and parentheses finds the query's
-    own ``:targetList`` (and skips those of subqueries).
+    characters of names backslash-escaped. The first query's own ``:targetList`` is the first one at its
+    nesting depth (those of subqueries are deeper); the depth before each candidate is counted in C
+    (``str.count``), which at 200 views is several times faster than walking every brace in Python.
     """
-    depth = 0
-    query_depth = -1
-    for match in _STRUCTURE.finditer(node_tree):
-        token = match.group()
-        if token[0] == "\\":
-            continue
-        if token == "{QUERY":
-            depth += 1
-            if query_depth < 0:
-                query_depth = depth
-        elif token in ("(", "{"):
-            depth += 1
-        elif token in (")", "}"):
-            depth -= 1
-            if query_depth >= 0 and depth < query_depth:
-                return []
-        elif depth == query_depth:  # :targetList
-            return _target_entries(_TOKEN.finditer(node_tree, match.end()))
-    return []
+    query = node_tree.find("{QUERY")
+    if query < 0:
+        return []
+    # an escaped backslash is two characters that escape nothing: blanked out, keeping every offset
+    text = node_tree.replace("\\\\", "\x00\x00") if "\\" in node_tree else node_tree
+    query_depth = _depth(text, 0, query + 1)
+    start = query
+    while True:
+        found = text.find(":targetList ", start)
+        if found < 0:
+            return []
+        depth = _depth(text, 0, found)
+        if depth == query_depth:
+            return _entries_of_list(text, found + len(":targetList "))
+        if depth < query_depth:  # past the end of the first query
+            return []
+        start = found + 1
+
+
+def _depth(text: str, start: int, end: int) -> int:
+    """How many braces and parentheses open between ``start`` and ``end`` are still open at ``end`` (escaped
+    ones are names' characters)."""
+    head = text[start:end]
+    opened = head.count("{") + head.count("(")
+    closed = head.count("}") + head.count(")")
+    if "\\" in head:
+        escaped_open = head.count("\\{") + head.count("\\(")
+        escaped_close = head.count("\\}") + head.count("\\)")
+        opened, closed = opened - escaped_open, closed - escaped_close
+    return opened - closed
+
+
+# The fields of a TargetEntry after its expression, as PostgreSQL 13-17 print them.
+_ENTRY_FIELDS = re.compile(r":resno (\d+) :resname (?:\\.|[^\s\\])+ :ressortgroupref \d+ :resorigtbl (\d+) "
+                           r":resorigcol (\d+)", re.DOTALL)
+
+
+def _entries_of_list(text: str, start: int) -> list[tuple[int, int, int]]:
+    """(resno, resorigtbl, resorigcol) of the TargetEntries of the list at ``start`` (its own: those of
+    subqueries inside their expressions are deeper), found by a regular expression; walked token by token
+    when the fields are not printed as expected."""
+    if not text.startswith("(", start):
+        return []
+    entries = []
+    for match in _ENTRY_FIELDS.finditer(text, start):
+        depth = _depth(text, start, match.start())
+        if depth < 1:  # past the end of the list
+            break
+        if depth == 2:
+            entries.append((int(match.group(1)), int(match.group(2)), int(match.group(3))))
+    if not entries and text.startswith("({TARGETENTRY", start):
+        return _target_entries(_TOKEN.finditer(text, start))
+    return entries
 
 
 def _target_entries(tokens: Iterator[re.Match[str]]) -> list[tuple[int, int, int]]:

@@ -16,7 +16,9 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
+
+from supadeploy.typegen.node_tree import Node, NodeTreeError, parse_node_tree
 
 # The views of the schemas, and every view or materialized view they read from (of any schema): their rule,
 # the NOT NULL columns of relations the rule depends on, and the column comments that say @notNull.
@@ -50,16 +52,9 @@ join pg_rewrite r on r.ev_class = vc.oid and r.rulename = '_RETURN'
 """
 
 _NOT_NULL_COMMENT = re.compile(r"^\s*@notNull\s*$", re.MULTILINE)
-_TOKEN = re.compile(r"[(){}]|(?:\\.|[^ \t\n(){}\\])+|\\", re.DOTALL)
-_UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
-_LIST_MARKERS = frozenset({"i", "o", "b", "x"})
 # RangeTblEntry kinds and join types, as pg_node_tree prints them.
 _RTE_RELATION, _RTE_SUBQUERY, _RTE_JOIN, _RTE_CTE, _RTE_GROUP = "0", "1", "2", "6", "9"
 _JOIN_INNER, _JOIN_LEFT, _JOIN_RIGHT = "0", "1", "3"
-
-
-class Queryable(Protocol):
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
 
 @dataclass(frozen=True)
@@ -70,8 +65,8 @@ class ViewRule:
     not_null_comments: tuple[int, ...]  # column numbers whose comment says @notNull
 
 
-def read_view_rules(target: Queryable, schemas: Iterable[str]) -> tuple[ViewRule, ...]:
-    rows = target.query(VIEW_RULES_SQL, (list(schemas),))
+def parse_view_rules(rows: Iterable[Sequence[Any]]) -> tuple[ViewRule, ...]:
+    """The rows of VIEW_RULES_SQL (its JSON columns as text or parsed)."""
     rules = []
     for view_id, definition, dependencies, comments in rows:
         dependencies = json.loads(dependencies) if isinstance(dependencies, str) else dependencies
@@ -95,76 +90,6 @@ def not_null_view_columns(rules: Iterable[ViewRule]) -> frozenset[tuple[int, int
 
 
 # --- pg_node_tree ------------------------------------------------------------------------------------------
-
-
-class Node:
-    """``{TYPE :field value ...}``."""
-
-    __slots__ = ("fields", "type")
-
-    def __init__(self, type_: str, fields: dict[str, Any]) -> None:
-        self.type = type_
-        self.fields = fields
-
-
-class NodeTreeError(ValueError):
-    pass
-
-
-def parse_node_tree(text: str) -> Any:
-    """A pg_node_tree as Nodes, lists, strings and None (``<>``): one pass over the tokens with a stack of the
-    nodes and lists being read. A field keeps its first value (a field printed as several tokens, such as a
-    constant's bytes, keeps the first)."""
-    stack: list[list[Any]] = []  # [node, field, filled] or [items]
-    root: list[Any] = []
-    expect_type = False
-    skip_marker = False
-
-    def deliver(value: Any) -> None:
-        if not stack:
-            root.append(value)
-            return
-        frame = stack[-1]
-        if len(frame) == 1:
-            frame[0].append(value)
-        elif not frame[2]:
-            frame[0].fields[frame[1]] = value
-            frame[2] = True
-
-    for token in _TOKEN.findall(text):
-        if expect_type:
-            stack.append([Node(_text(token), {}), None, True])
-            expect_type = False
-            continue
-        if skip_marker:
-            skip_marker = False
-            if token in _LIST_MARKERS:
-                continue
-        if root:
-            raise NodeTreeError("trailing tokens after pg_node_tree")
-        if token == "{":
-            expect_type = True
-        elif token == "(":
-            stack.append([[]])
-            skip_marker = True
-        elif token in ("}", ")"):
-            if not stack or (len(stack[-1]) == 1) != (token == ")"):
-                raise NodeTreeError(f"unbalanced '{token}' in pg_node_tree")
-            deliver(stack.pop()[0])
-        elif token[0] == ":" and stack and len(stack[-1]) == 3:
-            frame = stack[-1]
-            frame[1] = token[1:]
-            frame[0].fields[frame[1]] = None
-            frame[2] = False
-        else:
-            deliver(None if token == "<>" else _text(token))
-    if stack or expect_type or not root:
-        raise NodeTreeError("unexpected end of pg_node_tree")
-    return root[0]
-
-
-def _text(token: str) -> str:
-    return _UNESCAPE.sub(r"\1", token) if "\\" in token else token
 
 
 def _is(node: Any, type_: str | None = None) -> bool:
