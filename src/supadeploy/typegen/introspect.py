@@ -357,7 +357,12 @@ def _sorted_relations(relations: Iterable[Relation]) -> tuple[Relation, ...]:
 
 def _json_list(values: tuple[str, ...] | None) -> str:
     """JSON.stringify of a list of names (postgres-meta sorts relationships on it)."""
-    return "null" if values is None else json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
+    if values is None:
+        return "null"
+    joined = '","'.join(values)
+    if joined.isprintable() and '"' not in joined and "\\" not in joined:  # nothing JSON escapes
+        return f'["{joined}"]' if values else "[]"
+    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
 
 
 def _relation(row: tuple[Any, ...]) -> Relation:

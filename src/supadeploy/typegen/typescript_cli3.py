@@ -348,9 +348,12 @@ class _Cli3Renderer:
                 f"      referencedRelation: {_js(relationship.referenced_relation)}\n"
                 f"      referencedColumns: {_js_names(relationship.referenced_columns)}\n    }}")
 
-    def _row(self, schema: str, relation: Relation, computed: list[tuple[str, Overload]]) -> str:
-        members = [self._column(schema, column, nullable=self._is_nullable(column), optional=False)
-                   for column in self.columns[relation.id]]
+    def _row(self, schema: str, relation: Relation, computed: list[tuple[str, Overload]],
+             members: list[str] | None = None) -> str:
+        """``members``: the Row members of the columns, when the caller has them already."""
+        if members is None:
+            members = [self._column(schema, column, nullable=self._is_nullable(column), optional=False)
+                       for column in self.columns[relation.id]]
         members += [f"{_js(name)}: {_nullable(self._returns(schema, overload), True)}" for name, overload in computed]
         names = " | ".join(_js(name) for name, _ in computed) if computed else "never"
         return (f"{_js(relation.name)}: {{\n                  Row: {{\n                    {','.join(members)}\n"
@@ -358,20 +361,22 @@ class _Cli3Renderer:
 
     def _table(self, schema: str, relation: Relation) -> str:
         columns = self.columns[relation.id]
+        rows = []
         inserts = []
         updates = []
-        for column in columns:
+        for column in columns:  # each column's name and type worked out once for Row, Insert and Update
             key = _js(column.name)
+            nullable = self._is_nullable(column)
+            ts_type = _nullable(self.ts_type(schema, column.format, column.type_schema), nullable)
+            rows.append(f"{key}: {ts_type}")
             if column.identity_generation == "ALWAYS" or column.is_generated:
                 inserts.append(f"{key}?: never")
                 updates.append(f"{key}?: never")
                 continue
-            nullable = self._is_nullable(column)
-            ts_type = _nullable(self.ts_type(schema, column.format, column.type_schema), nullable)
             optional = nullable or column.is_identity or column.has_default
             inserts.append(f"{key}?: {ts_type}" if optional else f"{key}: {ts_type}")
             updates.append(f"{key}?: {ts_type}")
-        return (self._row(schema, relation, self._computed_fields(relation))
+        return (self._row(schema, relation, self._computed_fields(relation), rows)
                 + f"                  Insert: {{\n                    {','.join(inserts)}\n                  }}\n"
                 + f"                  Update: {{\n                    {','.join(updates)}\n                  }}\n"
                 + "                  " + self._relationships(schema, relation))
