@@ -132,4 +132,4 @@ def test_every_command_has_a_library_entry() -> None:
     assert {"run_push", "run_promote", "run_rollback", "run_baseline", "run_repair", "run_reconcile",
             "run_history", "run_migration_list", "run_diff", "run_status", "run_verify_command",
             "run_write_manifest", "run_types", "run_check", "run_link", "run_projects",
-            "run_local_reset"} <= entries
+            "run_local_reset", "run_fleet_push", "run_fleet_status"} <= entries

@@ -51,7 +51,7 @@ DEFAULT_MIGRATIONS_DIR = "supabase/migrations"
 EXAMPLE_STRING = '"..."'
 _KINDS = {bool: ("boolean", "true"), str: ("string", EXAMPLE_STRING), int: ("whole number", "5")}
 # Sections validated by the capability that owns them.
-CAPABILITY_SECTIONS = ("api", "verify", "types", "lint")
+CAPABILITY_SECTIONS = ("api", "verify", "types", "lint", "fleets")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h)?\s*$")
 # INT_MAX milliseconds: the most lock_timeout and statement_timeout accept (the deploy lock wait is a lock_timeout).
 POSTGRES_MAX_TIMEOUT_MS = 2_147_483_647

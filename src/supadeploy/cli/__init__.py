@@ -106,6 +106,12 @@ def _ci(app: typer.Typer) -> None:
     app.add_typer(ci_command.app, name="ci")
 
 
+def _fleet(app: typer.Typer) -> None:
+    from supadeploy.cli import fleet_command
+
+    app.add_typer(fleet_command.app, name="fleet")
+
+
 def _link(app: typer.Typer) -> None:
     from supadeploy.cli import link_command
 
@@ -155,7 +161,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "check": _check,
     "rollback": _rollback, "reconcile": _reconcile, "repair": _repair, "baseline": _baseline,
     "history": _history, "ci": _ci, "link": _link, "projects": _projects, "verify": _verify, "types": _types,
-    "promote": _promote, "diff": _diff,
+    "promote": _promote, "diff": _diff, "fleet": _fleet,
 }
 
 

@@ -19,12 +19,15 @@ def run_status(invocation: Invocation, *, all_environments: bool, verify: bool,
     project = load_project(invocation.workdir)
     discovery = discover_migrations(project.migrations_dir)
     if not all_environments:
-        return [_one(invocation, discovery, verify=verify, types=types)]
-    return [_one(invocation.for_environment(name), discovery, verify=verify, types=types)
+        return [environment_status_of(invocation, discovery, verify=verify, types=types)]
+    return [environment_status_of(invocation.for_environment(name), discovery, verify=verify, types=types)
             for name in sorted(project.environments)]
 
 
-def _one(invocation: Invocation, discovery: Discovery, *, verify: bool, types: bool) -> EnvironmentStatus:
+def environment_status_of(invocation: Invocation, discovery: Discovery, *, verify: bool,
+                          types: bool) -> EnvironmentStatus:
+    """The status of the invocation's environment; one that cannot be resolved or reached is a status with its
+    error."""
     from supadeploy.errors import SupadeployError
     from supadeploy.status import EnvironmentStatus, environment_status
 

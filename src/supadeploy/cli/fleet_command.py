@@ -1,0 +1,96 @@
+"""`supadeploy fleet push|status NAME`: the members of a [fleets.NAME] rolled out wave by wave."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from supadeploy.cli.common import (
+    DatabaseFlags,
+    JsonOption,
+    WorkdirOption,
+    YesOption,
+    invocation,
+    print_json,
+    user_errors,
+)
+
+app = typer.Typer(help="Roll one migration set out to the members of a [fleets.NAME] of supadeploy.toml: the "
+                  "canary first, then waves, a bounded number at once, halting on the first failure.",
+                  no_args_is_help=True)
+FleetArgument = Annotated[str, typer.Argument(metavar="NAME", help="A fleet of supadeploy.toml ([fleets.NAME]).")]
+ParallelOption = Annotated[int | None, typer.Option(
+    "--parallel", min=1, help="Members deployed (or read) at once (default: the fleet's parallel, else 4).",
+    show_default=False)]
+
+PUSH_HELP = """Push the pending migrations to every member of fleet NAME.
+
+Plans every member first (read-only, --parallel at once): a member that cannot be reached, whose applied
+files were edited, or that is protected without --yes stops the rollout before anything is applied (leave
+members out with --exclude). Then wave by wave, the canary first, at most --parallel members at once, each
+through the same pipeline as `supadeploy push` (deploy lock, backup, verify, deploy log). The first failure
+starts nothing new (running members finish); --max-failures K tolerates K, --continue-on-error all. A rerun
+resumes: members already up to date are skipped. Exit 1 when a member failed or was not started.
+"""
+
+
+@app.command("push", help=PUSH_HELP)
+def fleet_push(
+    name: FleetArgument,
+    workdir: WorkdirOption = Path("."),
+    json_output: JsonOption = False,
+    yes: YesOption = False,
+    parallel: ParallelOption = None,
+    exclude: Annotated[list[str] | None, typer.Option(
+        "--exclude", help="Leave this member out (repeatable).", show_default=False)] = None,
+    max_failures: Annotated[int, typer.Option(
+        "--max-failures", min=0, help="Failures tolerated before nothing new starts.")] = 0,
+    continue_on_error: Annotated[bool, typer.Option(
+        "--continue-on-error", help="Deploy every member whatever fails.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan every member; apply nothing.")] = False,
+    no_backup: Annotated[bool, typer.Option("--no-backup", help="Protected members: deploy without a backup.")]
+    = False,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip RLS verification after each push.")] = False,
+    allow_destructive: Annotated[bool, typer.Option(
+        "--allow-destructive", help="Protected members: allow DROP, TRUNCATE, type changes, renames.")] = False,
+) -> None:
+    flags = DatabaseFlags(env=None, db_url=None, workdir=workdir, json=json_output, yes=yes)
+    with user_errors(json_output):
+        from supadeploy.commands.fleet import FleetPushRequest, run_fleet_push
+        from supadeploy.report.fleet_text import fleet_push_document, fleet_push_text
+
+        run = run_fleet_push(invocation(flags), FleetPushRequest(
+            fleet=name, parallel=parallel, continue_on_error=continue_on_error, max_failures=max_failures,
+            exclude=tuple(exclude or ()), dry_run=dry_run, allow_destructive=allow_destructive,
+            backup=not no_backup, verify=not no_verify))
+        if json_output:
+            print_json(fleet_push_document(run))
+        else:
+            typer.echo(fleet_push_text(run))
+        if not run.ok:
+            raise typer.Exit(1)
+
+
+@app.command("status")
+def fleet_status(
+    name: FleetArgument,
+    workdir: WorkdirOption = Path("."),
+    json_output: JsonOption = False,
+    parallel: ParallelOption = None,
+) -> None:
+    """Where every member of fleet NAME stands: up to date, pending, drifted or unreachable (read-only).
+    Exit 1 when a member needs action."""
+    flags = DatabaseFlags(env=None, db_url=None, workdir=workdir, json=json_output, yes=False)
+    with user_errors(json_output):
+        from supadeploy.commands.fleet import run_fleet_status
+        from supadeploy.report.fleet_text import fleet_status_document, fleet_status_text
+
+        fleet, statuses = run_fleet_status(invocation(flags), name, parallel)
+        if json_output:
+            print_json(fleet_status_document(fleet, statuses))
+        else:
+            typer.echo(fleet_status_text(fleet, statuses))
+        if any(status.actions for status in statuses):
+            raise typer.Exit(1)

@@ -1,0 +1,211 @@
+"""``supadeploy fleet push NAME`` and ``fleet status NAME``: one migration set rolled out to the members of a
+``[fleets.NAME]`` (supadeploy.fleet_config), each through the one push pipeline (``commands.push.run_push``:
+deploy lock, backup, verify, deploy log).
+
+First every member is planned, read-only and ``parallel`` at once (supadeploy.status): a member that cannot
+be reached, whose applied files were edited (drift), or that is protected without --yes stops the rollout
+before anything is applied. Then wave by wave (the canary first), at most ``parallel`` members at once; a
+failure starts nothing new (members already running finish) unless --continue-on-error or --max-failures K
+allow more. A rerun resumes: members already up to date are not pushed again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from supadeploy.errors import SupadeployError
+
+if TYPE_CHECKING:
+    from supadeploy.commands.invocation import Invocation
+    from supadeploy.fleet_config import Fleet
+    from supadeploy.status import EnvironmentStatus
+
+
+@dataclass(frozen=True)
+class FleetPushRequest:
+    fleet: str
+    parallel: int | None = None
+    """Members deployed at once (default: the fleet's ``parallel``)."""
+    continue_on_error: bool = False
+    max_failures: int = 0
+    """Failures tolerated before nothing new starts (--max-failures; --continue-on-error: no limit)."""
+    exclude: tuple[str, ...] = ()
+    dry_run: bool = False
+    allow_destructive: bool = False
+    backup: bool = True
+    verify: bool = True
+
+
+@dataclass
+class MemberResult:
+    name: str
+    wave: int
+    status: str
+    """up to date, applied, failed, not started (a failure halted the rollout), excluded, or planned (--dry-run)."""
+    pending: list[str] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)
+    error: str | None = None
+    started: float | None = None
+    finished: float | None = None
+
+
+@dataclass
+class FleetRun:
+    fleet: Fleet
+    parallel: int
+    members: list[MemberResult]
+    halted: str | None = None
+    """Why nothing more was started, when a failure stopped the rollout."""
+
+    def count(self, status: str) -> int:
+        return sum(member.status == status for member in self.members)
+
+    @property
+    def ok(self) -> bool:
+        return not self.count("failed") and not self.count("not started")
+
+
+def run_fleet_status(invocation: Invocation, name: str, parallel: int | None = None) -> tuple[Fleet,
+                                                                                            list[EnvironmentStatus]]:
+    """Every member's status, read ``parallel`` at once (verify and the type files left out)."""
+    fleet = _fleet(invocation, name)
+    return fleet, _plan(invocation, fleet.members, parallel or fleet.parallel)
+
+
+def run_fleet_push(invocation: Invocation, request: FleetPushRequest) -> FleetRun:
+    fleet = _fleet(invocation, request.fleet)
+    strangers = [name for name in request.exclude if name not in fleet.members]
+    if strangers:
+        raise SupadeployError(f"--exclude {strangers[0]}: not a member of fleet '{fleet.name}'", exit_code=2,
+                              fix=f"members: {', '.join(fleet.members)}")
+    parallel = request.parallel or fleet.parallel
+    if parallel < 1:
+        raise SupadeployError("--parallel must be at least 1", exit_code=2, fix="pass --parallel 4")
+    wave_of = {member: index for index, wave in enumerate(fleet.waves, start=1) for member in wave}
+    included = [member for member in fleet.members if member not in request.exclude]
+    statuses = dict(zip(included, _plan(invocation, tuple(included), parallel), strict=True))
+    _refuse_before_anything(invocation, fleet, statuses, request)
+    results = {member: MemberResult(member, wave_of[member], "excluded") for member in request.exclude}
+    for member, status in statuses.items():
+        state = "up to date" if not status.pending else ("planned" if request.dry_run else "not started")
+        results[member] = MemberResult(member, wave_of[member], state, pending=list(status.pending))
+    run = FleetRun(fleet, parallel, [results[member] for member in fleet.members])
+    invocation.note(f"fleet {fleet.name}: {len(fleet.members)} member(s), {run.count('up to date')} up to date, "
+                    f"{sum(bool(status.pending) for status in statuses.values())} with pending migrations, "
+                    f"{len(request.exclude)} excluded; {len(fleet.waves)} wave(s), at most {parallel} at once")
+    if request.dry_run:
+        return run
+    _roll_out(invocation, request, run, results, parallel)
+    return run
+
+
+def _fleet(invocation: Invocation, name: str) -> Fleet:
+    from supadeploy.config import load_project
+    from supadeploy.fleet_config import load_fleet
+
+    return load_fleet(load_project(invocation.workdir), name)
+
+
+def _plan(invocation: Invocation, members: tuple[str, ...], parallel: int) -> list[EnvironmentStatus]:
+    from supadeploy.commands.status import environment_status_of
+    from supadeploy.config import load_project
+    from supadeploy.migrations.files import discover_migrations
+
+    discovery = discover_migrations(load_project(invocation.workdir).migrations_dir)
+    quiet = replace(invocation, quiet=True, db_url=None)
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="supadeploy-fleet-plan") as pool:
+        return list(pool.map(lambda member: environment_status_of(quiet.for_environment(member), discovery,
+                                                                  verify=False, types=False), members))
+
+
+def _refuse_before_anything(invocation: Invocation, fleet: Fleet, statuses: dict[str, EnvironmentStatus],
+                            request: FleetPushRequest) -> None:
+    from supadeploy.config import load_project
+
+    unreachable = [member for member, status in statuses.items() if status.error]
+    if unreachable:
+        first = statuses[unreachable[0]]
+        raise SupadeployError(
+            f"fleet '{fleet.name}': {len(unreachable)} member(s) cannot be reached ({', '.join(unreachable)}; "
+            f"{unreachable[0]}: {first.error}); nothing was applied",
+            fix="fix their connection, or leave them out with --exclude NAME")
+    drifted = [member for member, status in statuses.items() if status.drifted]
+    if drifted:
+        raise SupadeployError(
+            f"fleet '{fleet.name}': applied migration file(s) were edited since they ran on {', '.join(drifted)} "
+            f"({', '.join(statuses[drifted[0]].drifted)}); nothing was applied",
+            fix="revert the edits and put the change in a new migration, or leave them out with --exclude NAME")
+    project = load_project(invocation.workdir)
+    protected = [member for member, status in statuses.items()
+                 if status.pending and project.environments[member].protected]
+    if protected and not invocation.yes and not request.dry_run:
+        raise SupadeployError(f"fleet '{fleet.name}': member(s) {', '.join(protected)} are protected; nothing was "
+                              "applied", fix="pass --yes to confirm the rollout (in CI, after a review)")
+
+
+def _roll_out(invocation: Invocation, request: FleetPushRequest, run: FleetRun, results: dict[str, MemberResult],
+              parallel: int) -> None:
+    """Wave by wave, at most ``parallel`` members at once; stop starting new ones once the failures exceed the
+    limit, letting the running ones finish."""
+    limit = None if request.continue_on_error else request.max_failures
+    lock = threading.Lock()
+    failures = 0
+    for index, wave in enumerate(run.fleet.waves, start=1):
+        queue = [member for member in wave if results[member].status == "not started"]
+        running: dict[Future[None], str] = {}
+        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="supadeploy-fleet-push") as pool:
+            while queue or running:
+                while queue and len(running) < parallel and run.halted is None:
+                    member = queue.pop(0)
+                    running[pool.submit(_push_member, invocation, request, results[member])] = member
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    member = running.pop(future)
+                    result = results[member]
+                    with lock:
+                        failures += result.status == "failed"
+                        if limit is not None and failures > limit and run.halted is None:
+                            run.halted = (f"{member} failed in wave {index}: {result.error}; nothing more was "
+                                          "started")
+                    invocation.note(_progress(run, result))
+        if run.halted is not None:
+            return
+
+
+def _push_member(invocation: Invocation, request: FleetPushRequest, result: MemberResult) -> None:
+    from supadeploy.commands.push import PushRequest, run_push
+
+    member = replace(invocation, quiet=True, db_url=None, ask=None).for_environment(result.name)
+    result.started = time.time()
+    try:
+        pushed = run_push(member, PushRequest(
+            verify=request.verify, types=False, allow_destructive=request.allow_destructive,
+            backup=request.backup, progress=False, command="fleet push"))
+    except SupadeployError as error:
+        result.status, result.error = "failed", error.what
+    else:
+        outcome = pushed.outcome
+        result.applied = [applied.version for applied in outcome.push.applied]
+        if outcome.ok:
+            result.status = "applied"
+        else:
+            result.status = "failed"
+            failed = outcome.push.failed
+            result.error = (failed.render().splitlines()[0] if failed is not None
+                            else "verification or a step after the apply failed")
+    finally:
+        result.finished = time.time()
+
+
+def _progress(run: FleetRun, result: MemberResult) -> str:
+    done = run.count("applied") + run.count("up to date")
+    detail = (f"applied {', '.join(result.applied)}" if result.status == "applied"
+              else f"FAILED: {result.error}")
+    return (f"fleet {run.fleet.name}: wave {result.wave} {result.name} {detail} "
+            f"({done} done, {run.count('failed')} failed, {run.count('not started')} to go)")
