@@ -168,3 +168,23 @@ def test_a_fleet_that_names_no_environment_is_a_configuration_error(project_dir:
     outcome = invoke("fleet", "push", "f", "--workdir", str(project_dir))
     assert outcome.exit_code == 1
     assert outcome.stderr.splitlines()[0].endswith("supadeploy.toml:5: [fleets.f] member 'b' is not an environment")
+
+
+def test_a_wave_as_a_github_actions_matrix_each_shard_pushing_its_members(fleet: FleetProject) -> None:
+    matrix = fleet.run("matrix", "tenants", "--wave", "2", "--shard-size", "3")
+    assert matrix.exit_code == 0, matrix.output
+    assert matrix.json() == {"include": [{"shard": 1, "wave": 2, "members": "m02,m03,m04"},
+                                         {"shard": 2, "wave": 2, "members": "m05,m06,m07"},
+                                         {"shard": 3, "wave": 2, "members": "m08,m09"}]}
+    for job in matrix.json()["include"]:  # what each matrix job runs
+        shard = fleet.run("push", "tenants", "--members", job["members"], "--no-verify", "--json")
+        assert shard.exit_code == 0, shard.output
+        assert [(m["name"], m["wave"], m["status"]) for m in shard.json()["members"]] == [
+            (name, 2, "applied") for name in job["members"].split(",")]
+    assert [m for m in MEMBERS if fleet.versions(m)] == MEMBERS[1:9]
+
+    beyond = fleet.run("matrix", "tenants", "--wave", "5")
+    assert beyond.exit_code == 2
+    assert beyond.json()["error"]["message"] == "fleet 'tenants' has 4 wave(s); there is no wave 5"
+    stranger = fleet.run("push", "tenants", "--members", "m02,zz")
+    assert stranger.exit_code == 2 and "--members zz: not a member of fleet 'tenants'" in stranger.stderr

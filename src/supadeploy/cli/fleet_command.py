@@ -45,6 +45,9 @@ def fleet_push(
     parallel: ParallelOption = None,
     exclude: Annotated[list[str] | None, typer.Option(
         "--exclude", help="Leave this member out (repeatable).", show_default=False)] = None,
+    members: Annotated[str | None, typer.Option(
+        "--members", help="Only these members, comma-separated (one shard of `fleet matrix`).",
+        show_default=False)] = None,
     max_failures: Annotated[int, typer.Option(
         "--max-failures", min=0, help="Failures tolerated before nothing new starts.")] = 0,
     continue_on_error: Annotated[bool, typer.Option(
@@ -63,7 +66,7 @@ def fleet_push(
 
         run = run_fleet_push(invocation(flags), FleetPushRequest(
             fleet=name, parallel=parallel, continue_on_error=continue_on_error, max_failures=max_failures,
-            exclude=tuple(exclude or ()), dry_run=dry_run, allow_destructive=allow_destructive,
+            exclude=tuple(exclude or ()), members=_names(members), dry_run=dry_run, allow_destructive=allow_destructive,
             backup=not no_backup, verify=not no_verify))
         if json_output:
             print_json(fleet_push_document(run))
@@ -94,3 +97,27 @@ def fleet_status(
             typer.echo(fleet_status_text(fleet, statuses))
         if any(status.actions for status in statuses):
             raise typer.Exit(1)
+
+
+@app.command("matrix")
+def fleet_matrix(
+    name: FleetArgument,
+    wave: Annotated[int, typer.Option("--wave", help="The wave, from 1 (the canary).")] = 1,
+    shard_size: Annotated[int, typer.Option("--shard-size", help="Members per matrix job.")] = 10,
+    workdir: WorkdirOption = Path("."),
+) -> None:
+    """Print the GitHub Actions `strategy.matrix` (JSON) of one wave: a job per shard of --shard-size members,
+    each to run `supadeploy fleet push NAME --members "${{ matrix.members }}"`."""
+    with user_errors(True):
+        import json
+
+        from supadeploy.commands.fleet import run_fleet_matrix
+
+        shards = run_fleet_matrix(invocation(DatabaseFlags(env=None, db_url=None, workdir=workdir, json=True,
+                                                           yes=False)), name, wave, shard_size)
+        typer.echo(json.dumps({"include": [{"shard": index, "wave": shard.wave, "members": ",".join(shard.members)}
+                                           for index, shard in enumerate(shards, start=1)]}, separators=(",", ":")))
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    return tuple(name.strip() for name in (value or "").split(",") if name.strip())

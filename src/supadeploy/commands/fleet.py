@@ -34,6 +34,8 @@ class FleetPushRequest:
     max_failures: int = 0
     """Failures tolerated before nothing new starts (--max-failures; --continue-on-error: no limit)."""
     exclude: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+    """Only these members (--members: one shard of a GitHub Actions matrix job); empty: every member."""
     dry_run: bool = False
     allow_destructive: bool = False
     backup: bool = True
@@ -78,18 +80,24 @@ def run_fleet_status(invocation: Invocation, name: str, parallel: int | None = N
 
 def run_fleet_push(invocation: Invocation, request: FleetPushRequest) -> FleetRun:
     fleet = _fleet(invocation, request.fleet)
-    strangers = [name for name in request.exclude if name not in fleet.members]
-    if strangers:
-        raise SupadeployError(f"--exclude {strangers[0]}: not a member of fleet '{fleet.name}'", exit_code=2,
-                              fix=f"members: {', '.join(fleet.members)}")
+    for option, names in (("--exclude", request.exclude), ("--members", request.members)):
+        strangers = [name for name in names if name not in fleet.members]
+        if strangers:
+            raise SupadeployError(f"{option} {strangers[0]}: not a member of fleet '{fleet.name}'", exit_code=2,
+                                  fix=f"members: {', '.join(fleet.members)}")
+    if request.members:
+        fleet = replace(fleet, members=tuple(m for m in fleet.members if m in request.members),
+                        waves=tuple(w for w in (tuple(m for m in wave if m in request.members)
+                                                for wave in fleet.waves) if w))
     parallel = request.parallel or fleet.parallel
     if parallel < 1:
         raise SupadeployError("--parallel must be at least 1", exit_code=2, fix="pass --parallel 4")
-    wave_of = {member: index for index, wave in enumerate(fleet.waves, start=1) for member in wave}
+    wave_of = _wave_numbers(_fleet(invocation, request.fleet))  # a shard keeps the fleet's wave numbers
     included = [member for member in fleet.members if member not in request.exclude]
     statuses = dict(zip(included, _plan(invocation, tuple(included), parallel), strict=True))
     _refuse_before_anything(invocation, fleet, statuses, request)
-    results = {member: MemberResult(member, wave_of[member], "excluded") for member in request.exclude}
+    results = {member: MemberResult(member, wave_of[member], "excluded") for member in request.exclude
+               if member in fleet.members}
     for member, status in statuses.items():
         state = "up to date" if not status.pending else ("planned" if request.dry_run else "not started")
         results[member] = MemberResult(member, wave_of[member], state, pending=list(status.pending))
@@ -101,6 +109,37 @@ def run_fleet_push(invocation: Invocation, request: FleetPushRequest) -> FleetRu
         return run
     _roll_out(invocation, request, run, results, parallel)
     return run
+
+
+@dataclass(frozen=True)
+class Shard:
+    wave: int
+    members: tuple[str, ...]
+
+
+def run_fleet_matrix(invocation: Invocation, name: str, wave: int, shard_size: int) -> list[Shard]:
+    """Wave ``wave`` (from 1, the canary) of fleet ``name`` cut into shards of at most ``shard_size`` members:
+    one GitHub Actions matrix job each (a matrix holds at most 256 jobs)."""
+    fleet = _fleet(invocation, name)
+    if not 1 <= wave <= len(fleet.waves):
+        raise SupadeployError(f"fleet '{fleet.name}' has {len(fleet.waves)} wave(s); there is no wave {wave}",
+                              exit_code=2, fix=f"pass --wave 1 to {len(fleet.waves)}")
+    if shard_size < 1:
+        raise SupadeployError("--shard-size must be at least 1", exit_code=2, fix="pass --shard-size 10")
+    members = fleet.waves[wave - 1]
+    shards = [Shard(wave, members[start:start + shard_size]) for start in range(0, len(members), shard_size)]
+    if len(shards) > MATRIX_JOBS:
+        raise SupadeployError(f"wave {wave} of fleet '{fleet.name}' makes {len(shards)} jobs; a GitHub Actions "
+                              f"matrix holds at most {MATRIX_JOBS}",
+                              fix=f"pass --shard-size {-(-len(members) // MATRIX_JOBS)} or more")
+    return shards
+
+
+MATRIX_JOBS = 256
+
+
+def _wave_numbers(fleet: Fleet) -> dict[str, int]:
+    return {member: index for index, wave in enumerate(fleet.waves, start=1) for member in wave}
 
 
 def _fleet(invocation: Invocation, name: str) -> Fleet:
