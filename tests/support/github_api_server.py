@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from tests.support.local_http import LocalHttpServer
+
 DESCRIPTION_PATH = Path(__file__).resolve().parent / "reference" / "github-rest-issue-comments.json"
 TEST_TOKEN = "ghs_" + "TestTokenForTheFakeGitHub0123456789ab"
 READ_ONLY_TOKEN = "ghs_" + "ReadOnlyForkToken0123456789abcdefghij"
@@ -119,7 +121,7 @@ class GitHubApiServer:
     def start(self) -> GitHubApiServer:
         _description()
         handler = type("Handler", (_Handler,), {"api": self})
-        self._server = _QuietServer(("127.0.0.1", 0), handler)
+        self._server = LocalHttpServer(("127.0.0.1", 0), handler)
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="github-api",
                          daemon=True).start()
         return self
@@ -261,13 +263,6 @@ def _validation_error(exc: Exception) -> str:
     elif cause is not None:
         text += f" ({cause})"
     return text
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -51,6 +51,7 @@ from psycopg.types.string import StrDumperUnknown
 
 from supadeploy.management_api.sqlerror import QUERY_FAILED_PREFIX
 from supadeploy.sql_diagnostics import SqlDiagnostics
+from tests.support.local_http import LocalHttpServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # A copy of the published contract (shared/reference/supabase-management-api.openapi.json), kept in the
@@ -240,7 +241,7 @@ class ManagementApiServer:
     def start(self) -> ManagementApiServer:
         _contract()
         handler = type("Handler", (_Handler,), {"api": self})
-        self._server = _QuietServer(("127.0.0.1", 0), handler)
+        self._server = LocalHttpServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="management-api", daemon=True)
         self._thread.start()
@@ -390,13 +391,6 @@ def _route(method: str, path: str) -> tuple[str, str | None] | None:
         if match:
             return f"{method} {template}", match.groupdict().get("ref")
     return None
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:  # clients hanging up are expected
-        pass
 
 
 class _Handler(BaseHTTPRequestHandler):
