@@ -64,3 +64,9 @@ def test_target_list_origins_are_the_first_querys_own(rules: list[str]) -> None:
 def test_what_is_not_a_node_tree_is_an_error(text: str) -> None:
     with pytest.raises(NodeTreeError):
         parse_node_tree(text)
+
+
+def test_target_entries_printed_in_another_order_are_read_from_the_parsed_tree() -> None:
+    tree = ("({QUERY :commandType 1 :targetList ({TARGETENTRY :expr <> :resname x :resno 2 :ressortgroupref 0 "
+            ":resorigcol 3 :resorigtbl 5 :resjunk false}) :jointree <>})")
+    assert target_list_origins(tree) == [(2, 5, 3)]

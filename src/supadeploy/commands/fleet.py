@@ -11,7 +11,6 @@ allow more. A rerun resumes: members already up to date are not pushed again.
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -21,6 +20,7 @@ from supadeploy.errors import SupadeployError
 
 if TYPE_CHECKING:
     from supadeploy.commands.invocation import Invocation
+    from supadeploy.config import ProjectConfig
     from supadeploy.fleet_config import Fleet
     from supadeploy.status import EnvironmentStatus
 
@@ -74,12 +74,13 @@ class FleetRun:
 def run_fleet_status(invocation: Invocation, name: str, parallel: int | None = None) -> tuple[Fleet,
                                                                                             list[EnvironmentStatus]]:
     """Every member's status, read ``parallel`` at once (verify and the type files left out)."""
-    fleet = _fleet(invocation, name)
-    return fleet, _plan(invocation, fleet.members, parallel or fleet.parallel)
+    project, fleet = _fleet(invocation, name)
+    return fleet, _plan(invocation, project, fleet.members, parallel or fleet.parallel)
 
 
 def run_fleet_push(invocation: Invocation, request: FleetPushRequest) -> FleetRun:
-    fleet = _fleet(invocation, request.fleet)
+    project, fleet = _fleet(invocation, request.fleet)
+    wave_of = _wave_numbers(fleet)  # a shard (--members) keeps the fleet's wave numbers
     for option, names in (("--exclude", request.exclude), ("--members", request.members)):
         strangers = [name for name in names if name not in fleet.members]
         if strangers:
@@ -92,10 +93,9 @@ def run_fleet_push(invocation: Invocation, request: FleetPushRequest) -> FleetRu
     parallel = request.parallel or fleet.parallel
     if parallel < 1:
         raise SupadeployError("--parallel must be at least 1", exit_code=2, fix="pass --parallel 4")
-    wave_of = _wave_numbers(_fleet(invocation, request.fleet))  # a shard keeps the fleet's wave numbers
     included = [member for member in fleet.members if member not in request.exclude]
-    statuses = dict(zip(included, _plan(invocation, tuple(included), parallel), strict=True))
-    _refuse_before_anything(invocation, fleet, statuses, request)
+    statuses = dict(zip(included, _plan(invocation, project, tuple(included), parallel), strict=True))
+    _refuse_before_anything(invocation, project, fleet, statuses, request)
     results = {member: MemberResult(member, wave_of[member], "excluded") for member in request.exclude
                if member in fleet.members}
     for member, status in statuses.items():
@@ -111,6 +111,10 @@ def run_fleet_push(invocation: Invocation, request: FleetPushRequest) -> FleetRu
     return run
 
 
+MATRIX_JOBS = 256
+"""The most jobs one GitHub Actions matrix holds."""
+
+
 @dataclass(frozen=True)
 class Shard:
     wave: int
@@ -120,7 +124,7 @@ class Shard:
 def run_fleet_matrix(invocation: Invocation, name: str, wave: int, shard_size: int) -> list[Shard]:
     """Wave ``wave`` (from 1, the canary) of fleet ``name`` cut into shards of at most ``shard_size`` members:
     one GitHub Actions matrix job each (a matrix holds at most 256 jobs)."""
-    fleet = _fleet(invocation, name)
+    _, fleet = _fleet(invocation, name)
     if not 1 <= wave <= len(fleet.waves):
         raise SupadeployError(f"fleet '{fleet.name}' has {len(fleet.waves)} wave(s); there is no wave {wave}",
                               exit_code=2, fix=f"pass --wave 1 to {len(fleet.waves)}")
@@ -135,36 +139,32 @@ def run_fleet_matrix(invocation: Invocation, name: str, wave: int, shard_size: i
     return shards
 
 
-MATRIX_JOBS = 256
-
-
 def _wave_numbers(fleet: Fleet) -> dict[str, int]:
     return {member: index for index, wave in enumerate(fleet.waves, start=1) for member in wave}
 
 
-def _fleet(invocation: Invocation, name: str) -> Fleet:
+def _fleet(invocation: Invocation, name: str) -> tuple[ProjectConfig, Fleet]:
     from supadeploy.config import load_project
     from supadeploy.fleet_config import load_fleet
 
-    return load_fleet(load_project(invocation.workdir), name)
+    project = load_project(invocation.workdir)
+    return project, load_fleet(project, name)
 
 
-def _plan(invocation: Invocation, members: tuple[str, ...], parallel: int) -> list[EnvironmentStatus]:
+def _plan(invocation: Invocation, project: ProjectConfig, members: tuple[str, ...],
+          parallel: int) -> list[EnvironmentStatus]:
     from supadeploy.commands.status import environment_status_of
-    from supadeploy.config import load_project
     from supadeploy.migrations.files import discover_migrations
 
-    discovery = discover_migrations(load_project(invocation.workdir).migrations_dir)
+    discovery = discover_migrations(project.migrations_dir)
     quiet = replace(invocation, quiet=True, db_url=None)
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="supadeploy-fleet-plan") as pool:
         return list(pool.map(lambda member: environment_status_of(quiet.for_environment(member), discovery,
                                                                   verify=False, types=False), members))
 
 
-def _refuse_before_anything(invocation: Invocation, fleet: Fleet, statuses: dict[str, EnvironmentStatus],
-                            request: FleetPushRequest) -> None:
-    from supadeploy.config import load_project
-
+def _refuse_before_anything(invocation: Invocation, project: ProjectConfig, fleet: Fleet,
+                            statuses: dict[str, EnvironmentStatus], request: FleetPushRequest) -> None:
     unreachable = [member for member, status in statuses.items() if status.error]
     if unreachable:
         first = statuses[unreachable[0]]
@@ -178,7 +178,6 @@ def _refuse_before_anything(invocation: Invocation, fleet: Fleet, statuses: dict
             f"fleet '{fleet.name}': applied migration file(s) were edited since they ran on {', '.join(drifted)} "
             f"({', '.join(statuses[drifted[0]].drifted)}); nothing was applied",
             fix="revert the edits and put the change in a new migration, or leave them out with --exclude NAME")
-    project = load_project(invocation.workdir)
     protected = [member for member, status in statuses.items()
                  if status.pending and project.environments[member].protected]
     if protected and not invocation.yes and not request.dry_run:
@@ -191,8 +190,7 @@ def _roll_out(invocation: Invocation, request: FleetPushRequest, run: FleetRun, 
     """Wave by wave, at most ``parallel`` members at once; stop starting new ones once the failures exceed the
     limit, letting the running ones finish."""
     limit = None if request.continue_on_error else request.max_failures
-    lock = threading.Lock()
-    failures = 0
+    failures = 0  # counted on this thread only: the members' threads just fill in their results
     for index, wave in enumerate(run.fleet.waves, start=1):
         queue = [member for member in wave if results[member].status == "not started"]
         running: dict[Future[None], str] = {}
@@ -207,11 +205,9 @@ def _roll_out(invocation: Invocation, request: FleetPushRequest, run: FleetRun, 
                 for future in done:
                     member = running.pop(future)
                     result = results[member]
-                    with lock:
-                        failures += result.status == "failed"
-                        if limit is not None and failures > limit and run.halted is None:
-                            run.halted = (f"{member} failed in wave {index}: {result.error}; nothing more was "
-                                          "started")
+                    failures += result.status == "failed"
+                    if limit is not None and failures > limit and run.halted is None:
+                        run.halted = f"{member} failed in wave {index}: {result.error}; nothing more was started"
                     invocation.note(_progress(run, result))
         if run.halted is not None:
             return

@@ -39,7 +39,7 @@ from supadeploy.typegen.relationships import (
     target_list_origins,
     view_key_dependencies,
 )
-from supadeploy.typegen.view_nullability import VIEW_RULES_SQL, ViewRule, not_null_view_columns, parse_view_rules
+from supadeploy.typegen.view_nullability import VIEW_RULES_SQL, not_null_view_columns, parse_view_rules
 
 __all__ = ["Catalog", "Column", "Function", "FunctionArg", "PgType", "Queryable", "Relation", "Relationship",
            "Schema", "Snapshot", "TypeAttribute", "introspect", "read_snapshot"]
@@ -194,7 +194,6 @@ class Snapshot:
     constraints: tuple[Constraint, ...]
     column_names: dict[int, dict[int, str]]
     view_definitions: tuple[ViewDefinition, ...]
-    view_rules: tuple[ViewRule, ...] = ()  # read for CLI 3's view NOT NULL inference (with_view_rules)
     not_null_view_columns: frozenset[tuple[int, int]] = frozenset()
     """(view id, column number) of the view columns CLI 3 types as NOT NULL (with_view_rules)."""
 
@@ -302,8 +301,8 @@ def _snapshot(target: Queryable, included: list[str], rows: IndependentRows) -> 
     relation_rows = rows.relations()
     relations = {row[0]: (row[1], row[2]) for row in relation_rows}
     definitions = [_view_definition(row) for row in rows.view_definitions()]
-    rules = parse_view_rules(rows.view_rules()) if rows.view_rules is not None and definitions else ()
-    not_null = not_null_view_columns(rules) if rows.view_rules is not None else frozenset()
+    not_null = (not_null_view_columns(parse_view_rules(rows.view_rules())) if rows.view_rules is not None
+                and definitions else frozenset())
     types = [_type(row) for row in rows.types()]
     types_by_id = {pg_type.id: pg_type for pg_type in types}
     constraints = [_constraint(row) for row in rows.constraints()]
@@ -338,7 +337,6 @@ def _snapshot(target: Queryable, included: list[str], rows: IndependentRows) -> 
         constraints=tuple(constraints),
         column_names=names,
         view_definitions=tuple(definitions),
-        view_rules=rules,
         not_null_view_columns=not_null,
     )
 

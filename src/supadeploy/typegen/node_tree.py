@@ -72,7 +72,9 @@ def parse_node_tree(text: str) -> Any:
 
 def _value(raw: Any) -> Any:
     if isinstance(raw, str):
-        return None if raw == _NULL else raw.translate(_SHOWN) if raw.isprintable() is False else raw
+        if raw == _NULL:
+            return None
+        return raw if raw.isprintable() else raw.translate(_SHOWN)  # placeholders are control characters
     if not raw:
         raise NodeTreeError("unexpected structure in pg_node_tree")
     if raw[0] == "{":

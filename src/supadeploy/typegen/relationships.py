@@ -16,7 +16,7 @@ names, so any subset of the introspected schemas is derived without another quer
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from supadeploy.typegen.catalog import Relationship
@@ -98,7 +98,6 @@ def table_relationships(constraints: Iterable[Constraint], names: Names, include
 
 # --- views ------------------------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"[(){}]|(?:\\.|[^\s(){}\\])+", re.DOTALL)
 
 
 def target_list_origins(node_tree: str) -> list[tuple[int, int, int]]:
@@ -122,7 +121,7 @@ def target_list_origins(node_tree: str) -> list[tuple[int, int, int]]:
             return []
         depth = _depth(text, 0, found)
         if depth == query_depth:
-            return _entries_of_list(text, found + len(":targetList "))
+            return _entries_of_list(text, found + len(":targetList ")) or _parsed_origins(node_tree)
         if depth < query_depth:  # past the end of the first query
             return []
         start = found + 1
@@ -148,8 +147,8 @@ _ENTRY_FIELDS = re.compile(r":resno (\d+) :resname (?:\\.|[^\s\\])+ :ressortgrou
 
 def _entries_of_list(text: str, start: int) -> list[tuple[int, int, int]]:
     """(resno, resorigtbl, resorigcol) of the TargetEntries of the list at ``start`` (its own: those of
-    subqueries inside their expressions are deeper), found by a regular expression; walked token by token
-    when the fields are not printed as expected."""
+    subqueries inside their expressions are deeper), found by a regular expression; none when the fields are
+    not printed as expected (the caller then parses the tree)."""
     if not text.startswith("(", start):
         return []
     entries = []
@@ -159,37 +158,29 @@ def _entries_of_list(text: str, start: int) -> list[tuple[int, int, int]]:
             break
         if depth == 2:
             entries.append((int(match.group(1)), int(match.group(2)), int(match.group(3))))
-    if not entries and text.startswith("({TARGETENTRY", start):
-        return _target_entries(_TOKEN.finditer(text, start))
     return entries
 
 
-def _target_entries(tokens: Iterator[re.Match[str]]) -> list[tuple[int, int, int]]:
-    first = next(tokens, None)
-    if first is None or first.group() != "(":
+def _parsed_origins(node_tree: str) -> list[tuple[int, int, int]]:
+    """The origins read from the parsed tree (typegen.node_tree): the slow way, for a tree whose target entries
+    the regular expression does not match."""
+    from supadeploy.typegen.node_tree import Node, NodeTreeError, parse_node_tree
+
+    try:
+        tree = parse_node_tree(node_tree)
+    except NodeTreeError:
         return []
-    entries: list[tuple[int, int, int]] = []
-    depth = 1
-    fields: dict[str, int] = {}
-    wanted: str | None = None
-    for match in tokens:
-        token = match.group()
-        if wanted is not None:
-            fields[wanted] = int(token) if token.isdigit() else 0
-            wanted = None
-        elif token in ("(", "{"):
-            depth += 1
-            if depth == 2:
-                fields = {}
-        elif token in (")", "}"):
-            if depth == 2 and token == "}":
-                entries.append((fields.get(":resno", 0), fields.get(":resorigtbl", 0), fields.get(":resorigcol", 0)))
-            depth -= 1
-            if depth == 0:
-                break
-        elif depth == 2 and token in (":resno", ":resorigtbl", ":resorigcol"):
-            wanted = token
-    return entries
+    query = tree[0] if isinstance(tree, list) and tree else tree
+    if not isinstance(query, Node):
+        return []
+    entries = query.fields.get("targetList")
+    return [(_number(entry.fields.get("resno")), _number(entry.fields.get("resorigtbl")),
+             _number(entry.fields.get("resorigcol")))
+            for entry in (entries if isinstance(entries, list) else []) if isinstance(entry, Node)]
+
+
+def _number(value: object) -> int:
+    return int(value) if isinstance(value, str) and value.isdigit() else 0
 
 
 def _exposed_columns(definitions: list[ViewDefinition]) -> dict[tuple[int, int, int], list[str]]:
