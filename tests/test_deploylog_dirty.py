@@ -44,10 +44,18 @@ def test_a_push_from_a_clean_and_from_a_dirty_tree(project_dir: Path, db_url: st
 def test_a_deploy_log_made_before_the_marker_gets_it(project_dir: Path, db_url: str) -> None:
     write_migration(project_dir, "001_a.sql", "create table public.a (id int);\n")
     assert invoke("push", "--workdir", str(project_dir), "--db-url", db_url).exit_code == 0
-    with psycopg.connect(db_url, autocommit=True) as connection:
-        connection.execute("alter table supabase_migrations.supadeploy_deployments drop column git_dirty")
+    with psycopg.connect(db_url, autocommit=True) as connection:  # the table as releases before these made it
+        connection.execute("alter table supabase_migrations.supadeploy_deployments drop column git_dirty, "
+                           "drop column fleet_run, drop column fleet_wave")
     listed = invoke("history", "--workdir", str(project_dir), "--db-url", db_url, "--json")
-    assert listed.exit_code == 0 and json.loads(listed.stdout)["deployments"][0]["git_dirty"] is None
+    assert listed.exit_code == 0
+    first = json.loads(listed.stdout)["deployments"][0]
+    assert (first["git_dirty"], first["fleet_run"], first["fleet_wave"]) == (None, None, None)
     write_migration(project_dir, "002_b.sql", "create table public.b (id int);\n")
     assert invoke("push", "--workdir", str(project_dir), "--db-url", db_url).exit_code == 0
     assert last_run(project_dir, db_url)["git_dirty"] is None  # not a git work tree
+    with psycopg.connect(db_url) as connection:
+        columns = {row[0] for row in connection.execute(
+            "select attname from pg_attribute where attrelid = 'supabase_migrations.supadeploy_deployments'::regclass "
+            "and attnum > 0 and not attisdropped")}
+    assert {"git_dirty", "fleet_run", "fleet_wave"} <= columns

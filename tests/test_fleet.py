@@ -40,10 +40,23 @@ class FleetProject:
                 "select version from supabase_migrations.schema_migrations order by version")]
 
     def runs(self, member: str) -> list[tuple[str, str, datetime, datetime]]:
+        return [(run.command, run.status, run.started_at, run.finished_at) for run in self.log(member)]
+
+    def log(self, member: str) -> list[LoggedRun]:
         with psycopg.connect(self.urls[member]) as connection:
-            return [(row[0], row[1], row[2], row[3]) for row in connection.execute(
-                "select command, status, started_at, finished_at from supabase_migrations.supadeploy_deployments "
-                "order by id")]
+            return [LoggedRun(*row) for row in connection.execute(
+                "select command, status, started_at, finished_at, fleet_run, fleet_wave "
+                "from supabase_migrations.supadeploy_deployments order by id")]
+
+
+@dataclass(frozen=True)
+class LoggedRun:
+    command: str
+    status: str
+    started_at: datetime
+    finished_at: datetime
+    fleet_run: str | None
+    fleet_wave: int | None
 
 
 @pytest.fixture
@@ -89,9 +102,18 @@ def test_a_clean_rollout_goes_canary_then_waves_never_more_than_parallel_at_once
     for earlier, later in pairwise(waves):
         assert max(intervals[m][1] for m in earlier) <= min(intervals[m][0] for m in later)
 
+    # every member's deploy log names the rollout and the member's wave
+    run_id = document["run_id"]
+    assert all(fleet.log(m)[0].fleet_run == run_id for m in MEMBERS)
+    assert [fleet.log(m)[0].fleet_wave for m in MEMBERS] == [1] + [2] * 8 + [3] * 8 + [4] * 7
+
     again = fleet.run("push", "tenants", "--json")  # nothing pending: nothing pushed, no new deploy-log row
     assert again.exit_code == 0 and again.json()["counts"]["up to date"] == 24
     assert all(len(fleet.runs(member)) == 1 for member in MEMBERS)
+    reached = fleet.run("status", "tenants", "--run", run_id, "--json").json()
+    assert reached["reached"] == 24 and reached["run_id"] == run_id
+    assert reached["members"][0]["run"]["status"] == "succeeded" and reached["members"][0]["run"]["wave"] == 1
+    assert fleet.run("status", "tenants", "--run", again.json()["run_id"], "--json").json()["reached"] == 0
 
 
 def test_a_failure_in_wave_2_starts_nothing_new_and_a_rerun_after_the_fix_resumes(fleet: FleetProject) -> None:
@@ -118,8 +140,20 @@ def test_a_failure_in_wave_2_starts_nothing_new_and_a_rerun_after_the_fix_resume
     assert fleet.versions("m05") == ["001"]
     in_flight_finished = [m for m in MEMBERS[1:9] if by_name[m]["status"] == "applied"]
     assert all(fleet.versions(m) == ["001", "002"] for m in in_flight_finished)
-    text = fleet.run("push", "tenants", "--no-verify")
+    # `fleet status --run` names the members the failed rollout reached: the ones that started
+    reached = fleet.run("status", "tenants", "--run", document["run_id"], "--json").json()
+    runs = {member["environment"]: member["run"] for member in reached["members"]}
+    assert sorted(m for m, run in runs.items() if run is not None) == sorted(started)
+    assert runs["m05"]["status"] == "failed" and runs["m05"]["wave"] == 2
+    text = fleet.run("status", "tenants", "--run", document["run_id"])
+    assert f"rollout {document['run_id']} reached {len(started)} of 24 member(s)" in text.stdout
+    assert "m05: pending: 002; rollout: failed (wave 2)" in text.stdout
+    assert "m24: pending: 002; not reached by this rollout" in text.stdout
+
+    text = fleet.run("push", "tenants", "--no-verify", "--run-id", "gh-1234-1")
     assert "FAILED m05 (wave 2)" in text.stdout and "rerun `supadeploy fleet push tenants`" in text.stdout
+    assert [(run.fleet_run, run.status) for run in fleet.log("m05")[1:]] == [(document["run_id"], "failed"),
+                                                                              ("gh-1234-1", "failed")]
 
     with psycopg.connect(fleet.urls["m05"], autocommit=True) as connection:
         connection.execute("delete from public.notes")
@@ -188,3 +222,10 @@ def test_a_wave_as_a_github_actions_matrix_each_shard_pushing_its_members(fleet:
     assert beyond.json()["error"]["message"] == "fleet 'tenants' has 4 wave(s); there is no wave 5"
     stranger = fleet.run("push", "tenants", "--members", "m02,zz")
     assert stranger.exit_code == 2 and "--members zz: not a member of fleet 'tenants'" in stranger.stderr
+
+
+def test_a_rollout_id_that_is_not_one_is_refused_before_anything_runs(fleet: FleetProject) -> None:
+    outcome = fleet.run("push", "tenants", "--run-id", "gh 1; rm -rf /")
+    assert outcome.exit_code == 2
+    assert outcome.stderr.startswith("error: --run-id 'gh 1; rm -rf /' is not a rollout id")
+    assert all(fleet.versions(m) == [] for m in MEMBERS)

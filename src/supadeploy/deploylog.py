@@ -23,7 +23,6 @@ from typing import Any
 from supadeploy import __version__
 from supadeploy.errors import Interrupted
 from supadeploy.migrations.deploy_log_sql import (
-    ADD_GIT_DIRTY,
     COLUMNS,
     CREATE_DEPLOYMENTS_TABLE,
     DEPLOYMENTS_TABLE_EXISTS,
@@ -31,8 +30,11 @@ from supadeploy.migrations.deploy_log_sql import (
     FINISH_RUN,
     INSERT_REFUSED_RUN,
     INSERT_RUN,
+    LATER_COLUMNS,
     MARK_INTERRUPTED,
     RUN_ID,
+    add_columns,
+    fleet_run_rows,
     list_runs,
 )
 from supadeploy.redact import redact_text
@@ -53,6 +55,9 @@ class DeploymentContext:
     backup_location: str | None = None
     git_dirty: bool | None = None
     """The work tree had uncommitted changes or new files: what ran is not exactly ``git_commit``."""
+    fleet_run: str | None = None
+    """The id of the fleet rollout this run was part of (``fleet push --run-id``)."""
+    fleet_wave: int | None = None
 
     @classmethod
     def detect(cls, command: str, environment: str | None, workdir: Path,
@@ -79,6 +84,8 @@ class Deployment:
     source_environment: str | None = None
     error: str | None = None
     git_dirty: bool | None = None
+    fleet_run: str | None = None
+    fleet_wave: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         document = {name: getattr(self, name) for name in COLUMNS}
@@ -124,12 +131,20 @@ def _git(workdir: Path, *args: str) -> str | None:
     return value if completed.returncode == 0 and value else None
 
 
+def _table_state(target: Target) -> tuple[bool, set[str]]:
+    """Whether the deploy log exists, and which of its later columns it has."""
+    exists, present = target.query(DEPLOYMENTS_TABLE_STATE)[0]
+    return bool(exists), set(present or ())
+
+
 def ensure_deployments_table(target: Target) -> None:
-    exists, has_git_dirty = target.query(DEPLOYMENTS_TABLE_STATE)[0]
+    exists, present = _table_state(target)
     if not exists:
         target.query(CREATE_DEPLOYMENTS_TABLE)
-    elif not has_git_dirty:
-        target.query(ADD_GIT_DIRTY)
+        return
+    missing = [name for name in LATER_COLUMNS if name not in present]
+    if missing:
+        target.query(add_columns(missing))
 
 
 def start_deployment(target: Target, context: DeploymentContext) -> int:
@@ -144,7 +159,8 @@ def start_deployment(target: Target, context: DeploymentContext) -> int:
     target.query(
         INSERT_RUN,
         (run_id, context.command, context.environment, context.git_commit, context.git_branch, context.actor,
-         context.tool_version, context.source_environment, context.backup_location, context.git_dirty),
+         context.tool_version, context.source_environment, context.backup_location, context.git_dirty,
+         context.fleet_run, context.fleet_wave),
     )
     rows = target.query(RUN_ID, (run_id,))
     return int(rows[0][0])
@@ -158,7 +174,8 @@ def record_refused_run(target: Target, context: DeploymentContext, reason: str) 
     target.query(
         INSERT_REFUSED_RUN,
         (context.command, context.environment, context.git_commit, context.git_branch, context.actor,
-         context.tool_version, context.source_environment, redact_text(reason), context.git_dirty),
+         context.tool_version, context.source_environment, redact_text(reason), context.git_dirty,
+         context.fleet_run, context.fleet_wave),
     )
 
 
@@ -214,9 +231,18 @@ def recorded_run(target: Target, context: DeploymentContext | None) -> Iterator[
 
 
 def list_deployments(target: Target, *, limit: int = 20, environment: str | None = None) -> list[Deployment]:
-    exists, has_git_dirty = target.query(DEPLOYMENTS_TABLE_STATE)[0]
+    exists, present = _table_state(target)
     if not exists:
         return []
     params: tuple[Any, ...] = (environment, limit) if environment else (limit,)
-    rows = target.query(list_runs(by_environment=bool(environment), has_git_dirty=bool(has_git_dirty)), params)
+    rows = target.query(list_runs(by_environment=bool(environment), present=present), params)
     return [Deployment(**dict(zip(COLUMNS, row, strict=True))) for row in rows]
+
+
+def fleet_run_deployments(target: Target, fleet_run: str) -> list[Deployment]:
+    """The runs of fleet rollout ``fleet_run`` in this database, newest first (none before any rollout)."""
+    exists, present = _table_state(target)
+    statement = fleet_run_rows(present) if exists else None
+    if statement is None:
+        return []
+    return [Deployment(**dict(zip(COLUMNS, row, strict=True))) for row in target.query(statement, (fleet_run,))]

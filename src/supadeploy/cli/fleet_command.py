@@ -58,6 +58,9 @@ def fleet_push(
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip RLS verification after each push.")] = False,
     allow_destructive: Annotated[bool, typer.Option(
         "--allow-destructive", help="Protected members: allow DROP, TRUNCATE, type changes, renames.")] = False,
+    run_id: Annotated[str | None, typer.Option(
+        "--run-id", help="This rollout's id in every member's deploy log (default: made from the time); the "
+        "shards of one GitHub Actions run share it.", show_default=False)] = None,
 ) -> None:
     flags = DatabaseFlags(env=None, db_url=None, workdir=workdir, json=json_output, yes=yes)
     with user_errors(json_output):
@@ -67,7 +70,7 @@ def fleet_push(
         run = run_fleet_push(invocation(flags), FleetPushRequest(
             fleet=name, parallel=parallel, continue_on_error=continue_on_error, max_failures=max_failures,
             exclude=tuple(exclude or ()), members=_names(members), dry_run=dry_run, allow_destructive=allow_destructive,
-            backup=not no_backup, verify=not no_verify))
+            backup=not no_backup, verify=not no_verify, run_id=run_id))
         if json_output:
             print_json(fleet_push_document(run))
         else:
@@ -82,6 +85,9 @@ def fleet_status(
     workdir: WorkdirOption = Path("."),
     json_output: JsonOption = False,
     parallel: ParallelOption = None,
+    run_id: Annotated[str | None, typer.Option(
+        "--run", help="Also say which members the rollout with this id (`fleet push` prints it) reached, from "
+        "their deploy logs.", show_default=False)] = None,
 ) -> None:
     """Where every member of fleet NAME stands: up to date, pending, drifted or unreachable (read-only).
     Exit 1 when a member needs action."""
@@ -90,12 +96,12 @@ def fleet_status(
         from supadeploy.commands.fleet import run_fleet_status
         from supadeploy.report.fleet_text import fleet_status_document, fleet_status_text
 
-        fleet, statuses = run_fleet_status(invocation(flags), name, parallel)
+        status = run_fleet_status(invocation(flags), name, parallel, run_id)
         if json_output:
-            print_json(fleet_status_document(fleet, statuses))
+            print_json(fleet_status_document(status))
         else:
-            typer.echo(fleet_status_text(fleet, statuses))
-        if any(status.actions for status in statuses):
+            typer.echo(fleet_status_text(status))
+        if any(member.actions for member in status.members):
             raise typer.Exit(1)
 
 

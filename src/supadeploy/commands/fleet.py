@@ -11,9 +11,12 @@ allow more. A rerun resumes: members already up to date are not pushed again.
 
 from __future__ import annotations
 
+import re
+import secrets
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from supadeploy.errors import SupadeployError
@@ -21,6 +24,7 @@ from supadeploy.errors import SupadeployError
 if TYPE_CHECKING:
     from supadeploy.commands.invocation import Invocation
     from supadeploy.config import ProjectConfig
+    from supadeploy.deploylog import Deployment
     from supadeploy.fleet_config import Fleet
     from supadeploy.status import EnvironmentStatus
 
@@ -40,6 +44,8 @@ class FleetPushRequest:
     allow_destructive: bool = False
     backup: bool = True
     verify: bool = True
+    run_id: str | None = None
+    """This rollout's id in every member's deploy log (--run-id; default: made from the time)."""
 
 
 @dataclass
@@ -58,6 +64,7 @@ class MemberResult:
 @dataclass
 class FleetRun:
     fleet: Fleet
+    run_id: str
     parallel: int
     members: list[MemberResult]
     halted: str | None = None
@@ -71,11 +78,37 @@ class FleetRun:
         return not self.count("failed") and not self.count("not started")
 
 
-def run_fleet_status(invocation: Invocation, name: str, parallel: int | None = None) -> tuple[Fleet,
-                                                                                            list[EnvironmentStatus]]:
-    """Every member's status, read ``parallel`` at once (verify and the type files left out)."""
+@dataclass(frozen=True)
+class FleetStatus:
+    fleet: Fleet
+    members: list[EnvironmentStatus]
+    run_id: str | None = None
+    reached: dict[str, Deployment | None] = field(default_factory=dict)
+    """With ``run_id``: each reachable member's newest deploy-log run of that rollout (None: not reached)."""
+
+
+def run_fleet_status(invocation: Invocation, name: str, parallel: int | None = None,
+                     run_id: str | None = None) -> FleetStatus:
+    """Every member's status, read ``parallel`` at once (verify and the type files left out); with ``run_id``,
+    also which members that rollout reached, from their deploy logs."""
     project, fleet = _fleet(invocation, name)
-    return fleet, _plan(invocation, project, fleet.members, parallel or fleet.parallel)
+    parallel = parallel or fleet.parallel
+    statuses = _plan(invocation, project, fleet.members, parallel)
+    if run_id is None:
+        return FleetStatus(fleet, statuses)
+    checked_run_id(run_id)
+    reachable = [status.environment for status in statuses if status.reachable]
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="supadeploy-fleet-runs") as pool:
+        runs = list(pool.map(lambda member: _run_of(invocation, member, run_id), reachable))
+    return FleetStatus(fleet, statuses, run_id, dict(zip(reachable, runs, strict=True)))
+
+
+def _run_of(invocation: Invocation, member: str, run_id: str) -> Deployment | None:
+    from supadeploy.deploylog import fleet_run_deployments
+
+    with replace(invocation, quiet=True, db_url=None).for_environment(member).reading("fleet status") as (_, target):
+        runs = fleet_run_deployments(target, run_id)
+    return runs[0] if runs else None
 
 
 def run_fleet_push(invocation: Invocation, request: FleetPushRequest) -> FleetRun:
@@ -93,6 +126,7 @@ def run_fleet_push(invocation: Invocation, request: FleetPushRequest) -> FleetRu
     parallel = request.parallel or fleet.parallel
     if parallel < 1:
         raise SupadeployError("--parallel must be at least 1", exit_code=2, fix="pass --parallel 4")
+    run_id = checked_run_id(request.run_id) if request.run_id is not None else new_run_id()
     included = [member for member in fleet.members if member not in request.exclude]
     statuses = dict(zip(included, _plan(invocation, project, tuple(included), parallel), strict=True))
     _refuse_before_anything(invocation, project, fleet, statuses, request)
@@ -101,14 +135,30 @@ def run_fleet_push(invocation: Invocation, request: FleetPushRequest) -> FleetRu
     for member, status in statuses.items():
         state = "up to date" if not status.pending else ("planned" if request.dry_run else "not started")
         results[member] = MemberResult(member, wave_of[member], state, pending=list(status.pending))
-    run = FleetRun(fleet, parallel, [results[member] for member in fleet.members])
-    invocation.note(f"fleet {fleet.name}: {len(fleet.members)} member(s), {run.count('up to date')} up to date, "
+    run = FleetRun(fleet, run_id, parallel, [results[member] for member in fleet.members])
+    invocation.note(f"fleet {fleet.name} (run {run_id}): {len(fleet.members)} member(s), "
+                    f"{run.count('up to date')} up to date, "
                     f"{sum(bool(status.pending) for status in statuses.values())} with pending migrations, "
                     f"{len(request.exclude)} excluded; {len(fleet.waves)} wave(s), at most {parallel} at once")
     if request.dry_run:
         return run
     _roll_out(invocation, request, run, results, parallel)
     return run
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
+
+
+def new_run_id() -> str:
+    """A rollout id that sorts by time: ``20261202T190201Z-3f9a1c``."""
+    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def checked_run_id(value: str) -> str:
+    if not _RUN_ID.fullmatch(value):
+        raise SupadeployError(f"--run-id '{value[:40]}' is not a rollout id", exit_code=2,
+                              fix="use up to 100 letters, digits and . _ : - (e.g. gh-${{ github.run_id }})")
+    return value
 
 
 MATRIX_JOBS = 256
@@ -198,7 +248,7 @@ def _roll_out(invocation: Invocation, request: FleetPushRequest, run: FleetRun, 
             while queue or running:
                 while queue and len(running) < parallel and run.halted is None:
                     member = queue.pop(0)
-                    running[pool.submit(_push_member, invocation, request, results[member])] = member
+                    running[pool.submit(_push_member, invocation, request, run.run_id, results[member])] = member
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -213,7 +263,7 @@ def _roll_out(invocation: Invocation, request: FleetPushRequest, run: FleetRun, 
             return
 
 
-def _push_member(invocation: Invocation, request: FleetPushRequest, result: MemberResult) -> None:
+def _push_member(invocation: Invocation, request: FleetPushRequest, run_id: str, result: MemberResult) -> None:
     from supadeploy.commands.push import PushRequest, run_push
 
     member = replace(invocation, quiet=True, db_url=None, ask=None).for_environment(result.name)
@@ -221,7 +271,7 @@ def _push_member(invocation: Invocation, request: FleetPushRequest, result: Memb
     try:
         pushed = run_push(member, PushRequest(
             verify=request.verify, types=False, allow_destructive=request.allow_destructive,
-            backup=request.backup, progress=False, command="fleet push"))
+            backup=request.backup, progress=False, command="fleet push", fleet_run=run_id, fleet_wave=result.wave))
     except SupadeployError as error:
         result.status, result.error = "failed", error.what
     else:

@@ -3,7 +3,7 @@ whichever way it is reached; the Supabase CLI engine is an applier inside that p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from supadeploy.errors import SupadeployError
@@ -36,6 +36,9 @@ class PushRequest:
     """Per-migration progress lines through the invocation (not with --json)."""
     command: str = "push"
     """The deploy log's command (a fleet rollout records its members' pushes as such)."""
+    fleet_run: str | None = None
+    """The fleet rollout this push belongs to, and its wave: recorded in the deploy log."""
+    fleet_wave: int | None = None
 
 
 @dataclass(frozen=True)
@@ -158,4 +161,5 @@ def _listener(invocation: Invocation, request: PushRequest, cli_engine: bool) ->
 def deployment_context(request: PushRequest, resolved: Resolved) -> DeploymentContext:
     from supadeploy.deploylog import DeploymentContext
 
-    return DeploymentContext.detect(request.command, resolved.environment.name, resolved.project.workdir)
+    context = DeploymentContext.detect(request.command, resolved.environment.name, resolved.project.workdir)
+    return replace(context, fleet_run=request.fleet_run, fleet_wave=request.fleet_wave)
