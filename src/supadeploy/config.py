@@ -267,6 +267,10 @@ def _project_from_document(workdir: Path, path: Path, document: dict[str, Any]) 
     extra_sections = {
         name: _check_table(path, name, document[name], _ANY_KEYS) for name in CAPABILITY_SECTIONS if name in document
     }
+    if "fleets" in extra_sections:
+        from supadeploy.fleet_members import member_environments
+
+        environments.update(member_environments(workdir, path, extra_sections["fleets"], environments))
     config = ProjectConfig(workdir=workdir, config_path=path, default_environment=default_environment,
                            environments=environments, push=push, extra_sections=extra_sections,
                            migrations_folder=_migrations_folder(path, project.get("migrations_dir")))

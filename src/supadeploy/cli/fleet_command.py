@@ -48,6 +48,9 @@ def fleet_push(
     members: Annotated[str | None, typer.Option(
         "--members", help="Only these members, comma-separated (one shard of `fleet matrix`).",
         show_default=False)] = None,
+    tag: Annotated[list[str] | None, typer.Option(
+        "--tag", help="Only members with this tag (repeatable: any of them; members_file rows).",
+        show_default=False)] = None,
     max_failures: Annotated[int, typer.Option(
         "--max-failures", min=0, help="Failures tolerated before nothing new starts.")] = 0,
     continue_on_error: Annotated[bool, typer.Option(
@@ -69,7 +72,8 @@ def fleet_push(
 
         run = run_fleet_push(invocation(flags), FleetPushRequest(
             fleet=name, parallel=parallel, continue_on_error=continue_on_error, max_failures=max_failures,
-            exclude=tuple(exclude or ()), members=_names(members), dry_run=dry_run, allow_destructive=allow_destructive,
+            exclude=tuple(exclude or ()), members=_names(members), tags=tuple(tag or ()),
+            dry_run=dry_run, allow_destructive=allow_destructive,
             backup=not no_backup, verify=not no_verify, run_id=run_id))
         if json_output:
             print_json(fleet_push_document(run))

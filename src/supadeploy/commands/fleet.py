@@ -40,6 +40,8 @@ class FleetPushRequest:
     exclude: tuple[str, ...] = ()
     members: tuple[str, ...] = ()
     """Only these members (--members: one shard of a GitHub Actions matrix job); empty: every member."""
+    tags: tuple[str, ...] = ()
+    """Only the members carrying one of these tags (--tag; members_file rows)."""
     dry_run: bool = False
     allow_destructive: bool = False
     backup: bool = True
@@ -119,10 +121,7 @@ def run_fleet_push(invocation: Invocation, request: FleetPushRequest) -> FleetRu
         if strangers:
             raise SupadeployError(f"{option} {strangers[0]}: not a member of fleet '{fleet.name}'", exit_code=2,
                                   fix=f"members: {', '.join(fleet.members)}")
-    if request.members:
-        fleet = replace(fleet, members=tuple(m for m in fleet.members if m in request.members),
-                        waves=tuple(w for w in (tuple(m for m in wave if m in request.members)
-                                                for wave in fleet.waves) if w))
+    fleet = _selected(fleet, request)
     parallel = request.parallel or fleet.parallel
     if parallel < 1:
         raise SupadeployError("--parallel must be at least 1", exit_code=2, fix="pass --parallel 4")
@@ -187,6 +186,21 @@ def run_fleet_matrix(invocation: Invocation, name: str, wave: int, shard_size: i
                               f"matrix holds at most {MATRIX_JOBS}",
                               fix=f"pass --shard-size {-(-len(members) // MATRIX_JOBS)} or more")
     return shards
+
+
+def _selected(fleet: Fleet, request: FleetPushRequest) -> Fleet:
+    """The fleet cut down to --members and --tag (each member keeping its wave number)."""
+    chosen = set(request.members or fleet.members)
+    if request.tags:
+        tagged = fleet.tagged(request.tags)
+        if not tagged:
+            raise SupadeployError(f"no member of fleet '{fleet.name}' is tagged {' or '.join(request.tags)}",
+                                  exit_code=2, fix="tags come from the members_file's tags column")
+        chosen &= set(tagged)
+    if len(chosen) == len(fleet.members):
+        return fleet
+    return replace(fleet, members=tuple(m for m in fleet.members if m in chosen),
+                   waves=tuple(w for w in (tuple(m for m in wave if m in chosen) for wave in fleet.waves) if w))
 
 
 def _wave_numbers(fleet: Fleet) -> dict[str, int]:
