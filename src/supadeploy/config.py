@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -163,15 +163,35 @@ def load_project(workdir: Path) -> ProjectConfig:
     path = workdir / CONFIG_FILE_NAME
     if not path.exists():
         return ProjectConfig(workdir=workdir, config_path=None)
-    document = _read_toml(path)
-    return _project_from_document(workdir, path, document)
+    from supadeploy.toml_files import parse_toml_text, read_text
+
+    text = read_text(path)
+    key = (workdir, text)
+    project = _loaded.get(key)
+    if project is None:
+        project = _project_from_document(workdir, path, parse_toml_text(path, text))
+        if len(_loaded) > 8:
+            _loaded.clear()
+        _loaded[key] = project
+    return _with_fleet_members(project)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    from supadeploy.toml_files import read_toml_file
+_loaded: dict[tuple[Path, str], ProjectConfig] = {}
+"""The projects last loaded, by folder and supadeploy.toml text: a fleet rollout loads the project again for
+each member (20 ms with a thousand environments)."""
 
-    document = read_toml_file(path)
-    return document
+
+def _with_fleet_members(project: ProjectConfig) -> ProjectConfig:
+    """``project`` with the environments of its fleets' members files (read each time: they change apart from
+    supadeploy.toml)."""
+    fleets = project.section("fleets")
+    if project.config_path is None or not any(isinstance(table, dict) and "members_file" in table
+                                              for table in fleets.values()):
+        return project
+    from supadeploy.fleet_members import member_environments
+
+    added = member_environments(project.workdir, project.config_path, fleets, project.environments)
+    return replace(project, environments={**project.environments, **added})
 
 
 def _line_of(path: Path, key: str, occurrence: int = 0, *, section: str | None = None) -> str:
@@ -267,10 +287,6 @@ def _project_from_document(workdir: Path, path: Path, document: dict[str, Any]) 
     extra_sections = {
         name: _check_table(path, name, document[name], _ANY_KEYS) for name in CAPABILITY_SECTIONS if name in document
     }
-    if "fleets" in extra_sections:
-        from supadeploy.fleet_members import member_environments
-
-        environments.update(member_environments(workdir, path, extra_sections["fleets"], environments))
     config = ProjectConfig(workdir=workdir, config_path=path, default_environment=default_environment,
                            environments=environments, push=push, extra_sections=extra_sections,
                            migrations_folder=_migrations_folder(path, project.get("migrations_dir")))

@@ -57,30 +57,28 @@ class MemberRow:
     """None: the fleet's ``protected``."""
 
 
-_cache: dict[tuple[str, int, int], list[MemberRow]] = {}
+_rows_read: dict[tuple[str, str], list[MemberRow]] = {}
+"""The last members files parsed, by path and text: every member's command loads the project again."""
 
 
 def read_members_file(path: Path, shown: str) -> list[MemberRow]:
-    """The rows of ``path`` (``shown``: how messages name it), checked; read once per version of the file
-    (every member's command loads the project again)."""
-    try:
-        stat = path.stat()
-    except OSError:
-        raise ConfigError(f"members file {shown} does not exist", where=shown,
-                          fix="create it, or correct members_file in supadeploy.toml") from None
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
-    if key not in _cache:
-        _cache.clear()
-        _cache[key] = _rows(path, shown)
-    return _cache[key]
-
-
-def _rows(path: Path, shown: str) -> list[MemberRow]:
+    """The rows of ``path`` (``shown``: how messages name it), checked; parsed once per text of the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read members file {shown}: {error.__class__.__name__}", where=shown,
                           fix="check the file's permissions and that it is UTF-8") from None
+    key = (str(path), text)
+    rows = _rows_read.get(key)
+    if rows is None:
+        rows = _rows(path, text, shown)
+        if len(_rows_read) > 8:
+            _rows_read.clear()
+        _rows_read[key] = rows
+    return rows
+
+
+def _rows(path: Path, text: str, shown: str) -> list[MemberRow]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         raw = _csv_rows(text, shown)
@@ -239,7 +237,7 @@ def _protected(value: Any, name: str, where: str) -> bool | None:
 def member_environments(workdir: Path, config_path: Path, fleets: Any,
                         environments: dict[str, EnvironmentConfig]) -> dict[str, EnvironmentConfig]:
     """The environments the fleets' members files add to supadeploy.toml's ``environments``."""
-    from supadeploy.config import EnvironmentConfig, _line_of
+    from supadeploy.config import _line_of
 
     added: dict[str, EnvironmentConfig] = {}
     if not isinstance(fleets, dict):
@@ -247,20 +245,38 @@ def member_environments(workdir: Path, config_path: Path, fleets: Any,
     for fleet_name, table in fleets.items():
         if not isinstance(table, dict) or "members_file" not in table:
             continue
-        for row in fleet_rows(workdir, config_path, fleet_name, table):
+        fleet_protected = table.get("protected", False)
+        if not isinstance(fleet_protected, bool):
+            raise ConfigError(f"[fleets.{fleet_name}] protected must be true or false",
+                              where=_line_of(config_path, "protected", section=f"fleets.{fleet_name}"),
+                              fix="write protected = true")
+        rows = fleet_rows(workdir, config_path, fleet_name, table)
+        for row in rows:
             if row.name in environments or row.name in added:
                 other = f"[environments.{row.name}]" if row.name in environments else "a member of another fleet file"
                 raise ConfigError(f"member '{row.name}' of [fleets.{fleet_name}] is also {other}",
                                   where=row.where, fix="give each environment one definition")
-            fleet_protected = table.get("protected", False)
-            if not isinstance(fleet_protected, bool):
-                raise ConfigError(f"[fleets.{fleet_name}] protected must be true or false",
-                                  where=_line_of(config_path, "protected", section=f"fleets.{fleet_name}"),
-                                  fix="write protected = true")
-            added[row.name] = EnvironmentConfig(
-                name=row.name, db_url_env=row.db_url_env, project_ref=row.project_ref,
-                protected=fleet_protected if row.protected is None else row.protected)
+        added.update(_environments_of(rows, fleet_protected))
     return added
+
+
+_environments_made: dict[tuple[int, bool], tuple[list[MemberRow], dict[str, EnvironmentConfig]]] = {}
+
+
+def _environments_of(rows: list[MemberRow], fleet_protected: bool) -> dict[str, EnvironmentConfig]:
+    """The rows as environments, made once per parsed file (``rows`` is kept alive beside them, so its id is
+    not reused while the entry lives)."""
+    from supadeploy.config import EnvironmentConfig
+
+    made = _environments_made.get((id(rows), fleet_protected))
+    if made is None or made[0] is not rows:
+        made = (rows, {row.name: EnvironmentConfig(
+            name=row.name, db_url_env=row.db_url_env, project_ref=row.project_ref,
+            protected=fleet_protected if row.protected is None else row.protected) for row in rows})
+        if len(_environments_made) > 8:
+            _environments_made.clear()
+        _environments_made[(id(rows), fleet_protected)] = made
+    return made[1]
 
 
 def fleet_rows(workdir: Path, config_path: Path, fleet_name: str, table: dict[str, Any]) -> list[MemberRow]:

@@ -31,14 +31,23 @@ def invalid_toml(path: Path, error: ValueError) -> ConfigError:
     return ConfigError(f"invalid TOML: {message}", where=where, fix="fix the syntax (see https://toml.io)")
 
 
-def read_toml_file(path: Path) -> dict[str, Any]:
-    """The document in ``path``; ConfigError (file:line:column) when it cannot be read or is not TOML."""
+def read_text(path: Path) -> str:
+    """The text of a TOML file; ConfigError when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path.name}: {exc.__class__.__name__}", where=str(path),
                           fix="check the file's permissions and that it is UTF-8") from None
+
+
+def parse_toml_text(path: Path, text: str) -> dict[str, Any]:
+    """The document ``text`` read from ``path``; ConfigError (file:line:column) when it is not TOML."""
     try:
         return loads(text)
     except TOMLDecodeError as exc:
         raise invalid_toml(path, exc) from None
+
+
+def read_toml_file(path: Path) -> dict[str, Any]:
+    """The document in ``path``; ConfigError (file:line:column) when it cannot be read or is not TOML."""
+    return parse_toml_text(path, read_text(path))
