@@ -185,9 +185,14 @@ def _comment_step(settings: WorkflowSettings) -> str:
         f' --from "$reports/{name}.json"' for name in environments))
 
 
+def render_setup(settings: WorkflowSettings) -> str:
+    """A job's first steps: the checkout, Python, and supadeploy installed by ``settings.install``."""
+    return _SETUP.format(python_version=settings.python_version, install=settings.install)
+
+
 def render_workflows(settings: WorkflowSettings) -> dict[Path, str]:
     """File path (relative to the project) → content."""
-    setup = _SETUP.format(python_version=settings.python_version, install=settings.install)
+    setup = render_setup(settings)
     paths = "".join(f'      - "{path}"\n' for path in (f"{settings.migrations_dir}/**", "supabase/config.toml",
                                                           "supabase/policies.toml", "supadeploy.toml"))
     staging_env = (
