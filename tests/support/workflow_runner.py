@@ -13,6 +13,7 @@ line, is replaced by putting this checkout's supadeploy on PATH.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import shutil
@@ -29,8 +30,8 @@ import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the test extra
 from tests.conftest import REPO_ROOT
 
 _EXPRESSION = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
-_REFERENCE = re.compile(r"(secrets|vars|github|runner)\.([A-Za-z_][A-Za-z0-9_]*)|steps\.([A-Za-z_][A-Za-z0-9_-]*)"
-                        r"\.outputs\.([A-Za-z_][A-Za-z0-9_-]*)")
+_REFERENCE = re.compile(r"(secrets|vars|github|runner|matrix)\.([A-Za-z_][A-Za-z0-9_]*)"
+                        r"|(steps|needs)\.([A-Za-z_][A-Za-z0-9_-]*)\.outputs\.([A-Za-z_][A-Za-z0-9_-]*)")
 _COMPARISON = re.compile(r"^(?P<left>[^=!]+?)\s*(?P<operator>==|!=)\s*'(?P<right>[^']*)'$")
 _SERVICE_ADDRESS = "localhost:5432"
 PG_BIN = "/usr/lib/postgresql/15/bin"
@@ -57,19 +58,29 @@ class StepRun:
 
 
 @dataclass
-class _JobState:
+class JobState:
     runner_temp: Path
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
     """step id → its outputs"""
     failed: bool = False
+    matrix: dict[str, str] = field(default_factory=dict)
+    """This job's matrix entry (``${{ matrix.X }}``)."""
+    needs: dict[str, dict[str, str]] = field(default_factory=dict)
+    """The outputs of the jobs this one needs (``${{ needs.J.outputs.X }}``)."""
+    artifacts: Path | None = None
+    """Where upload-artifact puts artifacts (default: next to the runner folder of ``run_job``)."""
 
 
-def _reference(text: str, context: WorkflowContext, state: _JobState | None) -> str:
+def _reference(text: str, context: WorkflowContext, state: JobState | None) -> str:
     match = _REFERENCE.fullmatch(text.strip())
     assert match, f"the workflow runner does not evaluate ${{{{ {text} }}}}"
     if match.group(3):
         assert state is not None, text
-        return state.outputs.get(match.group(3), {}).get(match.group(4), "")
+        outputs = state.outputs if match.group(3) == "steps" else state.needs
+        return outputs.get(match.group(4), {}).get(match.group(5), "")
+    if match.group(1) == "matrix":
+        assert state is not None and match.group(2) in state.matrix, text
+        return str(state.matrix[match.group(2)])
     if match.group(1) == "runner":
         assert match.group(2) == "temp" and state is not None, text
         return str(state.runner_temp)
@@ -77,11 +88,11 @@ def _reference(text: str, context: WorkflowContext, state: _JobState | None) -> 
     return source.get(match.group(2), "")
 
 
-def resolve(text: str, context: WorkflowContext, state: _JobState | None = None) -> str:
+def resolve(text: str, context: WorkflowContext, state: JobState | None = None) -> str:
     return _EXPRESSION.sub(lambda match: _reference(match.group(1), context, state), text)
 
 
-def _condition(expression: str, context: WorkflowContext, state: _JobState) -> bool:
+def if_holds(expression: str, context: WorkflowContext, state: JobState) -> bool:
     """A step's ``if:``: status functions and string comparisons joined by ``&&`` (default: ``success()``)."""
     inner = expression.strip()
     if inner.startswith("${{") and inner.endswith("}}"):
@@ -117,12 +128,12 @@ def _runner_dir(project: Path) -> Path:
     return project.parent / f"{project.name}-runner"
 
 
-def _upload_artifact(step: dict[str, Any], project: Path, context: WorkflowContext, state: _JobState) -> StepRun:
+def _upload_artifact(step: dict[str, Any], project: Path, context: WorkflowContext, state: JobState) -> StepRun:
     settings = {key: resolve(str(value), context, state) for key, value in (step.get("with") or {}).items()}
     name = settings.get("name", "artifact")
     sources = [project / line.strip() for line in settings["path"].splitlines() if line.strip()]
     found = [source for source in sources if source.exists()]
-    target = artifact_dir(project, name)
+    target = (state.artifacts or _runner_dir(project) / "artifacts") / name
     if target.exists():
         return StepRun(step.get("name", name), 1, f"an artifact named {name} exists already")
     if not found:
@@ -140,9 +151,9 @@ def _upload_artifact(step: dict[str, Any], project: Path, context: WorkflowConte
 
 def condition_holds(condition: str, *, failed: bool, context: WorkflowContext) -> bool:
     """A step's ``if:`` after a failed (or no failed) step; without a status function, GitHub adds ``success()``."""
-    state = _JobState(runner_temp=Path("."))
+    state = JobState(runner_temp=Path("."))
     state.failed = failed
-    return _condition(condition, context, state)
+    return if_holds(condition, context, state)
 
 
 def _supadeploy_on_path(bin_dir: Path) -> None:
@@ -156,8 +167,8 @@ def _supadeploy_on_path(bin_dir: Path) -> None:
         shim.chmod(0o755)
 
 
-def _job_env(job: dict[str, Any], context: WorkflowContext) -> dict[str, str]:
-    env = {name: resolve(str(value), context) for name, value in (job.get("env") or {}).items()}
+def _job_env(job: dict[str, Any], context: WorkflowContext, state: JobState) -> dict[str, str]:
+    env = {name: resolve(str(value), context, state) for name, value in (job.get("env") or {}).items()}
     if "postgres" in (job.get("services") or {}):
         address = urlsplit(context.postgres_service_url).netloc.rpartition("@")[2]
         env = {name: value.replace(_SERVICE_ADDRESS, address) for name, value in env.items()}
@@ -177,44 +188,71 @@ def run_job(workflow: Path, job_name: str, project: Path, context: WorkflowConte
     runner_dir = _runner_dir(project)
     if runner_dir.exists():
         shutil.rmtree(runner_dir)
+    runs, _ = run_steps(job, project, runner_dir, context, JobState(runner_temp=runner_dir / "temp"),
+                        not_here=not_here)
+    return runs
+
+
+def run_steps(job: dict[str, Any], workspace: Path, runner_dir: Path, context: WorkflowContext, state: JobState, *,
+              not_here: tuple[str, ...] = (), workflow_env: dict[str, str] | None = None) -> tuple[list[StepRun], str]:
+    """The steps of ``job`` run in ``workspace`` (the checkout), the runner's files in ``runner_dir``: the steps
+    that ran, and what they wrote to GITHUB_STEP_SUMMARY."""
     _supadeploy_on_path(runner_dir / "bin")
-    state = _JobState(runner_temp=runner_dir / "temp")
-    state.runner_temp.mkdir()
+    state.runner_temp.mkdir(parents=True)
     files = {name: runner_dir / name.lower() for name in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY")}
     for path in files.values():
         path.write_text("")
     env = {**os.environ, **{name: str(path) for name, path in files.items()}, "GITHUB_ACTIONS": "true",
-           "CI": "true", "RUNNER_TEMP": str(state.runner_temp), "GITHUB_WORKSPACE": str(project),
+           "CI": "true", "RUNNER_TEMP": str(state.runner_temp), "GITHUB_WORKSPACE": str(workspace),
            "PATH": f"{runner_dir / 'bin'}:{PG_BIN}:{os.environ['PATH']}",
-           **{f"GITHUB_{name.upper()}": value for name, value in context.github.items()}, **_job_env(job, context)}
+           **{f"GITHUB_{name.upper()}": value for name, value in context.github.items()}, **(workflow_env or {}),
+           **_job_env(job, context, state)}
     env.pop("PYTHONPATH", None)
-    names = [step.get("name") for step in job["steps"]]
+    names = [resolve(str(step.get("name")), context, state) for step in job["steps"]]
     assert all(name in names for name in not_here), names
     runs: list[StepRun] = []
     for step in job["steps"]:
         uses = step.get("uses", "")
         if uses.startswith(("actions/checkout@", "actions/setup-python@")):
             continue
-        name = step.get("name", step.get("run", uses))
-        if name in not_here or not _condition(str(step.get("if", "")), context, state):
+        name = resolve(str(step.get("name", step.get("run", uses))), context, state)
+        if name in not_here or not if_holds(str(step.get("if", "")), context, state):
             continue
         if name == "Install supadeploy":
             assert step["run"] == context.install_line, step["run"]
             continue
         if uses.startswith("actions/upload-artifact@"):
-            run = _upload_artifact(step, project, context, state)
+            run = _upload_artifact(step, workspace, context, state)
+        elif uses.startswith("actions/download-artifact@"):
+            run = _download_artifact(step, workspace, context, state)
         else:
             assert not uses, f"the workflow runner does not run {uses}"
-            run = _run_step(step, name, project, {**env, **_read_env_file(files["GITHUB_ENV"])}, context, state)
+            run = _run_step(step, name, workspace, {**env, **_read_env_file(files["GITHUB_ENV"])}, context, state)
         runs.append(run)
         if "id" in step:
             state.outputs[step["id"]] = run.outputs
         state.failed = state.failed or run.returncode != 0
-    return runs
+    return runs, files["GITHUB_STEP_SUMMARY"].read_text()
+
+
+def _download_artifact(step: dict[str, Any], workspace: Path, context: WorkflowContext, state: JobState) -> StepRun:
+    """``actions/download-artifact``: the artifacts named ``name`` or matching ``pattern`` (all without either)
+    into ``path``, each in a folder of its name unless ``merge-multiple``."""
+    settings = {key: resolve(str(value), context, state) for key, value in (step.get("with") or {}).items()}
+    assert state.artifacts is not None, "download-artifact needs a workflow run (run_workflow)"
+    target = workspace / settings.get("path", ".")
+    chosen = sorted(artifact for artifact in (state.artifacts.iterdir() if state.artifacts.exists() else ())
+                    if fnmatch.fnmatchcase(artifact.name, settings.get("name") or settings.get("pattern", "*")))
+    if "name" in settings and not chosen:
+        return StepRun(step.get("name", "download"), 1, f"no artifact named {settings['name']}")
+    merge = settings.get("merge-multiple", "false") == "true" and "name" not in settings
+    for artifact in chosen:
+        shutil.copytree(artifact, target if merge else target / artifact.name, dirs_exist_ok=True)
+    return StepRun(step.get("name", "download"), 0, f"downloaded {len(chosen)} artifact(s) to {target}")
 
 
 def _run_step(step: dict[str, Any], name: str, project: Path, env: dict[str, str], context: WorkflowContext,
-              state: _JobState) -> StepRun:
+              state: JobState) -> StepRun:
     outputs = state.runner_temp.parent / f"output-{len(state.outputs)}-{uuid.uuid4().hex}"
     outputs.write_text("")
     step_env = {key: resolve(str(value), context, state) for key, value in (step.get("env") or {}).items()}

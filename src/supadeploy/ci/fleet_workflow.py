@@ -22,7 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from supadeploy.ci.workflows import WORKFLOW_DIR, WorkflowSettings
+from supadeploy.ci.workflows import (
+    WORKFLOW_DIR,
+    WorkflowSettings,
+    WrittenFile,
+    check_names,
+    render_setup,
+    write_files,
+)
 from supadeploy.errors import SupadeployError
 
 if TYPE_CHECKING:
@@ -151,8 +158,6 @@ _SUMMARY = """
 def render_fleet_workflow(project: ProjectConfig, fleet: Fleet, settings: WorkflowSettings,
                           fleet_settings: FleetWorkflowSettings) -> str:
     """The workflow's YAML for ``fleet`` (its waves as configured now)."""
-    from supadeploy.ci.workflows import render_setup
-
     setup = render_setup(settings)
     secrets = _secrets_block(project, fleet)
     count = len(fleet.waves)
@@ -212,3 +217,43 @@ def _members_file(project: ProjectConfig, fleet: str) -> list[str]:
         return [path.relative_to(project.workdir.resolve()).as_posix()]
     except ValueError:  # outside the repository: no push touches it
         return []
+
+
+_FLEET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+@dataclass(frozen=True)
+class FleetWorkflowWritten:
+    written: WrittenFile
+    jobs: int
+    """The jobs of the largest wave's matrix (GitHub runs at most 256 per matrix)."""
+    warnings: list[str]
+
+
+def write_fleet_workflow(workdir: Path, project: ProjectConfig, fleet: Fleet, settings: WorkflowSettings,
+                         fleet_settings: FleetWorkflowSettings, *, force: bool) -> FleetWorkflowWritten:
+    """The fleet workflow written (unless it exists and not ``force``); each wave's matrix checked to fit."""
+    from supadeploy.commands.fleet import MATRIX_JOBS
+
+    if not _FLEET_NAME.fullmatch(fleet.name):
+        raise SupadeployError(f"fleet '{fleet.name}' cannot name a workflow file",
+                              fix="name the fleet with letters, digits, '-', '_' and '.'")
+    check_names(settings.production_branch, settings.production_environment)
+    for option, value in (("--shard-size", fleet_settings.shard_size), ("--max-parallel", fleet_settings.max_parallel)):
+        if value < 1:
+            raise SupadeployError(f"{option} must be at least 1", exit_code=2, fix=f"pass {option} 10")
+    jobs = max((-(-len(wave) // fleet_settings.shard_size) for wave in fleet.waves[1:]), default=0)
+    if jobs > MATRIX_JOBS:
+        largest = max(len(wave) for wave in fleet.waves[1:])
+        raise SupadeployError(f"fleet '{fleet.name}': a wave of {largest} members makes {jobs} matrix jobs; "
+                              f"GitHub Actions runs at most {MATRIX_JOBS} per matrix", exit_code=2,
+                              fix=f"pass --shard-size {-(-largest // MATRIX_JOBS)} or more, or a smaller wave_size")
+    warnings = []
+    secrets = secret_names(project, fleet)
+    if len(secrets) > REPOSITORY_SECRETS:
+        warnings.append(f"the workflow reads {len(secrets)} secrets; a GitHub repository or environment holds at "
+                        f"most {REPOSITORY_SECRETS}: reach members by project_ref (one SUPABASE_ACCESS_TOKEN) "
+                        "or share db_url_env between members")
+    content = render_fleet_workflow(project, fleet, settings, fleet_settings)
+    [written] = write_files(workdir, {fleet_workflow_path(fleet.name): content}, force=force)
+    return FleetWorkflowWritten(written, jobs, warnings)

@@ -231,14 +231,24 @@ class WrittenFile:
     written: bool  # False: it existed and was left unchanged
 
 
-def write_workflows(workdir: Path, settings: WorkflowSettings, *, force: bool = False) -> list[WrittenFile]:
-    for name in (settings.staging_branch, settings.production_branch, settings.staging_environment,
-                 settings.production_environment):
+def check_names(*names: str) -> None:
+    """Branch and environment names the workflows can hold unquoted."""
+    for name in names:
         if not name or any(c in name for c in " \t\n:'\"{}$"):
             raise SupadeployError(f"'{name}' is not a usable branch or environment name",
                                   fix="use letters, digits, '-', '_', '/' and '.'")
+
+
+def write_workflows(workdir: Path, settings: WorkflowSettings, *, force: bool = False) -> list[WrittenFile]:
+    check_names(settings.staging_branch, settings.production_branch, settings.staging_environment,
+                settings.production_environment)
+    return write_files(workdir, render_workflows(settings), force=force)
+
+
+def write_files(workdir: Path, files: dict[Path, str], *, force: bool) -> list[WrittenFile]:
+    """Each file written, unless it exists and not ``force``."""
     results = []
-    for relative, content in render_workflows(settings).items():
+    for relative, content in files.items():
         path = workdir / relative
         if path.exists() and not force:
             results.append(WrittenFile(path, written=False))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from supadeploy.cli.common import JsonOption, WorkdirOption, print_json, user_errors
+from supadeploy.cli.common import JsonOption, WorkdirOption, echo_err, print_json, user_errors
+
+if TYPE_CHECKING:
+    from supadeploy.ci.workflows import WorkflowSettings
+    from supadeploy.config import ProjectConfig
 
 app = typer.Typer(help="Continuous integration: GitHub Actions workflows that check and deploy the database.",
                   no_args_is_help=True)
@@ -22,8 +26,19 @@ def init(
         help="Shell command that installs supadeploy on the runner. Default: this exact version, "
              "pip install supadeploy==VERSION.", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite workflow files that exist.")] = False,
+    fleet: Annotated[str | None, typer.Option(
+        "--fleet", metavar="NAME", help="Write only the rollout workflow of fleet NAME ([fleets.NAME]).",
+        show_default=False)] = None,
+    shard_size: Annotated[int, typer.Option(
+        "--shard-size", min=1, help="--fleet: members per matrix job.")] = 25,
+    max_parallel: Annotated[int, typer.Option(
+        "--max-parallel", min=1, help="--fleet: matrix jobs of one wave running at once.")] = 20,
 ) -> None:
     """Write .github/workflows/: a pull-request check, a staging deploy and a production promotion.
+
+    With --fleet NAME, only .github/workflows/supadeploy-fleet-NAME.yml: a plan job (every member, read-only),
+    the canary, one matrix job per later wave (--shard-size members per job, --max-parallel jobs at once,
+    fail-fast, each wave after the one before) and a summary job collecting every job's report.
 
     The production job is bound to the GitHub environment `production` (its required reviewers apply) and
     promotes exactly what staging ran; each environment has its own concurrency group. Secrets, as the
@@ -37,9 +52,27 @@ def init(
         project = load_project(workdir)
         settings = WorkflowSettings(staging_branch=staging_branch, production_branch=production_branch,
                                     install=install or pinned_install(), migrations_dir=project.migrations_folder)
+        if fleet is not None:
+            _write_fleet_workflow(workdir, project, fleet, settings, shard_size, max_parallel, force=force)
+            return
         for written in write_workflows(workdir, settings, force=force):
             state = "created" if written.written else "exists; left unchanged"
             typer.echo(f"{state}: {written.path}")
+
+
+def _write_fleet_workflow(workdir: Path, project: ProjectConfig, name: str, settings: WorkflowSettings,
+                          shard_size: int, max_parallel: int, *, force: bool) -> None:
+    from supadeploy.ci.fleet_workflow import FleetWorkflowSettings, write_fleet_workflow
+    from supadeploy.fleet_config import load_fleet
+
+    fleet = load_fleet(project, name)
+    result = write_fleet_workflow(workdir, project, fleet, settings, FleetWorkflowSettings(
+        fleet=name, shard_size=shard_size, max_parallel=max_parallel), force=force)
+    state = "created" if result.written.written else "exists; left unchanged (--force rewrites it)"
+    typer.echo(f"{state}: {result.written.path} ({len(fleet.members)} member(s), {len(fleet.waves)} wave(s), "
+               f"at most {result.jobs} matrix job(s) per wave)")
+    for warning in result.warnings:
+        echo_err(f"warning: {warning}")
 
 
 COMMENT_HELP = """Post (or update) the pull-request comment that shows what the change does to each database.

@@ -51,6 +51,8 @@ def fleet_push(
     tag: Annotated[list[str] | None, typer.Option(
         "--tag", help="Only members with this tag (repeatable: any of them; members_file rows).",
         show_default=False)] = None,
+    wave: Annotated[int | None, typer.Option(
+        "--wave", min=1, help="Only this wave, from 1 (the canary).", show_default=False)] = None,
     max_failures: Annotated[int, typer.Option(
         "--max-failures", min=0, help="Failures tolerated before nothing new starts.")] = 0,
     continue_on_error: Annotated[bool, typer.Option(
@@ -72,7 +74,7 @@ def fleet_push(
 
         run = run_fleet_push(invocation(flags), FleetPushRequest(
             fleet=name, parallel=parallel, continue_on_error=continue_on_error, max_failures=max_failures,
-            exclude=tuple(exclude or ()), members=_names(members), tags=tuple(tag or ()),
+            exclude=tuple(exclude or ()), members=_names(members), tags=tuple(tag or ()), wave=wave,
             dry_run=dry_run, allow_destructive=allow_destructive,
             backup=not no_backup, verify=not no_verify, run_id=run_id))
         if json_output:
@@ -114,6 +116,9 @@ def fleet_matrix(
     name: FleetArgument,
     wave: Annotated[int, typer.Option("--wave", help="The wave, from 1 (the canary).")] = 1,
     shard_size: Annotated[int, typer.Option("--shard-size", help="Members per matrix job.")] = 10,
+    expect_waves: Annotated[int | None, typer.Option(
+        "--expect-waves", min=1, help="Fail unless the fleet has this many waves (the fleet workflow passes the "
+        "number it was written for).", show_default=False)] = None,
     workdir: WorkdirOption = Path("."),
 ) -> None:
     """Print the GitHub Actions `strategy.matrix` (JSON) of one wave: a job per shard of --shard-size members,
@@ -124,9 +129,42 @@ def fleet_matrix(
         from supadeploy.commands.fleet import run_fleet_matrix
 
         shards = run_fleet_matrix(invocation(DatabaseFlags(env=None, db_url=None, workdir=workdir, json=True,
-                                                           yes=False)), name, wave, shard_size)
+                                                           yes=False)), name, wave, shard_size,
+                                  expect_waves)
         typer.echo(json.dumps({"include": [{"shard": index, "wave": shard.wave, "members": ",".join(shard.members)}
                                            for index, shard in enumerate(shards, start=1)]}, separators=(",", ":")))
+
+
+SUMMARY_HELP = """Make the `fleet push NAME --json` reports of one rollout's jobs into one markdown summary.
+
+PATH: report files, or folders searched for *.json (the fleet workflow's summary job passes the folder its
+artifacts were downloaded to, and appends the output to $GITHUB_STEP_SUMMARY). Per wave, how many members
+were applied, up to date, failed, not started or not reached (in no report: their job never ran); then the
+members that need attention, and the jobs that stopped before deploying or whose report is broken. A member
+in several reports (a rerun job) is counted once, as its last run ended. Exit 1 unless every member is up to
+date or applied.
+"""
+
+
+@app.command("summary", help=SUMMARY_HELP)
+def fleet_summary(
+    name: FleetArgument,
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Report files or folders of them.")],
+    workdir: WorkdirOption = Path("."),
+    json_output: JsonOption = False,
+) -> None:
+    flags = DatabaseFlags(env=None, db_url=None, workdir=workdir, json=json_output, yes=False)
+    with user_errors(json_output):
+        from supadeploy.commands.fleet_summary import run_fleet_summary
+        from supadeploy.report.fleet_summary_text import fleet_summary_document, fleet_summary_markdown
+
+        summary = run_fleet_summary(invocation(flags), name, paths)
+        if json_output:
+            print_json(fleet_summary_document(summary))
+        else:
+            typer.echo(fleet_summary_markdown(summary), nl=False)
+        if not summary.ok:
+            raise typer.Exit(1)
 
 
 def _names(value: str | None) -> tuple[str, ...]:

@@ -42,6 +42,8 @@ class FleetPushRequest:
     """Only these members (--members: one shard of a GitHub Actions matrix job); empty: every member."""
     tags: tuple[str, ...] = ()
     """Only the members carrying one of these tags (--tag; members_file rows)."""
+    wave: int | None = None
+    """Only this wave (--wave, from 1: the canary; the canary job of the fleet workflow)."""
     dry_run: bool = False
     allow_destructive: bool = False
     backup: bool = True
@@ -93,7 +95,7 @@ def run_fleet_status(invocation: Invocation, name: str, parallel: int | None = N
                      run_id: str | None = None) -> FleetStatus:
     """Every member's status, read ``parallel`` at once (verify and the type files left out); with ``run_id``,
     also which members that rollout reached, from their deploy logs."""
-    project, fleet = _fleet(invocation, name)
+    project, fleet = fleet_of(invocation, name)
     parallel = parallel or fleet.parallel
     statuses = _plan(invocation, project, fleet.members, parallel)
     if run_id is None:
@@ -114,13 +116,15 @@ def _run_of(invocation: Invocation, member: str, run_id: str) -> Deployment | No
 
 
 def run_fleet_push(invocation: Invocation, request: FleetPushRequest) -> FleetRun:
-    project, fleet = _fleet(invocation, request.fleet)
+    project, fleet = fleet_of(invocation, request.fleet)
     wave_of = _wave_numbers(fleet)  # a shard (--members) keeps the fleet's wave numbers
     for option, names in (("--exclude", request.exclude), ("--members", request.members)):
         strangers = [name for name in names if name not in fleet.members]
         if strangers:
             raise SupadeployError(f"{option} {strangers[0]}: not a member of fleet '{fleet.name}'", exit_code=2,
                                   fix=f"members: {', '.join(fleet.members)}")
+    if request.wave is not None:
+        _check_wave(fleet, request.wave)
     fleet = _selected(fleet, request)
     parallel = request.parallel or fleet.parallel
     if parallel < 1:
@@ -170,13 +174,17 @@ class Shard:
     members: tuple[str, ...]
 
 
-def run_fleet_matrix(invocation: Invocation, name: str, wave: int, shard_size: int) -> list[Shard]:
+def run_fleet_matrix(invocation: Invocation, name: str, wave: int, shard_size: int,
+                     expect_waves: int | None = None) -> list[Shard]:
     """Wave ``wave`` (from 1, the canary) of fleet ``name`` cut into shards of at most ``shard_size`` members:
-    one GitHub Actions matrix job each (a matrix holds at most 256 jobs)."""
-    _, fleet = _fleet(invocation, name)
-    if not 1 <= wave <= len(fleet.waves):
-        raise SupadeployError(f"fleet '{fleet.name}' has {len(fleet.waves)} wave(s); there is no wave {wave}",
-                              exit_code=2, fix=f"pass --wave 1 to {len(fleet.waves)}")
+    one GitHub Actions matrix job each (a matrix holds at most 256 jobs). ``expect_waves``: the number of
+    waves the fleet workflow was written for (a different number fails: the workflow must be rewritten)."""
+    _, fleet = fleet_of(invocation, name)
+    if expect_waves is not None and expect_waves != len(fleet.waves):
+        raise SupadeployError(
+            f"fleet '{fleet.name}' has {len(fleet.waves)} wave(s); the workflow was written for {expect_waves}",
+            exit_code=2, fix=f"rerun `supadeploy ci init --fleet {fleet.name} --force` and commit the workflow")
+    _check_wave(fleet, wave)
     if shard_size < 1:
         raise SupadeployError("--shard-size must be at least 1", exit_code=2, fix="pass --shard-size 10")
     members = fleet.waves[wave - 1]
@@ -188,9 +196,17 @@ def run_fleet_matrix(invocation: Invocation, name: str, wave: int, shard_size: i
     return shards
 
 
+def _check_wave(fleet: Fleet, wave: int) -> None:
+    if not 1 <= wave <= len(fleet.waves):
+        raise SupadeployError(f"fleet '{fleet.name}' has {len(fleet.waves)} wave(s); there is no wave {wave}",
+                              exit_code=2, fix=f"pass --wave 1 to {len(fleet.waves)}")
+
+
 def _selected(fleet: Fleet, request: FleetPushRequest) -> Fleet:
-    """The fleet cut down to --members and --tag (each member keeping its wave number)."""
+    """The fleet cut down to --members, --tag and --wave (each member keeping its wave number)."""
     chosen = set(request.members or fleet.members)
+    if request.wave is not None:
+        chosen &= set(fleet.waves[request.wave - 1])
     if request.tags:
         tagged = fleet.tagged(request.tags)
         if not tagged:
@@ -207,7 +223,7 @@ def _wave_numbers(fleet: Fleet) -> dict[str, int]:
     return {member: index for index, wave in enumerate(fleet.waves, start=1) for member in wave}
 
 
-def _fleet(invocation: Invocation, name: str) -> tuple[ProjectConfig, Fleet]:
+def fleet_of(invocation: Invocation, name: str) -> tuple[ProjectConfig, Fleet]:
     from supadeploy.config import load_project
     from supadeploy.fleet_config import load_fleet
 
