@@ -62,7 +62,7 @@ def prepare_backup_folder(workdir: Path, configured: Path, environment: str) -> 
 def _create_private(folder: Path) -> None:
     missing = [path for path in (folder, *folder.parents) if not path.exists()]
     for path in reversed(missing):
-        path.mkdir(mode=PRIVATE_FOLDER_MODE)
+        path.mkdir(mode=PRIVATE_FOLDER_MODE, exist_ok=True)  # a fleet prepares it for members at once
         os.chmod(path, PRIVATE_FOLDER_MODE)  # mkdir's mode is filtered by the umask, never widened by it
 
 

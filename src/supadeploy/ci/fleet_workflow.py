@@ -151,7 +151,9 @@ _SUMMARY = """
           path: {reports}
           merge-multiple: true
       - name: Write the step summary
-        run: supadeploy fleet summary {fleet} {reports} >> "$GITHUB_STEP_SUMMARY"
+        run: |
+          mkdir -p {reports}
+          supadeploy fleet summary {fleet} {reports} >> "$GITHUB_STEP_SUMMARY"
 """
 
 
