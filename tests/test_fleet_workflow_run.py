@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 import psycopg
@@ -96,9 +97,9 @@ def test_the_fleet_workflow_rolls_out_plan_canary_then_matrix_waves_and_sums_up(
     logs = {member: repository.log(member)[0] for member in MEMBERS}
     assert [logs[member][2] for member in MEMBERS] == [1] + [2] * 8 + [3] * 8 + [4] * 7
     waves = [MEMBERS[:1], MEMBERS[1:9], MEMBERS[9:17], MEMBERS[17:]]
-    for earlier, later in zip(waves, waves[1:], strict=False):  # `needs`: a wave starts after the one before
+    for earlier, later in pairwise(waves):  # `needs`: a wave starts after the one before
         assert max(logs[m][4] for m in earlier) <= min(logs[m][3] for m in later)
-    # never more than max-parallel jobs × the fleet's parallel (2) members at once
+    # never more than max-parallel jobs times the fleet's parallel (2) members at once
     events = sorted([(log[3], 1) for log in logs.values()] + [(log[4], -1) for log in logs.values()])
     open_at = [sum(step for _, step in events[:index + 1]) for index in range(len(events))]
     assert max(open_at) <= MAX_PARALLEL * 2

@@ -112,8 +112,12 @@ def user_errors(json_output: bool, secrets: Callable[[], tuple[str, ...]] = lamb
         echo_err(f"error: {message}")
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
-        echo_err("interrupted: migrations applied before this point stay applied; see `supadeploy migration list`, "
-                 "then rerun to continue")
+        message = ("interrupted: migrations applied before this point stay applied; see `supadeploy migration list`, "
+                   "then rerun to continue")
+        if json_output:  # --json: still one document (a cancelled CI job's report says what happened)
+            print_json({"ok": False, "error": {"type": "Interrupted", "message": message, "where": None,
+                                               "fix": "rerun to continue"}})
+        echo_err(message)
         raise typer.Exit(130) from None
     except (typer.Exit, typer.Abort, TyperException):
         raise

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -71,12 +73,20 @@ def fleet_push(
     with user_errors(json_output):
         from supadeploy.commands.fleet import FleetPushRequest, run_fleet_push
         from supadeploy.report.fleet_text import fleet_push_document, fleet_push_text
+        from supadeploy.report.live_line import LiveLine
 
-        run = run_fleet_push(invocation(flags), FleetPushRequest(
-            fleet=name, parallel=parallel, continue_on_error=continue_on_error, max_failures=max_failures,
-            exclude=tuple(exclude or ()), members=_names(members), tags=tuple(tag or ()), wave=wave,
-            dry_run=dry_run, allow_destructive=allow_destructive,
-            backup=not no_backup, verify=not no_verify, run_id=run_id))
+        line = LiveLine() if not json_output and sys.stderr.isatty() else None
+        try:
+            run = run_fleet_push(
+                invocation(flags) if line is None else replace(invocation(flags), say=line.say),
+                FleetPushRequest(
+                    fleet=name, parallel=parallel, continue_on_error=continue_on_error, max_failures=max_failures,
+                    exclude=tuple(exclude or ()), members=_names(members), tags=tuple(tag or ()), wave=wave,
+                    dry_run=dry_run, allow_destructive=allow_destructive, backup=not no_backup,
+                    verify=not no_verify, run_id=run_id, live=None if line is None else line.show))
+        finally:
+            if line is not None:
+                line.close()
         if json_output:
             print_json(fleet_push_document(run))
         else:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -50,6 +52,9 @@ class FleetPushRequest:
     verify: bool = True
     run_id: str | None = None
     """This rollout's id in every member's deploy log (--run-id; default: made from the time)."""
+    live: Callable[[str], None] | None = field(default=None, compare=False)
+    """On a terminal: shows the counts (done, failed, running, pending) in place, as they change; the members
+    are then not listed one by one (only failures are). None: a line per member (CI logs)."""
 
 
 @dataclass
@@ -265,45 +270,81 @@ def _refuse_before_anything(invocation: Invocation, project: ProjectConfig, flee
                               "applied", fix="pass --yes to confirm the rollout (in CI, after a review)")
 
 
+class _Halt:
+    """The failures so far, and whether they stop the rollout: recorded by the member that failed before it
+    records its end, and read by a member as it starts, so no member starts after the failure that halts
+    the rollout has ended (whatever the main thread has yet to hear)."""
+
+    def __init__(self, run: FleetRun, limit: int | None) -> None:
+        self._run, self._limit, self._failures = run, limit, 0
+        self._lock = threading.Lock()
+
+    def failed(self, result: MemberResult) -> None:
+        with self._lock:
+            self._failures += 1
+            if self._limit is not None and self._failures > self._limit and self._run.halted is None:
+                self._run.halted = (f"{result.name} failed in wave {result.wave}: {result.error}; nothing more "
+                                    "was started")
+
+    @property
+    def halted(self) -> bool:
+        with self._lock:
+            return self._run.halted is not None
+
+
 def _roll_out(invocation: Invocation, request: FleetPushRequest, run: FleetRun, results: dict[str, MemberResult],
               parallel: int) -> None:
     """Wave by wave, at most ``parallel`` members at once; stop starting new ones once the failures exceed the
     limit, letting the running ones finish."""
-    limit = None if request.continue_on_error else request.max_failures
-    failures = 0  # counted on this thread only: the members' threads just fill in their results
+    halt = _Halt(run, None if request.continue_on_error else request.max_failures)
     for index, wave in enumerate(run.fleet.waves, start=1):
         queue = [member for member in wave if results[member].status == "not started"]
         running: dict[Future[None], str] = {}
         with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="supadeploy-fleet-push") as pool:
             while queue or running:
-                while queue and len(running) < parallel and run.halted is None:
+                while queue and len(running) < parallel and not halt.halted:
                     member = queue.pop(0)
-                    running[pool.submit(_push_member, invocation, request, run.run_id, results[member])] = member
+                    running[pool.submit(_push_member, invocation, request, run.run_id, results[member], halt)] = member
+                if request.live is not None:
+                    request.live(_counts(run, index, set(running.values())))
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    member = running.pop(future)
-                    result = results[member]
-                    failures += result.status == "failed"
-                    if limit is not None and failures > limit and run.halted is None:
-                        run.halted = f"{member} failed in wave {index}: {result.error}; nothing more was started"
-                    invocation.note(_progress(run, result))
-        if run.halted is not None:
+                    result = results[running.pop(future)]
+                    if result.finished is not None and (request.live is None or result.status == "failed"):
+                        invocation.note(_progress(run, result))
+        if request.live is not None:
+            request.live(_counts(run, index, set()))
+        if halt.halted:
             return
 
 
-def _push_member(invocation: Invocation, request: FleetPushRequest, run_id: str, result: MemberResult) -> None:
+def _counts(run: FleetRun, wave: int, running: set[str]) -> str:
+    done = sum(member.status in ("applied", "up to date") for member in run.members if member.name not in running)
+    pending = sum(member.status == "not started" for member in run.members if member.name not in running)
+    return (f"fleet {run.fleet.name}: wave {wave}/{len(run.fleet.waves)}: {done} done, {run.count('failed')} "
+            f"failed, {len(running)} running, {pending} pending")
+
+
+def _push_member(invocation: Invocation, request: FleetPushRequest, run_id: str, result: MemberResult,
+                 halt: _Halt) -> None:
     from supadeploy.commands.push import PushRequest, run_push
 
     member = replace(invocation, quiet=True, db_url=None, ask=None).for_environment(result.name)
     result.started = time.time()
+    if halt.halted:  # another member's failure halted the rollout since this one was queued
+        result.started = None
+        return
     try:
         pushed = run_push(member, PushRequest(
             verify=request.verify, types=False, allow_destructive=request.allow_destructive,
             backup=request.backup, progress=False, command="fleet push", fleet_run=run_id, fleet_wave=result.wave))
     except SupadeployError as error:
         result.status, result.error = "failed", error.what
+    except Exception as unexpected:  # a bug: this member failed, the others carry on; no detail
+        result.status = "failed"  # (an exception's text may hold anything, a password included)
+        result.error = f"internal error ({type(unexpected).__name__}): this is a supadeploy bug; please report it"
     else:
         outcome = pushed.outcome
         result.applied = [applied.version for applied in outcome.push.applied]
@@ -315,6 +356,8 @@ def _push_member(invocation: Invocation, request: FleetPushRequest, run_id: str,
             result.error = (failed.render().splitlines()[0] if failed is not None
                             else "verification or a step after the apply failed")
     finally:
+        if result.status == "failed":
+            halt.failed(result)
         result.finished = time.time()
 
 
