@@ -46,10 +46,10 @@ def test_the_fleet_workflows_pass_actionlint_and_githubs_schema(tmp_path: Path) 
     assert actionlint(*written) == []
     result = check_jsonschema("vendor.github-workflows", *written)
     assert result.returncode == 0, result.stdout + result.stderr
-    many, one, from_file = (path.read_text() for path in written)
+    many, one, members_file = (path.read_text() for path in written)
     assert "wave-4:\n    needs: [plan, wave-3]" in many and "max-parallel: 20" in many and "fail-fast: true" in many
     assert "wave-2" not in one and "needs: [plan, canary]" in one  # a canary-only fleet: plan, canary, summary
-    assert '      - "tenants.csv"\n' in from_file  # editing the members file runs the rollout
+    assert '      - "tenants.csv"\n' in members_file  # editing the members file runs the rollout
     assert "environment: production" in many and "${{ secrets.TENANT_T010_URL }}" in many
 
 
