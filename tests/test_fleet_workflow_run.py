@@ -107,7 +107,7 @@ def test_the_fleet_workflow_rolls_out_plan_canary_then_matrix_waves_and_sums_up(
     summary = run.step_summary
     assert "### supadeploy fleet tenants: rolled out" in summary
     assert "24 member(s): 24 applied (rollout gh-7001)" in summary
-    assert "| 2 | 8 | 8 | 0 | 0 | 0 | 0 | 0 |" in summary
+    assert "| 2 | 8 | 8 | 0 | 0 | 0 | 0 | 0 | 0 |" in summary
     reached = invoke("fleet", "status", "tenants", "--run", "gh-7001", "--json", "--workdir", str(repository.path),
                      env=repository.secrets())
     assert reached.json()["reached"] == 24

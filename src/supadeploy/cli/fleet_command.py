@@ -92,7 +92,7 @@ def fleet_push(
         else:
             typer.echo(fleet_push_text(run))
         if not run.ok:
-            raise typer.Exit(1)
+            raise typer.Exit(130 if run.interrupted else 1)
 
 
 @app.command("status")

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from supadeploy.deploylog import Deployment
     from supadeploy.fleet_config import Fleet
     from supadeploy.status import EnvironmentStatus
+    from supadeploy.targets.cancel_scope import CancelScope
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ class MemberResult:
     name: str
     wave: int
     status: str
-    """up to date, applied, failed, not started (a failure halted the rollout), excluded, or planned (--dry-run)."""
+    """up to date, applied, failed, not started (a failure halted the rollout), interrupted (Ctrl-C, SIGTERM),
+    excluded, or planned (--dry-run)."""
     pending: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
     error: str | None = None
@@ -77,14 +79,16 @@ class FleetRun:
     parallel: int
     members: list[MemberResult]
     halted: str | None = None
-    """Why nothing more was started, when a failure stopped the rollout."""
+    """Why nothing more was started, when a failure (or an interrupt) stopped the rollout."""
+    interrupted: bool = False
+    """Ctrl-C or SIGTERM: the running members were cancelled (their migration in flight rolled back)."""
 
     def count(self, status: str) -> int:
         return sum(member.status == status for member in self.members)
 
     @property
     def ok(self) -> bool:
-        return not self.count("failed") and not self.count("not started")
+        return not any(self.count(status) for status in ("failed", "not started", "interrupted"))
 
 
 @dataclass(frozen=True)
@@ -286,6 +290,12 @@ class _Halt:
                 self._run.halted = (f"{result.name} failed in wave {result.wave}: {result.error}; nothing more "
                                     "was started")
 
+    def interrupt(self, running: int) -> None:
+        with self._lock:
+            self._run.interrupted = True
+            self._run.halted = (f"interrupted: nothing more was started, and the {running} member(s) running were "
+                                "cancelled (the migration in flight rolled back)")
+
     @property
     def halted(self) -> bool:
         with self._lock:
@@ -296,23 +306,34 @@ def _roll_out(invocation: Invocation, request: FleetPushRequest, run: FleetRun, 
               parallel: int) -> None:
     """Wave by wave, at most ``parallel`` members at once; stop starting new ones once the failures exceed the
     limit, letting the running ones finish."""
+    from supadeploy.targets.cancel_scope import CancelScope
+
     halt = _Halt(run, None if request.continue_on_error else request.max_failures)
     for index, wave in enumerate(run.fleet.waves, start=1):
         queue = [member for member in wave if results[member].status == "not started"]
         running: dict[Future[None], str] = {}
+        scopes: dict[str, CancelScope] = {}
         with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="supadeploy-fleet-push") as pool:
             while queue or running:
                 while queue and len(running) < parallel and not halt.halted:
                     member = queue.pop(0)
-                    running[pool.submit(_push_member, invocation, request, run.run_id, results[member], halt)] = member
+                    scopes[member] = CancelScope()
+                    running[pool.submit(_push_member, invocation, request, run.run_id, results[member], halt,
+                                        scopes[member])] = member
                 if request.live is not None:
                     request.live(_counts(run, index, set(running.values())))
                 if not running:
                     break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                try:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:  # SIGTERM / Ctrl-C reach this thread only: cancel the members' work
+                    halt.interrupt(len(running))
+                    for member in running.values():
+                        scopes[member].cancel()
+                    done, _ = wait(running)  # they end within moments; a second interrupt stops waiting
                 for future in done:
                     result = results[running.pop(future)]
-                    if result.finished is not None and (request.live is None or result.status == "failed"):
+                    if result.finished is not None and (request.live is None or result.status != "applied"):
                         invocation.note(_progress(run, result))
         if request.live is not None:
             request.live(_counts(run, index, set()))
@@ -328,8 +349,17 @@ def _counts(run: FleetRun, wave: int, running: set[str]) -> str:
 
 
 def _push_member(invocation: Invocation, request: FleetPushRequest, run_id: str, result: MemberResult,
-                 halt: _Halt) -> None:
+                 halt: _Halt, scope: CancelScope) -> None:
+    from supadeploy.targets.cancel_scope import inside
+
+    with inside(scope):
+        _push_member_in_scope(invocation, request, run_id, result, halt)
+
+
+def _push_member_in_scope(invocation: Invocation, request: FleetPushRequest, run_id: str, result: MemberResult,
+                          halt: _Halt) -> None:
     from supadeploy.commands.push import PushRequest, run_push
+    from supadeploy.errors import Interrupted
 
     member = replace(invocation, quiet=True, db_url=None, ask=None).for_environment(result.name)
     result.started = time.time()
@@ -341,7 +371,9 @@ def _push_member(invocation: Invocation, request: FleetPushRequest, run_id: str,
             verify=request.verify, types=False, allow_destructive=request.allow_destructive,
             backup=request.backup, progress=False, command="fleet push", fleet_run=run_id, fleet_wave=result.wave))
     except SupadeployError as error:
-        result.status, result.error = "failed", error.what
+        result.status, result.error = "interrupted" if isinstance(error, Interrupted) else "failed", error.what
+    except KeyboardInterrupt:  # cancelled before its migrations began (its backup, its plan)
+        result.status, result.error = "interrupted", "interrupted before anything was applied"
     except Exception as unexpected:  # a bug: this member failed, the others carry on; no detail
         result.status = "failed"  # (an exception's text may hold anything, a password included)
         result.error = f"internal error ({type(unexpected).__name__}): this is a supadeploy bug; please report it"
@@ -364,6 +396,6 @@ def _push_member(invocation: Invocation, request: FleetPushRequest, run_id: str,
 def _progress(run: FleetRun, result: MemberResult) -> str:
     done = run.count("applied") + run.count("up to date")
     detail = (f"applied {', '.join(result.applied)}" if result.status == "applied"
-              else f"FAILED: {result.error}")
+              else f"{result.status.upper()}: {result.error}")
     return (f"fleet {run.fleet.name}: wave {result.wave} {result.name} {detail} "
             f"({done} done, {run.count('failed')} failed, {run.count('not started')} to go)")

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from supadeploy.commands.fleet_summary import FleetSummary, MemberOutcome
 
 LISTED = 200
-_COLUMNS = ("applied", "up to date", "failed", "not started", "not reached", "excluded")
+_COLUMNS = ("applied", "up to date", "failed", "interrupted", "not started", "not reached", "excluded")
 
 
 def fleet_summary_markdown(summary: FleetSummary) -> str:

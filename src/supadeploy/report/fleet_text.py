@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from supadeploy.commands.fleet import FleetRun, FleetStatus, MemberResult
     from supadeploy.deploylog import Deployment
 
-_STATUSES = ("applied", "up to date", "failed", "not started", "excluded", "planned")
+_STATUSES = ("applied", "up to date", "failed", "interrupted", "not started", "excluded", "planned")
 
 
 def _when(moment: float | None) -> str | None:
@@ -33,8 +33,8 @@ def fleet_push_text(run: FleetRun) -> str:
     counts = ", ".join(f"{run.count(status)} {status}" for status in _STATUSES if run.count(status))
     lines = [f"fleet {run.fleet.name}: {counts}"]
     for member in run.members:
-        if member.status == "failed":
-            lines.append(f"  FAILED {member.name} (wave {member.wave}): {member.error}")
+        if member.status in ("failed", "interrupted"):
+            lines.append(f"  {member.status.upper()} {member.name} (wave {member.wave}): {member.error}")
     if run.halted:
         lines.append(f"halted: {run.halted}")
         lines.append(f"fix it, then rerun `supadeploy fleet push {run.fleet.name}`: members already up to date "

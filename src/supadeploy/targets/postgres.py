@@ -30,6 +30,7 @@ from supadeploy.migrations.history import (
 from supadeploy.redact import redact_text, redact_url, url_secrets
 from supadeploy.sql_diagnostics import SqlDiagnostics
 from supadeploy.targets.base import SessionLimits
+from supadeploy.targets.cancel_scope import cancelled_by_scope, current_scope
 from supadeploy.targets.connection_url import connection_failed, validate_database_url
 from supadeploy.targets.postgres_errors import database_error
 
@@ -100,6 +101,9 @@ class PostgresTarget:
                 self._url, autocommit=True, prepare_threshold=None, **options)
         except psycopg.Error as exc:
             raise connection_failed(self._url, str(exc)) from None
+        scope = current_scope()
+        if scope is not None:  # a fleet member's push: interruptible from the main thread
+            scope.register(connection)
         return connection
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -241,6 +245,8 @@ class PostgresTarget:
                 fix=f"waited {wait_seconds:g}s; rerun when it has finished, or raise [push] deploy_lock_wait",
             ) from None
         except psycopg.Error as exc:
+            if cancelled_by_scope(exc):
+                raise KeyboardInterrupt from None
             if connection.closed or connection.broken:
                 raise self.lost_connection(exc) from None
             raise self.database_error(exc, "taking the deploy lock") from None

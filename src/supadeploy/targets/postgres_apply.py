@@ -24,6 +24,7 @@ from supadeploy.migrations.failure import LOCK_STATES, MigrationFailed, failure_
 from supadeploy.migrations.files import LARGE_FILE_CHARS
 from supadeploy.migrations.history import COPY_HISTORY_ROW, HISTORY_SCHEMA, INSERT_HISTORY_ROW, copy_history_fields
 from supadeploy.sql_diagnostics import SqlDiagnostics
+from supadeploy.targets.cancel_scope import cancelled_by_scope
 
 if TYPE_CHECKING:
     from supadeploy.migrations.executable import ExecutableSql
@@ -87,6 +88,8 @@ def apply_in_transaction(target: PostgresTarget, migration: Migration, executabl
     except _StepFailed as failure:
         exc, failed = failure.error, failure.step
         _roll_back(target, exc, migration)
+        if cancelled_by_scope(exc):
+            raise KeyboardInterrupt from None
         if failed.role == "history" and _is_history_conflict(exc):
             return False  # another deploy applied this version meanwhile
         if failed.role == "reset":  # committed; only the session reset failed
@@ -154,6 +157,8 @@ def apply_without_transaction(target: PostgresTarget, migration: Migration, exec
         except KeyboardInterrupt:
             raise StatementsInterrupted(index, len(executable.statements)) from None
         except psycopg.Error as exc:
+            if cancelled_by_scope(exc):
+                raise StatementsInterrupted(index, len(executable.statements)) from None
             if connection.closed or connection.broken:
                 raise target.lost_connection(exc, migration) from None
             if connection.info.transaction_status != TransactionStatus.IDLE:
