@@ -175,8 +175,8 @@ def test_an_unreachable_member_stops_the_rollout_before_anything_is_applied(flee
 
     excluded = fleet.run("push", "tenants", "--no-verify", "--exclude", "m07", "--json")
     assert excluded.exit_code == 0, excluded.output
-    assert excluded.json()["counts"] == {"applied": 23, "up to date": 0, "failed": 0, "interrupted": 0, "not started": 0,
-                                         "excluded": 1, "planned": 0}
+    assert excluded.json()["counts"] == {"applied": 23, "up to date": 0, "failed": 0, "interrupted": 0,
+                                         "not started": 0, "excluded": 1, "planned": 0}
 
 
 def test_a_drifted_member_is_refused_like_a_single_push(fleet: FleetProject) -> None:

@@ -86,8 +86,8 @@ def test_a_members_file_makes_the_fleet_its_waves_and_its_environments(
     assert single.exit_code == 0, single.output
     rest = fleet.run("fleet", "push", "tenants", "--no-verify", "--json")
     assert rest.exit_code == 0, rest.output
-    assert rest.json()["counts"] == {"applied": 2, "up to date": 4, "failed": 0, "interrupted": 0, "not started": 0, "excluded": 0,
-                                     "planned": 0}
+    assert rest.json()["counts"] == {"applied": 2, "up to date": 4, "failed": 0, "interrupted": 0,
+                                     "not started": 0, "excluded": 0, "planned": 0}
     assert all(versions(urls[name]) == ["001"] for name in NAMES)
 
     nobody = fleet.run("fleet", "push", "tenants", "--tag", "mars")
