@@ -196,6 +196,23 @@ def test_a_drifted_member_is_refused_like_a_single_push(fleet: FleetProject) -> 
     assert members["m03"]["drifted"] == ["001_notes.sql"] and members["m04"]["pending"] == ["002"]
 
 
+def test_a_protected_member_the_lint_gate_refuses_stops_the_rollout_in_the_plan(fleet: FleetProject) -> None:
+    assert fleet.run("push", "tenants", "--no-verify").exit_code == 0
+    config = fleet.path / "supadeploy.toml"
+    config.write_text(config.read_text().replace('[environments.m12]\n', '[environments.m12]\nprotected = true\n'))
+    write_migration(fleet.path, "002_drop.sql", "alter table public.notes drop column n;\n")
+    for args in (("--yes",), ("--dry-run", "--yes")):  # the plan job of the fleet workflow fails as well
+        outcome = fleet.run("push", "tenants", "--no-verify", *args)
+        assert outcome.exit_code == 1, outcome.output
+        assert "fleet 'tenants': environment 'm12' is protected and pending migrations are destructive" \
+            in outcome.stderr
+        assert "002_drop.sql:1:" in outcome.stderr and "nothing was applied to any member" in outcome.stderr
+        assert all(fleet.versions(m) == ["001"] for m in MEMBERS)  # not even the canary
+    allowed = fleet.run("push", "tenants", "--no-verify", "--yes", "--allow-destructive", "--no-backup")
+    assert allowed.exit_code == 0, allowed.output
+    assert all(fleet.versions(m) == ["001", "002"] for m in MEMBERS)
+
+
 def test_a_fleet_that_names_no_environment_is_a_configuration_error(project_dir: Path) -> None:
     (project_dir / "supadeploy.toml").write_text('[environments.a]\ndb_url_env = "A_URL"\n\n[fleets.f]\n'
                                                  'members = ["a", "b"]\n', encoding="utf-8")

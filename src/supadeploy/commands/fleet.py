@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from supadeploy.config import ProjectConfig
     from supadeploy.deploylog import Deployment
     from supadeploy.fleet_config import Fleet
+    from supadeploy.lint.report import LintFinding
     from supadeploy.status import EnvironmentStatus
     from supadeploy.targets.cancel_scope import CancelScope
 
@@ -272,6 +273,33 @@ def _refuse_before_anything(invocation: Invocation, project: ProjectConfig, flee
     if protected and not invocation.yes and not request.dry_run:
         raise SupadeployError(f"fleet '{fleet.name}': member(s) {', '.join(protected)} are protected; nothing was "
                               "applied", fix="pass --yes to confirm the rollout (in CI, after a review)")
+    _gate_protected(project, fleet, {member: statuses[member] for member in protected}, request)
+
+
+def _gate_protected(project: ProjectConfig, fleet: Fleet, statuses: dict[str, EnvironmentStatus],
+                    request: FleetPushRequest) -> None:
+    """The lint gate of a protected push (deploy.gate_protected), in the plan: a protected member whose
+    pending migrations it would refuse stops the rollout before the canary, not at the canary."""
+    from supadeploy.deploy import gate_protected
+    from supadeploy.lint.report import lint_migrations
+    from supadeploy.migrations.files import discover_migrations
+
+    if not statuses:
+        return
+    discovery = discover_migrations(project.migrations_dir)
+    by_version = {migration.version: migration for migration in discovery.migrations}
+    findings: dict[tuple[str, ...], list[LintFinding]] = {}  # members pending the same files: linted once
+    for member, status in statuses.items():
+        pending = tuple(status.pending)
+        if pending not in findings:
+            findings[pending] = lint_migrations([by_version[v] for v in pending if v in by_version], project,
+                                                context=discovery.migrations)
+        try:
+            gate_protected(project.environments[member], findings[pending],
+                           allow_destructive=request.allow_destructive)
+        except SupadeployError as refused:
+            raise SupadeployError(f"fleet '{fleet.name}': {refused.what}\nnothing was applied to any member",
+                                  fix=refused.fix) from None
 
 
 class _Halt:
