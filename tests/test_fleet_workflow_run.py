@@ -156,3 +156,4 @@ def test_an_unreachable_member_fails_the_plan_and_no_job_deploys(repository: Fle
     assert "cannot be reached (m12" in run.jobs["plan"][0].output("Plan every member")
     assert all(repository.versions(member) == [] for member in MEMBERS if member != "m12")
     assert "24 member(s): 24 not reached" in run.step_summary
+    assert "A job stopped before deploying (`" in run.step_summary and "cannot be reached (m12" in run.step_summary

@@ -1,8 +1,9 @@
 """The workflow `supadeploy ci init --fleet NAME` writes: one rollout of fleet NAME on GitHub Actions.
 
     plan      every member planned, read-only (`fleet push NAME --dry-run`): an unreachable, drifted or
-              protected-without---yes member fails it before anything is applied; then each wave after the
-              canary cut into matrix shards (`fleet matrix NAME --wave W --shard-size S`), as job outputs
+              lint-refused protected member fails it before anything is applied (its report says why); then
+              each wave after the canary cut into matrix shards (`fleet matrix NAME --wave W --shard-size S`),
+              as job outputs
     canary    `fleet push NAME --wave 1`, needing the plan
     wave-W    one matrix job per later wave, a shard of members per job (`fleet push NAME --members ...`),
               `max-parallel` jobs at once, `fail-fast`, each wave needing the one before it
@@ -85,8 +86,10 @@ jobs:
     environment: {github_environment}
 {secrets}{plan_outputs}    steps:
 {setup}      - name: Plan every member
-        run: supadeploy fleet push {fleet} --dry-run --yes
-{matrix_step}
+        run: |
+          mkdir -p {reports}
+          supadeploy fleet push {fleet} --dry-run --run-id "$SUPADEPLOY_FLEET_RUN" --yes --json > {plan_report}
+{matrix_step}{upload_plan}
   canary:
     needs: plan
     runs-on: ubuntu-latest
@@ -174,7 +177,9 @@ def render_fleet_workflow(project: ProjectConfig, fleet: Fleet, settings: Workfl
         paths="".join(f'      - "{path}"\n' for path in paths),
         plan_outputs=f"    outputs:\n{plan_outputs}" if later else "",
         matrix_step=_MATRIX_STEP.format(**values, waves=" ".join(map(str, later)), count=count) if later else "",
-        reports=REPORTS, report=_report("wave-1"), upload_canary=_UPLOAD.format(
+        reports=REPORTS, report=_report("wave-1"), plan_report=_report("plan"),
+        upload_plan=_UPLOAD.format(fleet=fleet.name, part="plan", report=_report("plan")),
+        upload_canary=_UPLOAD.format(
             fleet=fleet.name, part="wave-1", report=_report("wave-1")))
     for wave in later:
         previous = "canary" if wave == 2 else f"wave-{wave - 1}"

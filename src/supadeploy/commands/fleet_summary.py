@@ -116,6 +116,8 @@ def _take(document: dict[str, Any], label: str, fleet: Fleet, entries: dict[str,
     for member in document["members"]:
         if not isinstance(member, dict) or member.get("name") not in fleet.members:
             continue  # a member since removed from the fleet
+        if member.get("status") == "planned":
+            continue  # the plan job's report (--dry-run): it deployed nothing
         outcome = MemberOutcome(
             str(member["name"]), int(member.get("wave") or 0), str(member.get("status")),
             tuple(str(version) for version in member.get("applied") or ()),
