@@ -11,7 +11,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from supadeploy.fingerprint import FingerprintDifference, QueryTarget, diff_fingerprints, schema_fingerprint
+from supadeploy.fingerprint import (
+    Fingerprint,
+    FingerprintDifference,
+    QueryTarget,
+    diff_fingerprints,
+    schema_fingerprint,
+)
 from supadeploy.migrations.history import HistoryRow
 
 if TYPE_CHECKING:
@@ -208,3 +214,24 @@ def diff_environments(first_name: str, first: Target, second_name: str, second: 
         history=compare_histories(first.read_history(), second.read_history()),
         schema=compare_schemas(first, second, schemas),
     )
+
+
+@dataclass(frozen=True)
+class EnvironmentSide:
+    """One environment's half of a comparison, read once (a fleet compares every member with one of them)."""
+
+    history: list[HistoryRow]
+    fingerprint: Fingerprint
+
+
+def read_side(target: Target, schemas: Iterable[str]) -> EnvironmentSide:
+    return EnvironmentSide(list(target.read_history()), schema_fingerprint(target, tuple(dict.fromkeys(schemas))))
+
+
+def compare_sides(first_name: str, first: EnvironmentSide, second_name: str, second: EnvironmentSide,
+                  schemas: Iterable[str]) -> EnvironmentDiff:
+    return EnvironmentDiff(
+        first=first_name, second=second_name, history=compare_histories(first.history, second.history),
+        schema=SchemaComparison(schemas=tuple(dict.fromkeys(schemas)), first_digest=first.fingerprint.digest,
+                                second_digest=second.fingerprint.digest, objects=len(first.fingerprint),
+                                differences=diff_fingerprints(first.fingerprint, second.fingerprint)))

@@ -179,3 +179,12 @@ def fleet_summary(
 
 def _names(value: str | None) -> tuple[str, ...]:
     return tuple(name.strip() for name in (value or "").split(",") if name.strip())
+
+
+def _register_checks() -> None:
+    from supadeploy.cli.fleet_checks_command import register
+
+    register(app)
+
+
+_register_checks()
