@@ -145,10 +145,19 @@ class Databases:
         """``count`` fresh members' databases; their URLs."""
         names = [f"{self.prefix}_{label}{index:05d}" for index in range(1, count + 1)]
         self.names += names
-        self._each(names, "CREATE DATABASE {} TEMPLATE {}")
+        # FILE_COPY (PostgreSQL 15+): copies the template's files, ~45 ms a database here with 8 at once and
+        # nothing left to flush; the default WAL_LOG writes the 8 MB of each through WAL and shared buffers,
+        # so that the CHECKPOINT after 200 of them took 18 s.
+        strategy = " STRATEGY FILE_COPY" if self._server_version() >= 150000 else ""
+        self._each(names, "CREATE DATABASE {} TEMPLATE {}" + strategy)
         with psycopg.connect(self.admin_url, autocommit=True) as admin:
             admin.execute("CHECKPOINT")  # no dirty buffers of the cloning left for the timed runs
         return [database_url(self.admin_url, name) for name in names]
+
+    def _server_version(self) -> int:
+        with psycopg.connect(self.admin_url) as admin:
+            row = admin.execute("SELECT current_setting('server_version_num')::int").fetchone()
+        return int(row[0]) if row else 0
 
     def drop(self, urls: Sequence[str]) -> None:
         names = {urlsplit(url).path.lstrip("/") for url in urls}
