@@ -48,6 +48,7 @@ bench: install tools
 	$(BIN)/python benchmarks/types_benchmark.py
 	$(BIN)/python benchmarks/e2e_benchmark.py
 	$(BIN)/python benchmarks/big_migration_benchmark.py
+	$(BIN)/python benchmarks/fleet_benchmark.py
 
 clean:
 	rm -rf $(VENV) .tools/node_modules .tools/cli3/node_modules
