@@ -173,10 +173,12 @@ def only_in(difference: FingerprintDifference, first_name: str, second_name: str
 
 def compare_schemas(first: QueryTarget, second: QueryTarget, schemas: Iterable[str]) -> SchemaComparison:
     chosen = tuple(dict.fromkeys(schemas))
-    first_print = schema_fingerprint(first, chosen)
-    second_print = schema_fingerprint(second, chosen)
-    return SchemaComparison(schemas=chosen, first_digest=first_print.digest, second_digest=second_print.digest,
-                            objects=len(first_print), differences=diff_fingerprints(first_print, second_print))
+    return _schema_comparison(chosen, schema_fingerprint(first, chosen), schema_fingerprint(second, chosen))
+
+
+def _schema_comparison(schemas: tuple[str, ...], first: Fingerprint, second: Fingerprint) -> SchemaComparison:
+    return SchemaComparison(schemas=schemas, first_digest=first.digest, second_digest=second.digest,
+                            objects=len(first), differences=diff_fingerprints(first, second))
 
 
 def exposed_schemas(project: ProjectConfig) -> tuple[str, ...]:
@@ -232,6 +234,4 @@ def compare_sides(first_name: str, first: EnvironmentSide, second_name: str, sec
                   schemas: Iterable[str]) -> EnvironmentDiff:
     return EnvironmentDiff(
         first=first_name, second=second_name, history=compare_histories(first.history, second.history),
-        schema=SchemaComparison(schemas=tuple(dict.fromkeys(schemas)), first_digest=first.fingerprint.digest,
-                                second_digest=second.fingerprint.digest, objects=len(first.fingerprint),
-                                differences=diff_fingerprints(first.fingerprint, second.fingerprint)))
+        schema=_schema_comparison(tuple(dict.fromkeys(schemas)), first.fingerprint, second.fingerprint))

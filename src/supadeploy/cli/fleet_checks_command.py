@@ -16,13 +16,11 @@ from supadeploy.cli.common import (
     print_json,
     user_errors,
 )
+from supadeploy.cli.fleet_options import FleetArgument, ParallelOption
 
 if TYPE_CHECKING:
     from supadeploy.commands.fleet_checks import FleetCheck
 
-FleetArgument = Annotated[str, typer.Argument(metavar="NAME", help="A fleet of supadeploy.toml ([fleets.NAME]).")]
-ParallelOption = Annotated[int | None, typer.Option(
-    "--parallel", min=1, help="Members read at once (default: the fleet's parallel, else 4).", show_default=False)]
 
 VERIFY_HELP = """Verify Row Level Security on every member of fleet NAME, as `supadeploy verify --env MEMBER` does.
 

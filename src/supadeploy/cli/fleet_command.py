@@ -18,14 +18,11 @@ from supadeploy.cli.common import (
     print_json,
     user_errors,
 )
+from supadeploy.cli.fleet_options import FleetArgument, ParallelOption
 
 app = typer.Typer(help="Roll one migration set out to the members of a [fleets.NAME] of supadeploy.toml: the "
                   "canary first, then waves, a bounded number at once, halting on the first failure.",
                   no_args_is_help=True)
-FleetArgument = Annotated[str, typer.Argument(metavar="NAME", help="A fleet of supadeploy.toml ([fleets.NAME]).")]
-ParallelOption = Annotated[int | None, typer.Option(
-    "--parallel", min=1, help="Members deployed (or read) at once (default: the fleet's parallel, else 4).",
-    show_default=False)]
 
 PUSH_HELP = """Push the pending migrations to every member of fleet NAME.
 

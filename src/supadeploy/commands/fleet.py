@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from supadeploy.deploylog import Deployment
     from supadeploy.fleet_config import Fleet
     from supadeploy.lint.report import LintFinding
+    from supadeploy.migrations.files import Discovery
     from supadeploy.status import EnvironmentStatus
     from supadeploy.targets.cancel_scope import CancelScope
 
@@ -107,7 +108,7 @@ def run_fleet_status(invocation: Invocation, name: str, parallel: int | None = N
     also which members that rollout reached, from their deploy logs."""
     project, fleet = fleet_of(invocation, name)
     parallel = parallel or fleet.parallel
-    statuses = _plan(invocation, project, fleet.members, parallel)
+    statuses = _plan(invocation, _discovery(project), fleet.members, parallel)
     if run_id is None:
         return FleetStatus(fleet, statuses)
     checked_run_id(run_id)
@@ -141,8 +142,9 @@ def run_fleet_push(invocation: Invocation, request: FleetPushRequest) -> FleetRu
         raise SupadeployError("--parallel must be at least 1", exit_code=2, fix="pass --parallel 4")
     run_id = checked_run_id(request.run_id) if request.run_id is not None else new_run_id()
     included = [member for member in fleet.members if member not in request.exclude]
-    statuses = dict(zip(included, _plan(invocation, project, tuple(included), parallel), strict=True))
-    _refuse_before_anything(invocation, project, fleet, statuses, request)
+    discovery = _discovery(project)
+    statuses = dict(zip(included, _plan(invocation, discovery, tuple(included), parallel), strict=True))
+    _refuse_before_anything(invocation, project, discovery, fleet, statuses, request)
     results = {member: MemberResult(member, wave_of[member], "excluded") for member in request.exclude
                if member in fleet.members}
     for member, status in statuses.items():
@@ -241,19 +243,23 @@ def fleet_of(invocation: Invocation, name: str) -> tuple[ProjectConfig, Fleet]:
     return project, load_fleet(project, name)
 
 
-def _plan(invocation: Invocation, project: ProjectConfig, members: tuple[str, ...],
-          parallel: int) -> list[EnvironmentStatus]:
-    from supadeploy.commands.status import environment_status_of
+def _discovery(project: ProjectConfig) -> Discovery:
     from supadeploy.migrations.files import discover_migrations
 
-    discovery = discover_migrations(project.migrations_dir)
+    return discover_migrations(project.migrations_dir)
+
+
+def _plan(invocation: Invocation, discovery: Discovery, members: tuple[str, ...],
+          parallel: int) -> list[EnvironmentStatus]:
+    from supadeploy.commands.status import environment_status_of
+
     quiet = replace(invocation, quiet=True, db_url=None)
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="supadeploy-fleet-plan") as pool:
         return list(pool.map(lambda member: environment_status_of(quiet.for_environment(member), discovery,
                                                                   verify=False, types=False), members))
 
 
-def _refuse_before_anything(invocation: Invocation, project: ProjectConfig, fleet: Fleet,
+def _refuse_before_anything(invocation: Invocation, project: ProjectConfig, discovery: Discovery, fleet: Fleet,
                             statuses: dict[str, EnvironmentStatus], request: FleetPushRequest) -> None:
     unreachable = [member for member, status in statuses.items() if status.error]
     if unreachable:
@@ -273,20 +279,18 @@ def _refuse_before_anything(invocation: Invocation, project: ProjectConfig, flee
     if protected and not invocation.yes and not request.dry_run:
         raise SupadeployError(f"fleet '{fleet.name}': member(s) {', '.join(protected)} are protected; nothing was "
                               "applied", fix="pass --yes to confirm the rollout (in CI, after a review)")
-    _gate_protected(project, fleet, {member: statuses[member] for member in protected}, request)
+    _gate_protected(project, discovery, fleet, {member: statuses[member] for member in protected}, request)
 
 
-def _gate_protected(project: ProjectConfig, fleet: Fleet, statuses: dict[str, EnvironmentStatus],
-                    request: FleetPushRequest) -> None:
+def _gate_protected(project: ProjectConfig, discovery: Discovery, fleet: Fleet,
+                    statuses: dict[str, EnvironmentStatus], request: FleetPushRequest) -> None:
     """The lint gate of a protected push (deploy.gate_protected), in the plan: a protected member whose
     pending migrations it would refuse stops the rollout before the canary, not at the canary."""
     from supadeploy.deploy import gate_protected
     from supadeploy.lint.report import lint_migrations
-    from supadeploy.migrations.files import discover_migrations
 
     if not statuses:
         return
-    discovery = discover_migrations(project.migrations_dir)
     by_version = {migration.version: migration for migration in discovery.migrations}
     findings: dict[tuple[str, ...], list[LintFinding]] = {}  # members pending the same files: linted once
     for member, status in statuses.items():
