@@ -118,9 +118,8 @@ def _run_job(name: str, job: dict[str, Any], run: WorkflowRun, context: Workflow
                 break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                index = running.pop(future)
-                results[index] = future.result()
-                failed = failed or (fail_fast and results[index].result == "failure")  # type: ignore[union-attr]
+                entry = results[running.pop(future)] = future.result()
+                failed = failed or (fail_fast and entry.result == "failure")
     return [result or JobRun(name, entries[index], "cancelled") for index, result in enumerate(results)]
 
 
